@@ -1,0 +1,57 @@
+# One entry point for everything: `make test` and `make demo` set up a fresh machine themselves.
+SHELL := /bin/bash
+PY := .venv/bin/python
+VENV_BIN := $(CURDIR)/.venv/bin
+export PATH := $(VENV_BIN):$(PATH)
+
+.PHONY: setup control-plane lint test test-unit test-integration test-cluster demo crds golden \
+        cluster-up cluster-down format control-plane-gomod
+
+setup:
+	@bash hack/setup.sh
+
+# Builds etcd, kube-apiserver, kube-controller-manager, kubectl and helm once into ~/.cache.
+control-plane:
+	@bash hack/build-control-plane.sh >/dev/null
+
+control-plane-gomod:
+	@bash hack/control-plane/gen-gomod.sh
+
+lint: setup
+	ruff check operator tests bench
+	ruff format --check operator tests bench
+	mypy
+	lint-imports
+
+format: setup
+	ruff format operator tests bench
+	ruff check --fix operator tests bench
+
+test: setup control-plane lint
+	$(PY) -m pytest tests
+
+test-unit: setup
+	$(PY) -m pytest tests/unit
+
+test-integration: setup
+	$(PY) -m pytest tests/integration
+
+test-cluster: setup control-plane
+	$(PY) -m pytest tests/cluster
+
+# Regenerates the committed CRDs from the pydantic models.
+crds: setup
+	$(VENV_BIN)/slo-operator crds --output-dir crds
+
+# Refreshes the golden rule files after an intended change to rule generation.
+golden: setup
+	$(PY) -m pytest tests/unit/test_golden_rules.py --update-golden
+
+demo: setup
+	@bash hack/demo.sh
+
+cluster-up: setup control-plane
+	@$(PY) -m slo_operator.testing.controlplane up
+
+cluster-down: setup
+	@$(PY) -m slo_operator.testing.controlplane down

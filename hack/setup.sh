@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Installs everything the tests and the demo need on a fresh Debian machine, idempotently:
+# Debian's prometheus package (prometheus + promtool) and a virtualenv with the project.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
+  log "installing Debian's prometheus package (prometheus, promtool)"
+  sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  # The package starts a system-wide Prometheus where an init system runs; tests start their own.
+  $sudo_cmd service prometheus stop >/dev/null 2>&1 || true
+fi
+
+stamp=.venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)
+if [ ! -f "$stamp" ]; then
+  log "creating .venv and installing slo-operator with its dev tools"
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -e '.[dev]'
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi
