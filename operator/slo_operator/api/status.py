@@ -1,0 +1,167 @@
+"""Status written by the operator. Every field is declared here, so the CRD schema declares it."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Literal
+
+import pydantic
+from pydantic import alias_generators
+
+
+class StatusModel(pydantic.BaseModel):
+    """Status models: camelCase on the wire; unknown fields rejected so nothing leaks in."""
+
+    model_config = pydantic.ConfigDict(
+        alias_generator=alias_generators.to_camel,
+        populate_by_name=True,
+        extra="forbid",
+        use_attribute_docstrings=True,
+    )
+
+
+class Condition(StatusModel):
+    """A metav1.Condition."""
+
+    type: str = pydantic.Field(max_length=316)
+    """Condition type, e.g. Ready, Stalled, ErrorBudgetExhausted, Compliant, AtRisk."""
+    status: Literal["True", "False", "Unknown"]
+    """Whether the condition holds."""
+    reason: str = pydantic.Field(max_length=1024)
+    """CamelCase reason, e.g. RulesApplied, NoData, BackendUnavailable."""
+    message: str = pydantic.Field(default="", max_length=32768)
+    """Human-readable detail."""
+    last_transition_time: datetime.datetime
+    """When status last changed."""
+    observed_generation: int | None = None
+    """The spec generation this condition was computed for."""
+
+
+class RulesSummary(StatusModel):
+    """Which rule object the operator manages for this SLO."""
+
+    kind: Literal["PrometheusRule", "ConfigMap"]
+    """Kind of the rule object."""
+    name: str
+    """Name of the rule object in the SLO's namespace."""
+    recording_rules: int
+    """Number of recording rules."""
+    alerting_rules: int
+    """Number of alerting rules."""
+
+
+class ObjectiveStatus(StatusModel):
+    """Measured numbers for one objective."""
+
+    name: str
+    """Objective name."""
+    target: float
+    """Target percent."""
+    sli: float | None = None
+    """Measured SLI percent over the window."""
+    met: bool | None = None
+    """Whether the SLI is at or above the target."""
+    error_budget_remaining_percent: float | None = None
+    """Percent of the error budget left; negative when overspent."""
+    error_budget_remaining: str | None = None
+    """Budget left in events or minutes, e.g. `1234 events` or `43 minutes`."""
+
+
+class PolicyStatus(StatusModel):
+    """State of the error budget policy."""
+
+    active_steps: list[str] = pydantic.Field(default_factory=list)
+    """Steps reached now."""
+    since: datetime.datetime | None = None
+    """When the highest active step was first reached."""
+
+
+class GroupStatus(StatusModel):
+    """Numbers for one group of a grouped SLO (the worst ones only)."""
+
+    labels: dict[str, str]
+    """The groupBy label values of this group."""
+    sli: float | None = None
+    """Measured SLI percent of the primary objective."""
+    error_budget_remaining_percent: float | None = None
+    """Percent of the primary objective's budget left."""
+
+
+class ServiceLevelObjectiveStatus(StatusModel):
+    """What the operator observed and measured."""
+
+    observed_generation: int | None = None
+    """metadata.generation this status was computed for."""
+    conditions: list[Condition] = pydantic.Field(
+        default_factory=list,
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["type"],
+        },
+    )
+    """Ready, Stalled, ErrorBudgetExhausted, ReleaseFreeze."""
+    rules: RulesSummary | None = None
+    """The rule object applied for this SLO."""
+    last_evaluation_time: datetime.datetime | None = None
+    """When the numbers below were last measured."""
+    window_start: datetime.datetime | None = None
+    """Start of the window the numbers cover."""
+    sli: float | None = None
+    """Measured SLI percent of the primary objective."""
+    error_budget_remaining_percent: float | None = None
+    """Percent of the primary objective's error budget left."""
+    burn_rates: dict[str, float] | None = None
+    """Burn rate of the primary objective at each alert window, e.g. {5m: 0.1, 1h: 1.3}."""
+    objectives: list[ObjectiveStatus] | None = None
+    """Numbers per objective."""
+    policy: PolicyStatus | None = None
+    """Error budget policy state."""
+    groups: list[GroupStatus] | None = None
+    """The worst groups of a grouped SLO, bounded."""
+
+
+class CommitmentStatus(StatusModel):
+    """Attainment of one commitment in one period."""
+
+    name: str
+    """Commitment name."""
+    target: float
+    """Contractual percent."""
+    attainment: float | None = None
+    """Measured percent over the period so far (maintenance excluded)."""
+    met: bool | None = None
+    """Whether the attainment reaches the target."""
+    projected: float | None = None
+    """Projected attainment at the end of the period."""
+
+
+class PeriodStatus(StatusModel):
+    """One calendar period of an SLA."""
+
+    start: datetime.datetime
+    """Period start."""
+    end: datetime.datetime
+    """Period end (exclusive)."""
+    commitments: list[CommitmentStatus] = pydantic.Field(default_factory=list)
+    """Per commitment."""
+    credit_percent: float | None = None
+    """Service credit owed by the credit schedule for the worst commitment."""
+
+
+class ServiceLevelAgreementStatus(StatusModel):
+    """What the operator measured for the agreement."""
+
+    observed_generation: int | None = None
+    """metadata.generation this status was computed for."""
+    conditions: list[Condition] = pydantic.Field(
+        default_factory=list,
+        json_schema_extra={
+            "x-kubernetes-list-type": "map",
+            "x-kubernetes-list-map-keys": ["type"],
+        },
+    )
+    """Ready, Stalled, Compliant, AtRisk, Unbacked."""
+    current_period: PeriodStatus | None = None
+    """The period in progress."""
+    history: list[PeriodStatus] | None = None
+    """Closed periods, newest first, at most spec.historyLimit."""
