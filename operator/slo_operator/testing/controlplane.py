@@ -64,6 +64,8 @@ CONTROLLERS: Final = ("garbage-collector-controller", "namespace-controller")
 deletion are behaviours the operator relies on; everything else (Deployments, Pods) is not."""
 
 _LOG_TAIL_LINES: Final = 40
+_MODULE: Final = "slo_operator.testing.controlplane"
+"""Our import name; ``__name__`` is ``__main__`` when run with ``python -m``."""
 
 
 class ControlPlaneError(Exception):
@@ -185,6 +187,11 @@ def _b64(path: Path) -> str:
     return base64.b64encode(path.read_bytes()).decode()
 
 
+def _client_cert_user(cert: Path, key: Path) -> dict[str, str]:
+    """A kubeconfig user that authenticates with a client certificate, inlined."""
+    return {"client-certificate-data": _b64(cert), "client-key-data": _b64(key)}
+
+
 class _CertificateAuthority:
     """A throwaway CA and the keys signed by it, made with the ``openssl`` CLI.
 
@@ -237,12 +244,14 @@ class _CertificateAuthority:
         csr = self.folder / f"{name}.csr"
         extfile = self.folder / f"{name}.ext"
         extfile.write_text(f"[ext]\n{extensions}")
-        self._openssl("req", "-new", "-config", str(self._config), "-key", str(key))
         self._openssl(
             "req", "-new", "-config", str(self._config), "-key", str(key), "-subj", subject,
             "-out", str(csr),
         )  # fmt: skip
-        signer = ["-signkey", str(key)] if self_signed else ["-CA", str(self.cert), "-CAkey", str(self.key)]
+        if self_signed:
+            signer = ["-signkey", str(key)]
+        else:
+            signer = ["-CA", str(self.cert), "-CAkey", str(self.key)]
         self._openssl(
             "x509", "-req", "-in", str(csr), *signer, "-days", "30",
             "-set_serial", str(secrets.randbits(63)), "-sha256",
@@ -251,9 +260,7 @@ class _CertificateAuthority:
         csr.unlink()
         extfile.unlink()
 
-    def issue(
-        self, name: str, subject: str, extensions: str, *, client: bool
-    ) -> tuple[Path, Path]:
+    def issue(self, name: str, subject: str, extensions: str, *, client: bool) -> tuple[Path, Path]:
         """A new key and a certificate for it; returns ``(cert, key)``."""
         key = self.folder / f"{name}.key"
         cert = self.folder / f"{name}.crt"
@@ -376,7 +383,7 @@ class ControlPlane:
         try:
             self.start()
         except BaseException:
-            self.stop()
+            self._restore_sigterm_handler()
             raise
         return self
 
@@ -389,10 +396,20 @@ class ControlPlane:
         self.stop()
 
     def start(self) -> None:
-        """Starts all components, writes the kubeconfig, installs and establishes the CRDs."""
+        """Starts all components, writes the kubeconfig, installs and establishes the CRDs.
+
+        On any failure (or interrupt) everything started so far is stopped and removed.
+        """
         if self._components:
             raise ControlPlaneError("the control plane is already started")
         bin_dir = self.bin_dir
+        try:
+            self._start(bin_dir)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self, bin_dir: Path) -> None:
         started = time.monotonic()
         if self._requested_work_dir is None:
             self._work_dir = Path(tempfile.mkdtemp(prefix="slo-operator-cp-"))
@@ -426,11 +443,9 @@ class ControlPlane:
             client=True,
         )
         sa_private, sa_public = ca.service_account_keys()
-        self._write_kubeconfig(self.kubeconfig, {"client-certificate-data": _b64(admin_cert),
-                                                 "client-key-data": _b64(admin_key)})  # fmt: skip
+        self._write_kubeconfig(self.kubeconfig, _client_cert_user(admin_cert, admin_key))
         kcm_kubeconfig = self.work_dir / "kube-controller-manager.kubeconfig"
-        self._write_kubeconfig(kcm_kubeconfig, {"client-certificate-data": _b64(kcm_cert),
-                                                "client-key-data": _b64(kcm_key)})  # fmt: skip
+        self._write_kubeconfig(kcm_kubeconfig, _client_cert_user(kcm_cert, kcm_key))
         timings["certificates"] = time.monotonic() - phase
 
         phase = time.monotonic()
@@ -476,10 +491,13 @@ class ControlPlane:
                 # No controller creates a `default` ServiceAccount in new namespaces, so the
                 # admission plugin would refuse every Pod without one (envtest does the same).
                 "--disable-admission-plugins=ServiceAccount",
+                # The `kubernetes` Service cannot point at a loopback address (the reconciler
+                # would log a validation error every 10s), and nothing here needs it.
+                "--endpoint-reconciler-type=none",
                 "--profiling=false",
             ],
         )
-        self._wait_for(apiserver, "/readyz", lambda: self._apiserver_ready(), self.ready_timeout)
+        self._wait_for(apiserver, "/readyz", self._apiserver_ready, self.ready_timeout)
         timings["kube-apiserver"] = time.monotonic() - phase
 
         phase = time.monotonic()
@@ -488,8 +506,6 @@ class ControlPlane:
             [
                 str(bin_dir / "kube-controller-manager"),
                 f"--kubeconfig={kcm_kubeconfig}",
-                f"--authentication-kubeconfig={kcm_kubeconfig}",
-                f"--authorization-kubeconfig={kcm_kubeconfig}",
                 f"--controllers={','.join(CONTROLLERS)}",
                 "--leader-elect=false",
                 "--bind-address=127.0.0.1",
@@ -505,7 +521,7 @@ class ControlPlane:
         self._wait_for(
             kcm, "/healthz", lambda: self._https_ok(f"https://127.0.0.1:{kcm_port}/healthz"), 30.0
         )
-        timings["kube-controller-manager"] = time.monotonic() - phase
+        timings["kube-controller-manager (alongside the CRDs)"] = time.monotonic() - phase
 
         self.startup_seconds = time.monotonic() - started
         logger.info(
@@ -593,7 +609,8 @@ class ControlPlane:
     def create_namespace(self, name: str | None = None, *, prefix: str = "test") -> str:
         """Creates a namespace (a unique ``<prefix>-<random>`` name unless given); returns it."""
         if name is None:
-            slug = re.sub(r"[^a-z0-9-]+", "-", prefix.lower()).strip("-")[:50] or "test"
+            slug = re.sub(r"[^a-z0-9-]+", "-", prefix.lower()).strip("-")[:50].strip("-")
+            slug = slug or "test"
             name = f"{slug}-{secrets.token_hex(4)}"
         self.kubectl("create", "namespace", name)
         return name
@@ -807,6 +824,21 @@ class ControlPlane:
             self._previous_sigterm = None
 
 
+def wait_until(
+    condition: Callable[[], bool],
+    *,
+    timeout: float,
+    description: str,
+    interval: float = 0.2,
+) -> None:
+    """Polls ``condition`` until it holds; raises TimeoutError naming ``description``."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"not true within {timeout:.0f}s: {description}")
+        time.sleep(interval)
+
+
 def _decode(raw: bytes) -> Any:
     try:
         return json.loads(raw)
@@ -823,7 +855,9 @@ def _terminate(component: _Component, grace_seconds: float = 15.0) -> None:
         try:
             process.wait(grace_seconds)
         except subprocess.TimeoutExpired:
-            logger.warning("%s ignored SIGTERM for %.0fs; killing it", component.name, grace_seconds)
+            logger.warning(
+                "%s ignored SIGTERM for %.0fs; killing it", component.name, grace_seconds
+            )
     # Whatever is left in the group (normally nothing) goes too.
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
@@ -834,7 +868,12 @@ def _terminate(component: _Component, grace_seconds: float = 15.0) -> None:
 
 
 def state_dir() -> Path:
-    """Where the detached control plane keeps its pid, log, kubeconfig and work dir."""
+    """Where the detached control plane keeps its pid, log, kubeconfig and work dir.
+
+    ``$SLO_OPERATOR_CLUSTER_DIR`` overrides it, e.g. to run a second one beside the usual one.
+    """
+    if override := os.environ.get("SLO_OPERATOR_CLUSTER_DIR"):
+        return Path(override)
     return cache_root() / "cluster"
 
 
@@ -865,7 +904,7 @@ class _State:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except (FileNotFoundError, ValueError, ProcessLookupError):
             return None
-        return pid if __name__.encode() in cmdline or b"controlplane" in cmdline else None
+        return pid if _MODULE.encode() in cmdline and b"serve" in cmdline else None
 
     def ready(self) -> dict[str, str] | None:
         try:
@@ -900,36 +939,49 @@ def _up(state: _State, timeout: float) -> int:
         _stop_supervisor(state)  # a dead or half-started one: clean up after it
         bin_dir = ensure_binaries()
         state.folder.mkdir(parents=True, exist_ok=True)
+        command = [sys.executable, "-m", _MODULE, "serve", "--state-dir", str(state.folder)]
+        command += ["--bin-dir", str(bin_dir)]
         with state.log_file.open("wb") as log:
             supervisor = subprocess.Popen(
-                [sys.executable, "-m", __name__, "serve", "--state-dir", str(state.folder),
-                 "--bin-dir", str(bin_dir)],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True, cwd=state.folder,
-            )  # fmt: skip
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # outlives this command and the terminal's Ctrl-C
+                cwd=state.folder,
+            )
         state.pid_file.write_text(str(supervisor.pid))
         print(f"starting control plane (log: {state.log_file})", file=sys.stderr)
-        deadline = time.monotonic() + timeout
-        shown = 0
-        while (ready := state.ready()) is None:
-            # Relay the supervisor's progress to our stderr.
-            with contextlib.suppress(FileNotFoundError), state.log_file.open("rb") as log_in:
-                log_in.seek(shown)
-                chunk = log_in.read()
-                shown += len(chunk)
-                sys.stderr.write(chunk.decode(errors="replace"))
-            if supervisor.poll() is not None or time.monotonic() > deadline:
-                reason = (
-                    f"exited with code {supervisor.returncode}"
-                    if supervisor.returncode is not None
-                    else f"was not ready within {timeout:.0f}s"
-                )
-                print(f"control plane supervisor {reason}", file=sys.stderr)
-                _stop_supervisor(state)
-                return 1
-            time.sleep(0.2)
+        try:
+            ready = _wait_for_supervisor(state, supervisor, timeout)
+        except BaseException:
+            _stop_supervisor(state)
+            raise
+        if ready is None:
+            _stop_supervisor(state)
+            return 1
         sys.stdout.write(_export_lines(ready))
         return 0
+
+
+def _wait_for_supervisor(
+    state: _State, supervisor: subprocess.Popen[bytes], timeout: float
+) -> dict[str, str] | None:
+    """Relays the supervisor's log to stderr until it is ready (or exits, or times out)."""
+    deadline = time.monotonic() + timeout
+    with state.log_file.open("rb") as log:
+        while True:
+            sys.stderr.write(log.read().decode(errors="replace"))
+            if (ready := state.ready()) is not None:
+                return ready
+            if supervisor.poll() is not None:
+                sys.stderr.write(log.read().decode(errors="replace"))
+                print(f"supervisor exited with code {supervisor.returncode}", file=sys.stderr)
+                return None
+            if time.monotonic() > deadline:
+                print(f"control plane not ready within {timeout:.0f}s", file=sys.stderr)
+                return None
+            time.sleep(0.2)
 
 
 def _stop_supervisor(state: _State, grace_seconds: float = 60.0) -> bool:
@@ -1020,9 +1072,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--bin-dir", type=Path, required=True)
     args = parser.parse_args(argv)
 
-    logging.basicConfig(
-        level=logging.INFO, format="[control-plane] %(message)s", stream=sys.stderr
-    )
+    logging.basicConfig(level=logging.INFO, format="[control-plane] %(message)s", stream=sys.stderr)
     if args.command == "serve":
         return _serve(_State(args.state_dir), args.bin_dir)
     state = _State(state_dir())
