@@ -1,0 +1,221 @@
+"""kopf handlers: thin adapters that parse the body, call the pure layers and patch status."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import kopf
+import kubernetes
+
+from .. import GROUP, VERSION, errors
+from ..api import slo as slo_api
+from ..api import validation
+from . import conditions, metrics, rule_objects
+from . import config as config_module
+
+SLO_PLURAL = "servicelevelobjectives"
+SLA_PLURAL = "servicelevelagreements"
+
+
+def _kind_of(plural: str) -> str:
+    return "ServiceLevelObjective" if plural == SLO_PLURAL else "ServiceLevelAgreement"
+
+
+def register(
+    registry: kopf.OperatorRegistry,
+    cfg: config_module.OperatorConfig,
+) -> None:
+    """Register every handler of the operator on `registry`, configured by `cfg`."""
+
+    @kopf.on.resume(GROUP, VERSION, SLO_PLURAL, registry=registry)
+    @kopf.on.create(GROUP, VERSION, SLO_PLURAL, registry=registry)
+    @kopf.on.update(GROUP, VERSION, SLO_PLURAL, field="spec", registry=registry)
+    async def reconcile_slo(
+        body: kopf.Body,
+        status: kopf.Status,
+        patch: kopf.Patch,
+        memo: kopf.Memo,
+        logger: kopf.Logger,
+        **_: Any,
+    ) -> None:
+        """Render the SLO's rules and apply them; say in status what was done."""
+        generation = body.metadata.get("generation")
+        old_conditions = list(status.get("conditions") or [])
+        checked = validation.check_resource(dict(body), source="<cluster>")
+        if isinstance(checked, list):
+            message = "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in checked)
+            _set_stalled(patch, status, old_conditions, generation, "InvalidSpec", message)
+            kopf.warn(body, reason="InvalidSpec", message=message)
+            metrics.RECONCILES.labels("ServiceLevelObjective", "invalid").inc()
+            return
+        assert isinstance(checked, slo_api.ServiceLevelObjective)
+        api_client: kubernetes.client.ApiClient = memo["api_client"]
+        try:
+            desired, (recording, alerting) = rule_objects.desired_object(checked, body, cfg)
+            outcome = await asyncio.to_thread(rule_objects.apply, api_client, desired)
+        except kubernetes.client.ApiException as error:
+            reason, message = _explain_api_error(error, cfg)
+            metrics.RECONCILE_ERRORS.labels("ServiceLevelObjective", reason).inc()
+            if error.status in (403, 404):
+                # Nothing a retry fixes (missing CRD or RBAC): tell the user and wait for a change.
+                _set_stalled(patch, status, old_conditions, generation, reason, message)
+                kopf.warn(body, reason=reason, message=message)
+                return
+            raise kopf.TemporaryError(message, delay=10) from error
+        except errors.SLOError as error:
+            _set_stalled(patch, status, old_conditions, generation, "RenderFailed", str(error))
+            return
+        metrics.RULE_OBJECT_WRITES.labels(cfg.rule_output, outcome).inc()
+        metrics.RECONCILES.labels("ServiceLevelObjective", outcome).inc()
+        if outcome != "unchanged":
+            logger.info(f"{cfg.rule_output} {desired['metadata']['name']} {outcome}")
+        rules_summary = {
+            "kind": cfg.rule_output,
+            "name": desired["metadata"]["name"],
+            "recordingRules": recording,
+            "alertingRules": alerting,
+        }
+        new_conditions = conditions.set_condition(
+            old_conditions, "Stalled", False, "Reconciled", "", generation
+        )
+        ready = conditions.get_condition(old_conditions, "Ready")
+        if ready is None or ready.get("status") != "True" or ready.get("reason") == "InvalidSpec":
+            new_conditions = conditions.set_condition(
+                new_conditions,
+                "Ready",
+                True,
+                "RulesApplied",
+                f"{cfg.rule_output} {desired['metadata']['name']} applied",
+                generation,
+            )
+        else:
+            new_conditions = _with_generation(new_conditions, "Ready", generation)
+        _patch_status_if_changed(
+            patch,
+            status,
+            {
+                "observedGeneration": generation,
+                "rules": rules_summary,
+                "conditions": new_conditions,
+            },
+        )
+
+    @kopf.on.resume(GROUP, VERSION, SLA_PLURAL, registry=registry)
+    @kopf.on.create(GROUP, VERSION, SLA_PLURAL, registry=registry)
+    @kopf.on.update(GROUP, VERSION, SLA_PLURAL, field="spec", registry=registry)
+    async def reconcile_sla(
+        body: kopf.Body,
+        status: kopf.Status,
+        patch: kopf.Patch,
+        **_: Any,
+    ) -> None:
+        """Accept a valid SLA (the evaluation loop measures it) or say why it is invalid."""
+        generation = body.metadata.get("generation")
+        old_conditions = list(status.get("conditions") or [])
+        checked = validation.check_resource(dict(body), source="<cluster>")
+        if isinstance(checked, list):
+            message = "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in checked)
+            _set_stalled(patch, status, old_conditions, generation, "InvalidSpec", message)
+            kopf.warn(body, reason="InvalidSpec", message=message)
+            metrics.RECONCILES.labels("ServiceLevelAgreement", "invalid").inc()
+            return
+        metrics.RECONCILES.labels("ServiceLevelAgreement", "accepted").inc()
+        new_conditions = conditions.set_condition(
+            old_conditions, "Stalled", False, "Reconciled", "", generation
+        )
+        _patch_status_if_changed(
+            patch, status, {"observedGeneration": generation, "conditions": new_conditions}
+        )
+
+    failure_policy_ignore = cfg.webhook_failure_policy == "Ignore"
+
+    admitted = ["CREATE", "UPDATE"]
+
+    @kopf.on.validate(
+        GROUP,
+        VERSION,
+        SLO_PLURAL,
+        registry=registry,
+        operations=admitted,
+        ignore_failures=failure_policy_ignore,
+    )
+    @kopf.on.validate(
+        GROUP,
+        VERSION,
+        SLA_PLURAL,
+        registry=registry,
+        operations=admitted,
+        ignore_failures=failure_policy_ignore,
+    )
+    def validate_manifest(body: kopf.Body, resource: kopf.Resource, **_: Any) -> None:
+        """The admission webhook: exactly the checks of `slo-operator validate`."""
+        kind = _kind_of(resource.plural)
+        checked = validation.check_resource(dict(body), source="<admission>")
+        if isinstance(checked, list):
+            metrics.WEBHOOK_DECISIONS.labels(kind, "denied").inc()
+            message = "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in checked)
+            raise kopf.AdmissionError(message, code=422)
+        metrics.WEBHOOK_DECISIONS.labels(kind, "allowed").inc()
+
+
+def _explain_api_error(
+    error: kubernetes.client.ApiException, cfg: config_module.OperatorConfig
+) -> tuple[str, str]:
+    if error.status == 404 and cfg.rule_output == "PrometheusRule":
+        return (
+            "PrometheusRuleCRDMissing",
+            "the PrometheusRule CRD (monitoring.coreos.com/v1) is not installed; install the "
+            "prometheus-operator CRDs or run the operator with --rule-output ConfigMap",
+        )
+    if error.status == 403:
+        return (
+            "Forbidden",
+            f"the operator may not write {cfg.rule_output} objects here: {error.reason}",
+        )
+    return ("ApiError", f"writing {cfg.rule_output} failed: {error.status} {error.reason}")
+
+
+def _with_generation(
+    items: list[dict[str, Any]], type_: str, generation: int | None
+) -> list[dict[str, Any]]:
+    for condition in items:
+        if condition.get("type") == type_ and generation is not None:
+            condition["observedGeneration"] = generation
+    return items
+
+
+def _set_stalled(
+    patch: kopf.Patch,
+    status: kopf.Status,
+    old_conditions: list[dict[str, Any]],
+    generation: int | None,
+    reason: str,
+    message: str,
+) -> None:
+    new_conditions = conditions.set_condition(
+        old_conditions, "Stalled", True, reason, message, generation
+    )
+    new_conditions = conditions.set_condition(
+        new_conditions, "Ready", False, reason, message, generation
+    )
+    _patch_status_if_changed(
+        patch, status, {"observedGeneration": generation, "conditions": new_conditions}
+    )
+
+
+def _patch_status_if_changed(
+    patch: kopf.Patch, status: kopf.Status, fields: dict[str, Any]
+) -> None:
+    """Patch only the fields whose value differs, so an unchanged object sees no write."""
+    for key, value in fields.items():
+        current = status.get(key)
+        if key == "conditions":
+            if not conditions.same_conditions(current or [], value):
+                patch.status[key] = value
+        elif current != value:
+            patch.status[key] = value
+
+
+logger = logging.getLogger(__name__)

@@ -1,0 +1,79 @@
+"""Starting the operator: kopf settings in one place, then kopf's loop."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import kopf
+import kubernetes
+
+from . import config as config_module
+from . import handlers, metrics, webhook
+
+WEBHOOK_CONFIGURATION = "slo-operator.slo.dev"
+
+
+def _api_client() -> kubernetes.client.ApiClient:
+    """A Kubernetes client from the in-cluster service account or the current kubeconfig."""
+    try:
+        kubernetes.config.load_incluster_config()
+    except kubernetes.config.ConfigException:
+        kubernetes.config.load_kube_config()
+    return kubernetes.client.ApiClient()
+
+
+def build_registry(cfg: config_module.OperatorConfig) -> kopf.OperatorRegistry:
+    """A registry with every handler and the startup settings for `cfg`."""
+    registry = kopf.OperatorRegistry()
+    handlers.register(registry, cfg)
+
+    @kopf.on.startup(registry=registry)
+    def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+        """All kopf settings; every non-default value says why."""
+        # Handler progress and the diff base go to annotations under our own prefix: status is
+        # ours alone (a strict schema would prune kopf's fields and log patch inconsistencies).
+        settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="slo.dev")
+        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+            prefix="slo.dev", key="last-handled-configuration"
+        )
+        settings.persistence.finalizer = "slo.dev/finalizer"
+        # Events only for what a user must act on: kopf's per-handler INFO events are noise.
+        settings.posting.level = logging.WARNING
+        # Watches are re-established every 5 minutes; a silently dead connection is noticed.
+        settings.watching.server_timeout = 300
+        settings.watching.client_timeout = 330
+        settings.watching.connect_timeout = 30
+        settings.networking.request_timeout = 60
+        # A burst of 1,000 applied SLOs is reconciled concurrently, bounded per object.
+        settings.batching.worker_limit = 64
+        settings.execution.max_workers = 16
+        server = webhook.build_server(cfg)
+        if server is not None:
+            settings.admission.server = server
+            settings.admission.managed = WEBHOOK_CONFIGURATION
+        memo["api_client"] = _api_client()
+        if cfg.metrics_port:
+            metrics.serve(cfg.metrics_port)
+
+
+    return registry
+
+
+def run(cfg: config_module.OperatorConfig) -> None:
+    """Run the operator until it is stopped."""
+    kopf.configure(
+        verbose=False,
+        log_format=kopf.LogFormat.JSON if cfg.log_format == "json" else kopf.LogFormat.PLAIN,
+        log_prefix=True,
+    )
+    registry = build_registry(cfg)
+    liveness = f"http://0.0.0.0:{cfg.health_port}/healthz" if cfg.health_port else None
+    kopf.run(
+        registry=registry,
+        standalone=True,
+        clusterwide=cfg.clusterwide,
+        namespaces=list(cfg.namespaces),
+        liveness_endpoint=liveness,
+        memo=kopf.Memo(),
+    )

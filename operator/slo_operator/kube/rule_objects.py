@@ -1,0 +1,160 @@
+"""The rule object of an SLO (PrometheusRule or ConfigMap): desired state, and a write only on change."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import logging
+from typing import Any, Literal
+
+import kopf
+import kubernetes
+import yaml
+
+from ..api import slo as slo_api
+from ..rules import render
+from . import config as config_module
+
+logger = logging.getLogger(__name__)
+
+MANAGED_BY = {"app.kubernetes.io/managed-by": "slo-operator"}
+RULE_FILE_KEY = "rules.yaml"
+PROMETHEUS_RULE = ("monitoring.coreos.com", "v1", "prometheusrules")
+
+Outcome = Literal["created", "updated", "unchanged"]
+
+
+@dataclasses.dataclass(frozen=True)
+class AppliedRules:
+    """What the reconcile did, for status and metrics."""
+
+    kind: Literal["PrometheusRule", "ConfigMap"]
+    name: str
+    recording_rules: int
+    alerting_rules: int
+    outcome: Outcome
+
+
+def object_name(slo_name: str) -> str:
+    """Deterministic name of an SLO's rule object."""
+    return f"slo-{slo_name}"
+
+
+def desired_object(
+    slo: slo_api.ServiceLevelObjective,
+    owner: kopf.Body | dict[str, Any],
+    cfg: config_module.OperatorConfig,
+) -> tuple[dict[str, Any], tuple[int, int]]:
+    """The rule object to apply for an SLO, owned by it, and its (recording, alerting) counts."""
+    groups = render.render_rule_groups(slo)
+    counts = render.count_rules(groups)
+    labels = {**MANAGED_BY, **dict(cfg.rule_labels), "slo.dev/slo": slo.name}
+    if cfg.rule_output == "PrometheusRule":
+        body = render.render_prometheus_rule(slo, extra_labels=labels)
+    else:
+        rule_file = render.render_rule_file([slo])
+        body = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": object_name(slo.name), "labels": labels},
+            "data": {RULE_FILE_KEY: yaml.safe_dump(rule_file, sort_keys=False)},
+        }
+    body["metadata"]["namespace"] = slo.namespace
+    body["metadata"]["name"] = object_name(slo.name)
+    kopf.append_owner_reference(body, owner=owner)  # type: ignore[arg-type]
+    return body, counts
+
+
+def _differs(desired: dict[str, Any], actual: dict[str, Any]) -> bool:
+    """Whether the object on the server lacks what we want (extra server fields are fine)."""
+    wanted_meta = desired["metadata"]
+    actual_meta = actual.get("metadata", {})
+    for key in ("labels", "ownerReferences"):
+        wanted = wanted_meta.get(key) or {}
+        have = actual_meta.get(key) or {}
+        if key == "labels":
+            if any(have.get(name) != value for name, value in wanted.items()):
+                return True
+        elif [(o.get("uid"), o.get("controller")) for o in wanted] != [
+            (o.get("uid"), o.get("controller")) for o in have
+        ]:
+            return True
+    payload = "spec" if "spec" in desired else "data"
+    return bool(desired.get(payload) != actual.get(payload))
+
+
+def apply(
+    api_client: kubernetes.client.ApiClient,
+    desired: dict[str, Any],
+) -> Outcome:
+    """Create the object, or replace it when it differs; nothing is written when it matches."""
+    namespace = desired["metadata"]["namespace"]
+    name = desired["metadata"]["name"]
+    if desired["kind"] == "PrometheusRule":
+        custom = kubernetes.client.CustomObjectsApi(api_client)
+        group, version, plural = PROMETHEUS_RULE
+        try:
+            actual = custom.get_namespaced_custom_object(group, version, namespace, plural, name)
+        except kubernetes.client.ApiException as error:
+            if error.status != 404:
+                raise
+            custom.create_namespaced_custom_object(group, version, namespace, plural, desired)
+            return "created"
+        if not _differs(desired, actual):
+            return "unchanged"
+        replacement = _merged(desired, actual)
+        custom.replace_namespaced_custom_object(
+            group, version, namespace, plural, name, replacement
+        )
+        return "updated"
+    core = kubernetes.client.CoreV1Api(api_client)
+    try:
+        existing = core.read_namespaced_config_map(name, namespace)
+    except kubernetes.client.ApiException as error:
+        if error.status != 404:
+            raise
+        core.create_namespaced_config_map(namespace, desired)
+        return "created"
+    actual = api_client.sanitize_for_serialization(existing)
+    if not _differs(desired, actual):
+        return "unchanged"
+    core.replace_namespaced_config_map(name, namespace, _merged(desired, actual))
+    return "updated"
+
+
+def _merged(desired: dict[str, Any], actual: dict[str, Any]) -> dict[str, Any]:
+    """The desired object carrying the server's resourceVersion and foreign labels/annotations."""
+    merged = copy.deepcopy(desired)
+    meta = actual.get("metadata", {})
+    merged["metadata"]["resourceVersion"] = meta.get("resourceVersion")
+    merged["metadata"]["labels"] = {**(meta.get("labels") or {}), **desired["metadata"]["labels"]}
+    if meta.get("annotations"):
+        merged["metadata"]["annotations"] = meta["annotations"]
+    return merged
+
+
+def delete_other_kind(
+    api_client: kubernetes.client.ApiClient, namespace: str, slo_name: str, keep: str
+) -> None:
+    """Remove the rule object of the other output kind, left over from a configuration change."""
+    name = object_name(slo_name)
+    try:
+        if keep == "PrometheusRule":
+            existing = kubernetes.client.CoreV1Api(api_client).read_namespaced_config_map(
+                name, namespace
+            )
+            labels = existing.metadata.labels or {}
+            if labels.get("app.kubernetes.io/managed-by") == "slo-operator":
+                kubernetes.client.CoreV1Api(api_client).delete_namespaced_config_map(
+                    name, namespace
+                )
+        else:
+            group, version, plural = PROMETHEUS_RULE
+            custom = kubernetes.client.CustomObjectsApi(api_client)
+            existing = custom.get_namespaced_custom_object(group, version, namespace, plural, name)
+            labels = existing.get("metadata", {}).get("labels") or {}
+            if labels.get("app.kubernetes.io/managed-by") == "slo-operator":
+                custom.delete_namespaced_custom_object(group, version, namespace, plural, name)
+    except kubernetes.client.ApiException as error:
+        if error.status not in (403, 404):
+            raise

@@ -1,0 +1,133 @@
+"""Running `slo-operator run` as a real process, for tests, benchmarks and the demo."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class OperatorProcess:
+    """`slo-operator run ARGS` with its own metrics, health and webhook ports.
+
+    The log is kept in `log_path`; `stop()` sends SIGTERM (kopf's graceful shutdown) first.
+    """
+
+    def __init__(
+        self,
+        args: Sequence[str],
+        *,
+        kubeconfig: Path,
+        env: Mapping[str, str] | None = None,
+        webhook: bool = True,
+        log_dir: Path | None = None,
+    ) -> None:
+        self.metrics_port = free_port()
+        self.health_port = free_port()
+        self.webhook_port = free_port() if webhook else 0
+        self.log_dir = log_dir or Path(tempfile.mkdtemp(prefix="slo-operator-run-"))
+        self.log_path = self.log_dir / f"operator-{self.metrics_port}.log"
+        self.args = [
+            *args,
+            f"--metrics-port={self.metrics_port}",
+            f"--health-port={self.health_port}",
+        ]
+        if webhook:
+            self.args += [
+                f"--webhook-port={self.webhook_port}",
+                "--webhook-host=127.0.0.1",
+                f"--webhook-cert-dir={self.log_dir / 'webhook-certs'}",
+            ]
+        self.environ = {**os.environ, **(env or {}), "KUBECONFIG": str(kubeconfig)}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self, timeout: float = 30.0) -> None:
+        executable = shutil.which("slo-operator", path=str(Path(sys.executable).parent))
+        command = [executable] if executable else [sys.executable, "-m", "slo_operator.cli"]
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                [*command, "run", *self.args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.environ,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"operator exited with {self.process.returncode}:\n{self.log()}")
+            if self.healthy():
+                return
+            time.sleep(0.2)
+        raise TimeoutError(f"operator not healthy after {timeout}s:\n{self.log()}")
+
+    def healthy(self) -> bool:
+        try:
+            url = f"http://127.0.0.1:{self.health_port}/healthz"
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return bool(response.status == 200)
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            return False
+
+    def metrics(self) -> str:
+        url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return str(response.read().decode())
+
+    def metric_sum(self, name: str, **labels: str) -> float:
+        """Sum of a metric's samples whose labels include `labels`."""
+        total = 0.0
+        for line in self.metrics().splitlines():
+            if not line.startswith(name) or line.startswith("#"):
+                continue
+            series, _, value = line.rpartition(" ")
+            if series.split("{")[0] != name:
+                continue
+            if all(f'{key}="{val}"' in series for key, val in labels.items()):
+                total += float(value)
+        return total
+
+    def log(self, lines: int = 80) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(5)
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.stop()
