@@ -1,0 +1,261 @@
+"""The contract of the recorded series: their names, their labels, and the queries that read them.
+
+The evaluation engine reads these series for every SLO at once, so its query count grows with
+the number of distinct windows, not with the number of SLOs: one query
+`slo:sli_error:ratio{slo_window="30d"}` returns the 30-day error ratio of every SLO (and every
+group, and every latency threshold) that has such a window. See docs/rules.md for why the series
+are shaped this way.
+
+Units of the `bad`/`total` pairs depend on the budgeting method: events for Occurrences, slices
+for Timeslices, and (sum of slice error ratios, number of slices) for RatioTimeslices. In every
+case `bad / total` is the error ratio and `1 - bad / total` the SLI.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import math
+
+from ..api import common, slo
+
+# --- labels ------------------------------------------------------------------------------------
+
+LABEL_SLO = "slo"
+"""The SLO's `metadata.name`; on every recorded series and alert."""
+LABEL_NAMESPACE = "slo_namespace"
+"""The SLO's namespace; on every recorded series and alert."""
+LABEL_SERVICE = "service"
+"""`spec.service`; on every recorded series."""
+LABEL_WINDOW = "slo_window"
+"""The window a ratio or sum covers, as a Prometheus duration (`5m`, `1h`, `30d`)."""
+LABEL_THRESHOLD = "slo_threshold"
+"""Latency only: the threshold as a duration (`200ms`), on bad-event series and ratios."""
+LABEL_CALENDAR = "slo_calendar"
+"""Calendar SLOs only, on the hourly tiles: `<period>/<time zone>`, e.g. `Month/Europe/Berlin`."""
+LABEL_OBJECTIVE = "objective"
+"""On alerts: the objective whose budget burns."""
+
+RESERVED_LABELS = frozenset(
+    {
+        LABEL_SLO,
+        LABEL_NAMESPACE,
+        LABEL_SERVICE,
+        LABEL_WINDOW,
+        LABEL_THRESHOLD,
+        LABEL_CALENDAR,
+        LABEL_OBJECTIVE,
+    }
+)
+"""Label names the rules set themselves; manifests may not use them in labels or `groupBy`."""
+
+# --- names -------------------------------------------------------------------------------------
+
+ERROR_RATIO = "slo:sli_error:ratio"
+"""`bad / total` over the window in `slo_window`; absent while the window holds no events."""
+BAD_SUM = "slo:sli_bad:sum"
+"""Bad events (or bad slices, or summed slice error ratios) over the SLO's full rolling window."""
+TOTAL_SUM = "slo:sli_total:sum"
+"""Events (or slices with events) over the SLO's full rolling window."""
+BAD_TILE = "slo:sli_bad:sum1h"
+"""Bad events in the hour ending at the evaluation; read at hour boundaries it tiles exactly."""
+TOTAL_TILE = "slo:sli_total:sum1h"
+"""Events in the hour ending at the evaluation (slices with events, for the timeslice methods)."""
+SLICE_ERROR = "slo:sli_slice_error:ratio"
+"""Timeslice methods: the error of the slice ending at each minute (1/0 bad/good for Timeslices,
+`1 - good/total` for RatioTimeslices); absent for slices without events."""
+
+EVALUATION_INTERVAL_SECONDS = 60
+"""Every group is evaluated each minute; window ranges are built on this resolution."""
+TILE_SECONDS = 3600
+"""Length of the coarse tiles the full window is summed from."""
+TILED_WINDOW_MIN_SECONDS = 7 * 86400
+"""Full windows at least this long are read from hourly tiles; shorter ones from 1m points."""
+BOOL_GAUGE_COUNT_SECONDS = 60
+"""A 0/1 gauge's samples are counted per minute, exactly, so counts tile without overlap."""
+OCCURRENCES_RATE_SECONDS = 300
+"""The `rate()` range of counters for Occurrences: robust for scrape intervals up to ~1m."""
+
+CALENDAR_NOMINAL_SECONDS = {
+    slo.CalendarPeriod.WEEK: 7 * 86400,
+    slo.CalendarPeriod.MONTH: 30 * 86400,
+    slo.CalendarPeriod.QUARTER: 90 * 86400,
+    slo.CalendarPeriod.YEAR: 365 * 86400,
+}
+"""The nominal length of a calendar period, from which alert windows and factors are derived."""
+
+
+def level1_range_seconds(spec: slo.ServiceLevelObjectiveSpec) -> int:
+    """The range over which level 1 reads raw series.
+
+    Counters: 5m for Occurrences; the slice duration for the timeslice methods, so that the
+    level-1 point at each minute is exactly the slice ending then. 0/1 gauges: one minute.
+    """
+    if spec.indicator.bool_gauge is not None:
+        return BOOL_GAUGE_COUNT_SECONDS
+    if spec.timeslice is not None and spec.budgeting_method is not slo.BudgetingMethod.OCCURRENCES:
+        return int(common.parse_duration_seconds(spec.timeslice.duration))
+    return OCCURRENCES_RATE_SECONDS
+
+
+def total_level1(spec: slo.ServiceLevelObjectiveSpec) -> str:
+    """Name of the level-1 series of all events: a per-second rate, or a per-minute count."""
+    if spec.indicator.bool_gauge is not None:
+        return "slo:sli_total:count1m"
+    return f"slo:sli_total:rate{common.format_duration(level1_range_seconds(spec))}"
+
+
+def bad_level1(spec: slo.ServiceLevelObjectiveSpec) -> str:
+    """Name of the level-1 series of bad events (one per latency threshold)."""
+    if spec.indicator.bool_gauge is not None:
+        return "slo:sli_bad:count1m"
+    return f"slo:sli_bad:rate{common.format_duration(level1_range_seconds(spec))}"
+
+
+def uses_slices(spec: slo.ServiceLevelObjectiveSpec) -> bool:
+    """Whether the budget counts slices (Timeslices, RatioTimeslices) rather than events."""
+    return spec.budgeting_method is not slo.BudgetingMethod.OCCURRENCES
+
+
+# --- label values ------------------------------------------------------------------------------
+
+
+def threshold_label(seconds: float) -> str:
+    """The `slo_threshold` value for a latency threshold: `0.2` -> `200ms`."""
+    return common.format_duration(seconds)
+
+
+def identity_labels(resource: slo.ServiceLevelObjective) -> dict[str, str]:
+    """The labels that pick one SLO's series out of all SLOs'."""
+    return {LABEL_SLO: resource.name, LABEL_NAMESPACE: resource.namespace}
+
+
+def objective_labels(
+    resource: slo.ServiceLevelObjective, objective: slo.Objective
+) -> dict[str, str]:
+    """The labels that pick one objective's bad-event and error-ratio series of one SLO."""
+    labels = identity_labels(resource)
+    if objective.threshold_seconds is not None:
+        labels[LABEL_THRESHOLD] = threshold_label(objective.threshold_seconds)
+    return labels
+
+
+def calendar_label(calendar: slo.Calendar) -> str:
+    """The `slo_calendar` value: every SLO with this value shares one calendar query."""
+    return f"{calendar.period.value}/{calendar.time_zone}"
+
+
+def window_label(seconds: float) -> str:
+    """The `slo_window` value for a window length."""
+    return common.format_duration(seconds)
+
+
+# --- windows -----------------------------------------------------------------------------------
+
+
+def window_seconds(spec: slo.ServiceLevelObjectiveSpec) -> int:
+    """The SLO window in seconds: the rolling window, or the calendar period's nominal length."""
+    if spec.window is not None:
+        return int(common.parse_duration_seconds(spec.window))
+    assert spec.calendar is not None  # the model guarantees window xor calendar
+    return CALENDAR_NOMINAL_SECONDS[spec.calendar.period]
+
+
+@dataclasses.dataclass(frozen=True)
+class FullWindow:
+    """How the SLI over a rolling SLO's whole window is recorded."""
+
+    label: str
+    """The `slo_window` value of its ratio and sums, e.g. `30d`."""
+    seconds: int
+    """Its length."""
+    tiled: bool
+    """Summed from hourly tiles: the window ends at the last hour boundary (see `window_end`)."""
+
+
+def full_window(spec: slo.ServiceLevelObjectiveSpec) -> FullWindow | None:
+    """The recorded full window of a rolling SLO; None for calendar SLOs (see
+    `calendar_window_query`: their start is only known at query time)."""
+    if spec.window is None:
+        return None
+    seconds = window_seconds(spec)
+    tiled = seconds >= TILED_WINDOW_MIN_SECONDS and seconds % TILE_SECONDS == 0
+    return FullWindow(label=window_label(seconds), seconds=seconds, tiled=tiled)
+
+
+def needs_tiles(spec: slo.ServiceLevelObjectiveSpec) -> bool:
+    """Whether hourly tiles are recorded: for tiled rolling windows and every calendar window."""
+    window = full_window(spec)
+    return spec.calendar is not None or (window is not None and window.tiled)
+
+
+def window_end(window: FullWindow, evaluated_at: datetime.datetime) -> datetime.datetime:
+    """The end of the data a full-window series covers when it was evaluated at `evaluated_at`.
+
+    Tiled windows end at the last hour boundary (the tiles are read there); others end at the
+    evaluation. Either way the level-1 rates smear events by up to 5m (see docs/rules.md).
+    """
+    if not window.tiled:
+        return evaluated_at
+    epoch = evaluated_at.timestamp()
+    return datetime.datetime.fromtimestamp(
+        epoch - epoch % TILE_SECONDS, tz=evaluated_at.tzinfo or datetime.UTC
+    )
+
+
+def selector(metric: str, labels: dict[str, str]) -> str:
+    """`metric{name="value",...}` with every value escaped; label order as given."""
+    inner = ",".join(
+        f"{name}={common.quote_promql_string(value)}" for name, value in labels.items()
+    )
+    return f"{metric}{{{inner}}}" if inner else metric
+
+
+def error_ratio_query(window: str) -> str:
+    """One query for the error ratio over `window` of every SLO that records it."""
+    return selector(ERROR_RATIO, {LABEL_WINDOW: window})
+
+
+@dataclasses.dataclass(frozen=True)
+class CalendarQuery:
+    """PromQL for a calendar SLO's bad or total sum since the period start, and what it covers."""
+
+    query: str
+    """Returns one series per SLO (and group, and threshold) of the calendar."""
+    window_start: datetime.datetime
+    """The period start."""
+    window_end: datetime.datetime
+    """The end of the last whole hour tile since the period start."""
+    tiles: int
+    """Number of hourly tiles summed."""
+
+
+def calendar_window_query(
+    metric: str,
+    calendar: slo.Calendar,
+    period_start: datetime.datetime,
+    evaluated_at: datetime.datetime,
+) -> CalendarQuery | None:
+    """Sum the hourly tiles (`BAD_TILE` or `TOTAL_TILE`) of every SLO of one calendar.
+
+    The tiles between `period_start` and the last whole hour since it are summed with a subquery
+    at a 1h step anchored with `@` at the tile boundary, so the result does not depend on when
+    the query runs. Zones whose offset is not whole hours (Asia/Kolkata) shift the read with an
+    inner `offset`. Returns None in the period's first hour, when no tile is complete.
+    """
+    if metric not in (BAD_TILE, TOTAL_TILE):
+        raise ValueError(f"calendar windows are summed from {BAD_TILE} or {TOTAL_TILE}")
+    elapsed = (evaluated_at - period_start).total_seconds()
+    tiles = math.floor(elapsed / TILE_SECONDS)
+    if tiles < 1:
+        return None
+    end = period_start + datetime.timedelta(seconds=tiles * TILE_SECONDS)
+    end_epoch = round(end.timestamp())
+    shift = -end_epoch % TILE_SECONDS
+    series = selector(metric, {LABEL_CALENDAR: calendar_label(calendar)})
+    inner = f"({series} offset {common.format_duration(shift)})" if shift else series
+    # Any range in ((tiles-1)h, tiles*h) picks exactly `tiles` steps ending at the anchor, with
+    # closed (Prometheus 2) and left-open (Prometheus 3) ranges alike.
+    span = common.format_duration(tiles * TILE_SECONDS - TILE_SECONDS // 2)
+    query = f"sum_over_time({inner}[{span}:1h] @ {end_epoch + shift})"
+    return CalendarQuery(query=query, window_start=period_start, window_end=end, tiles=tiles)
