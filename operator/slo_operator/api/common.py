@@ -26,8 +26,27 @@ LABEL_NAME_PATTERN = r"^[a-zA-Z_][a-zA-Z0-9_]*$"
 OBJECT_NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 """A DNS-1123 label, used for objective, commitment, step and exclusion names."""
 
-SELECTOR_SHAPE_PATTERN = r"^\s*[a-zA-Z_:][a-zA-Z0-9_:]*\s*(\{.*\})?\s*$"
-"""The coarse shape of a selector, enforced by the CRD schema; the parser judges the rest."""
+_METRIC_NAME = r"[a-zA-Z_:][a-zA-Z0-9_:]*"
+_LABEL_NAME = r"[a-zA-Z_][a-zA-Z0-9_]*"
+_STRING = r"(\"([^\"\\]|\\.)*\"|'([^'\\]|\\.)*'|`[^`]*`)"
+_MATCHER = _LABEL_NAME + r"\s*(=~|!~|!=|=)\s*" + _STRING
+SELECTOR_SHAPE_PATTERN = (
+    r"^\s*"
+    + _METRIC_NAME
+    + r"\s*(\{\s*("
+    + _MATCHER
+    + r"\s*(,\s*"
+    + _MATCHER
+    + r"\s*)*(,\s*)?)?\})?\s*$"
+)
+"""The grammar of a plain selector: a metric name, then optional `{label op "value", ...}`.
+
+The CRD schema enforces it, so the apiserver rejects `sum(...)`, `x or vector(1)` and unclosed
+braces by itself. The models run the PromQL parser first (its messages carry a column) and then
+this pattern, so nothing the apiserver rejects passes `slo-operator validate`. What the pattern
+cannot see (an invalid regular expression after `=~`, a reserved word as metric name) is left to
+the parser, that is to the admission webhook.
+"""
 
 _UNIT_SECONDS = {
     "y": 365 * 86400,
@@ -92,9 +111,21 @@ def _check_duration(text: str) -> str:
 Duration = Annotated[
     str,
     pydantic.AfterValidator(_check_duration),
-    pydantic.Field(pattern=DURATION_PATTERN, min_length=2, max_length=32),
+    # The pattern goes into the JSON schema (so the CRD carries it) but is not checked by
+    # pydantic: `_check_duration` judges first, with a message that shows examples.
+    pydantic.Field(min_length=2, max_length=32, json_schema_extra={"pattern": DURATION_PATTERN}),
 ]
 """A Prometheus duration string, validated and kept as written."""
+
+LIST_MAP_BY_NAME: dict[str, Any] = {
+    "x-kubernetes-list-type": "map",
+    "x-kubernetes-list-map-keys": ["name"],
+}
+"""For the CRD: a list whose items are identified by `name`. The apiserver rejects duplicate
+names, and server-side apply merges items by name instead of replacing the whole list."""
+
+LIST_SET: dict[str, Any] = {"x-kubernetes-list-type": "set"}
+"""For the CRD: a list of unique scalars, enforced by the apiserver."""
 
 LabelName = Annotated[str, pydantic.Field(pattern=LABEL_NAME_PATTERN, max_length=128)]
 ObjectName = Annotated[str, pydantic.Field(pattern=OBJECT_NAME_PATTERN, max_length=63)]
@@ -113,19 +144,21 @@ def _check_label_map(labels: dict[str, str]) -> dict[str, str]:
     return labels
 
 
+LABEL_NAME_KEYS_CEL: dict[str, Any] = {
+    "x-kubernetes-validations": [
+        {
+            "rule": "self.all(k, k.matches('^[a-zA-Z_][a-zA-Z0-9_]*$') && !k.startsWith('__'))",
+            "message": "names must match [a-zA-Z_][a-zA-Z0-9_]* and must not start with __",
+        }
+    ]
+}
+"""The CRD's form of `_check_label_map`: map keys are Prometheus label names."""
+
 LabelMap = Annotated[
     dict[str, str],
+    # The bound lets the apiserver's CEL cost estimator price the key check.
+    pydantic.Field(max_length=32, json_schema_extra=LABEL_NAME_KEYS_CEL),
     pydantic.AfterValidator(_check_label_map),
-    pydantic.Field(
-        json_schema_extra={
-            "x-kubernetes-validations": [
-                {
-                    "rule": "self.all(k, k.matches('^[a-zA-Z_][a-zA-Z0-9_]*$'))",
-                    "message": "label names must match [a-zA-Z_][a-zA-Z0-9_]*",
-                }
-            ]
-        }
-    ),
 ]
 """Prometheus labels: valid names, any string values (escaped wherever they are rendered)."""
 
@@ -293,12 +326,23 @@ def _first_column_of_extra_syntax(text: str) -> int:
 
 def _check_selector(text: str) -> str:
     parse_selector(text)
+    # The parser accepts a little more than the CRD's pattern (comments, quoted UTF-8 label
+    # names that rules could not render unquoted); refuse it here too, so the CLI, the webhook
+    # and the apiserver agree.
+    if not re.fullmatch(SELECTOR_SHAPE_PATTERN, text):
+        raise ValueError(
+            f"column {_first_column_of_extra_syntax(text.strip())}: {text.strip()!r} is not a "
+            'plain selector metric{label="value", ...} (label names [a-zA-Z_][a-zA-Z0-9_]*, '
+            "no comments)"
+        )
     return text
 
 
 SelectorText = Annotated[
     str,
     pydantic.AfterValidator(_check_selector),
-    pydantic.Field(pattern=SELECTOR_SHAPE_PATTERN, min_length=1, max_length=1024),
+    pydantic.Field(
+        min_length=1, max_length=1024, json_schema_extra={"pattern": SELECTOR_SHAPE_PATTERN}
+    ),
 ]
 """A metric name with optional label matchers, e.g. `http_requests_total{job="api",code=~"5.."}`."""

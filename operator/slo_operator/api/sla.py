@@ -11,6 +11,9 @@ import pydantic
 from .. import errors
 from . import common, slo
 
+CRON_SHAPE_PATTERN = r"^\s*\S+(\s+\S+){4}\s*$"
+"""Five whitespace-separated fields: the CRD checks the shape, cronsim judges the fields."""
+
 
 class SLOReference(common.Model):
     """A ServiceLevelObjective in the SLA's namespace."""
@@ -62,8 +65,7 @@ class Exclusion(common.Model):
                     "message": "an exclusion has either schedule and duration, or start and end",
                 },
                 {
-                    "rule": "!has(self.start) || !has(self.end)"
-                    " || timestamp(self.end) > timestamp(self.start)",
+                    "rule": "!has(self.start) || !has(self.end) || self.end > self.start",
                     "message": "end must be after start",
                     "fieldPath": ".end",
                 },
@@ -73,7 +75,12 @@ class Exclusion(common.Model):
 
     name: common.ObjectName
     """Name of the maintenance window."""
-    schedule: str | None = pydantic.Field(default=None, min_length=9, max_length=128)
+    schedule: str | None = pydantic.Field(
+        default=None,
+        min_length=9,
+        max_length=128,
+        json_schema_extra={"pattern": CRON_SHAPE_PATTERN},
+    )
     """Cron schedule (5 fields) of each window's start, in the SLA's time zone."""
     duration: common.Duration | None = None
     """Length of each scheduled window."""
@@ -132,15 +139,14 @@ class ServiceLevelAgreementSpec(common.Model):
         json_schema_extra={
             "x-kubernetes-validations": [
                 {
-                    "rule": "self.commitments.all(c,"
-                    " self.commitments.exists_one(d, d.name == c.name))",
-                    "message": "commitment names must be unique",
-                    "fieldPath": ".commitments",
-                },
-                {
                     "rule": "!has(self.credits) || (self.credits.map(c, 0.0 - c.below).isSorted()"
                     " && self.credits.all(c, self.credits.exists_one(d, d.below == c.below)))",
                     "message": "credits must be ordered by strictly descending below",
+                    "fieldPath": ".credits",
+                },
+                {
+                    "rule": "!has(self.credits) || self.credits.map(c, c.creditPercent).isSorted()",
+                    "message": "creditPercent must not decrease as below decreases",
                     "fieldPath": ".credits",
                 },
             ]
@@ -153,11 +159,15 @@ class ServiceLevelAgreementSpec(common.Model):
     """Calendar period over which attainment is measured and credits are settled."""
     time_zone: common.TimeZone = "UTC"
     """IANA time zone of the period boundaries and of the exclusions' cron schedules."""
-    commitments: list[Commitment] = pydantic.Field(min_length=1, max_length=20)
+    commitments: list[Commitment] = pydantic.Field(
+        min_length=1, max_length=20, json_schema_extra=common.LIST_MAP_BY_NAME
+    )
     """Contractual targets, each resting on an SLO objective."""
     credits: list[Credit] = pydantic.Field(default_factory=list, max_length=10)
     """Credit schedule, `below` strictly descending; the lowest matching tier applies."""
-    exclusions: list[Exclusion] = pydantic.Field(default_factory=list, max_length=20)
+    exclusions: list[Exclusion] = pydantic.Field(
+        default_factory=list, max_length=20, json_schema_extra=common.LIST_MAP_BY_NAME
+    )
     """Maintenance windows excluded from good and total events."""
     history_limit: int = pydantic.Field(default=12, ge=1, le=120)
     """How many closed periods to keep in status.history."""

@@ -11,10 +11,15 @@ from .. import errors
 from . import common
 
 
-def _cel(rule: str, message: str, field_path: str | None = None) -> dict[str, str]:
+def _cel(
+    rule: str, message: str, field_path: str | None = None, reason: str | None = None
+) -> dict[str, str]:
+    """One CEL rule for the CRD; `field_path` makes the apiserver's error name that field."""
     validation = {"rule": rule, "message": message}
     if field_path:
         validation["fieldPath"] = field_path
+    if reason:
+        validation["reason"] = reason
     return validation
 
 
@@ -192,7 +197,9 @@ class Alerting(common.Model):
     """Generate alerting rules at all (recording rules are always generated)."""
     labels: common.LabelMap = pydantic.Field(default_factory=dict)
     """Labels on every alert of this SLO."""
-    annotations: dict[str, str] = pydantic.Field(default_factory=dict)
+    annotations: dict[str, str] = pydantic.Field(
+        default_factory=dict, max_length=32, json_schema_extra=common.LABEL_NAME_KEYS_CEL
+    )
     """Annotations on every alert, e.g. runbook_url."""
     page: AlertRoute = pydantic.Field(
         default_factory=lambda: AlertRoute(labels={"severity": "critical"})
@@ -241,6 +248,7 @@ class PolicyAction(common.Model):
             _cel(
                 "(self.type == 'Webhook') == has(self.webhook)",
                 "webhook is required for type Webhook and not allowed otherwise",
+                ".webhook",
             )
         )
     )
@@ -278,16 +286,14 @@ class ServiceLevelObjectiveSpec(common.Model):
             _cel(
                 "has(self.window) != has(self.calendar)",
                 "exactly one of window or calendar is required",
+                ".window",
             ),
             _cel(
-                "self.budgetingMethod == 'Occurrences' || has(self.timeslice)",
+                "!has(self.budgetingMethod) || self.budgetingMethod == 'Occurrences'"
+                " || has(self.timeslice)",
                 "timeslice is required for the Timeslices and RatioTimeslices methods",
                 ".timeslice",
-            ),
-            _cel(
-                "self.objectives.all(o, self.objectives.exists_one(p, p.name == o.name))",
-                "objective names must be unique",
-                ".objectives",
+                "FieldValueRequired",
             ),
             _cel(
                 "!has(self.primaryObjective)"
@@ -301,11 +307,6 @@ class ServiceLevelObjectiveSpec(common.Model):
                 " : self.objectives.all(o, !has(o.threshold))",
                 "latency objectives need a threshold; other indicators must not have one",
                 ".objectives",
-            ),
-            _cel(
-                "!has(self.groupBy) || self.groupBy.all(g, self.groupBy.exists_one(h, h == g))",
-                "groupBy entries must be unique",
-                ".groupBy",
             ),
         )
     )
@@ -328,15 +329,21 @@ class ServiceLevelObjectiveSpec(common.Model):
     """Occurrences, Timeslices or RatioTimeslices."""
     timeslice: Timeslice | None = None
     """Slice definition, required for the two timeslice methods."""
-    objectives: list[Objective] = pydantic.Field(min_length=1, max_length=10)
+    objectives: list[Objective] = pydantic.Field(
+        min_length=1, max_length=10, json_schema_extra=common.LIST_MAP_BY_NAME
+    )
     """1 to 10 target tiers with unique names."""
     primary_objective: common.ObjectName | None = None
     """Objective that drives alerts, the policy and conditions; default: the first."""
-    group_by: list[common.LabelName] = pydantic.Field(default_factory=list, max_length=10)
+    group_by: list[common.LabelName] = pydantic.Field(
+        default_factory=list, max_length=10, json_schema_extra=common.LIST_SET
+    )
     """Labels for one SLI per label value, e.g. [tenant]."""
     alerting: Alerting = pydantic.Field(default_factory=Alerting)
     """Burn-rate and no-data alerts."""
-    error_budget_policy: list[PolicyStep] = pydantic.Field(default_factory=list, max_length=10)
+    error_budget_policy: list[PolicyStep] = pydantic.Field(
+        default_factory=list, max_length=10, json_schema_extra=common.LIST_MAP_BY_NAME
+    )
     """Steps taken as the primary objective's error budget is consumed."""
     backend: common.ObjectName | None = None
     """Named metrics backend from the operator's configuration; default: the default backend."""

@@ -106,6 +106,11 @@ class ServiceLevelObjectiveStatus(StatusModel):
     """When the numbers below were last measured."""
     window_start: datetime.datetime | None = None
     """Start of the window the numbers cover."""
+    target: float | None = None
+    """Target percent of the primary objective, known from the spec before any measurement.
+
+    Here because a printer column's JSONPath cannot look up `spec.primaryObjective` by name.
+    """
     sli: float | None = None
     """Measured SLI percent of the primary objective."""
     error_budget_remaining_percent: float | None = None
@@ -144,6 +149,8 @@ class PeriodStatus(StatusModel):
     """Period end (exclusive)."""
     commitments: list[CommitmentStatus] = pydantic.Field(default_factory=list)
     """Per commitment."""
+    attainment: float | None = None
+    """Lowest attainment among the commitments: the one the credit schedule is applied to."""
     credit_percent: float | None = None
     """Service credit owed by the credit schedule for the worst commitment."""
 

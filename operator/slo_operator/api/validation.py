@@ -6,9 +6,13 @@ webhook, so everything the CLI rejects is rejected in the cluster too.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import datetime
+import json
+import math
 import pathlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import pydantic
@@ -24,6 +28,10 @@ KINDS: dict[str, type[slo.ServiceLevelObjective] | type[sla.ServiceLevelAgreemen
     "ServiceLevelAgreement": sla.ServiceLevelAgreement,
 }
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
+MAX_DOCUMENT_NODES = 100_000
+"""More nodes than any real manifest has; YAML aliases can expand a small file beyond it."""
+MAX_DOCUMENT_DEPTH = 64
+"""Deeper than any real manifest nests."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -114,7 +122,7 @@ class InvalidManifest(errors.InvalidSpec):
 
 def check_resource(body: Any, source: str = "<input>", index: int = 1) -> Resource | list[Problem]:
     """The typed resource, or the list of its problems. Never raises on bad input."""
-    if not isinstance(body, dict):
+    if not isinstance(body, Mapping):
         found = "empty document" if body is None else f"a {type(body).__name__}"
         return [
             Problem(source, index, "", f"expected a Kubernetes object (a mapping), got {found}")
@@ -130,9 +138,70 @@ def check_resource(body: Any, source: str = "<input>", index: int = 1) -> Resour
             )
         ]
     try:
-        return KINDS[kind].model_validate(body)
+        wire = json.dumps(as_wire_json(body))
+    except DocumentTooLarge as error:
+        return [Problem(source, index, "", str(error))]
+    try:
+        # Strict, as JSON, by alias: the same judgement the apiserver makes on what kubectl
+        # sends. `target: "99"`, `enabled: "yes"` or a snake_case field name are errors there,
+        # so they are errors here too.
+        return KINDS[kind].model_validate_json(wire, strict=True, by_alias=True, by_name=False)
     except pydantic.ValidationError as error:
         return _problems_from_validation_error(error, source, index)
+
+
+class DocumentTooLarge(ValueError):
+    """A document nests deeper or holds more nodes than any manifest could."""
+
+
+def as_wire_json(body: Any) -> Any:
+    """A YAML document as kubectl would send it: string keys, timestamps as RFC 3339 text.
+
+    Raises DocumentTooLarge for alias bombs and absurd nesting instead of expanding them.
+    """
+    nodes = 0
+
+    def convert(value: Any, depth: int) -> Any:
+        nonlocal nodes
+        nodes += 1
+        if nodes > MAX_DOCUMENT_NODES:
+            raise DocumentTooLarge(f"document has more than {MAX_DOCUMENT_NODES} values")
+        if depth > MAX_DOCUMENT_DEPTH:
+            raise DocumentTooLarge(f"document nests deeper than {MAX_DOCUMENT_DEPTH} levels")
+        if isinstance(value, float) and not math.isfinite(value):
+            # JSON has no NaN or infinity (kubectl refuses them); as text, the model reports
+            # "not a valid number" at the field's path.
+            return str(value)
+        if value is None or isinstance(value, str | bool | int | float):
+            return value
+        if isinstance(value, Mapping):
+            # Also kopf's Body and other read-only views of a cluster object.
+            return {_key_text(key): convert(item, depth + 1) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [convert(item, depth + 1) for item in value]
+        if isinstance(value, datetime.date):
+            # YAML reads unquoted timestamps as datetimes; kubectl sends them as written.
+            return value.isoformat()
+        if isinstance(value, bytes):
+            return base64.b64encode(value).decode("ascii")
+        if isinstance(value, set | frozenset):
+            return {_key_text(key): None for key in sorted(value, key=repr)}
+        return str(value)
+
+    return convert(body, 0)
+
+
+def _key_text(key: Any) -> str:
+    """Mapping keys as kubectl's YAML-to-JSON conversion writes them."""
+    if isinstance(key, str):
+        return key
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    if key is None:
+        return "null"
+    if isinstance(key, datetime.date):
+        return key.isoformat()
+    return str(key)
 
 
 def iter_manifest_files(paths: Iterable[str | pathlib.Path]) -> Iterator[pathlib.Path]:
@@ -157,16 +226,30 @@ def load_documents(path: pathlib.Path) -> Iterator[Document | Problem]:
         yield Problem(source, 0, "", "file is empty: no manifests found")
         return
     index = 0
+    found = False
     try:
         for index, body in enumerate(yaml.safe_load_all(text), start=1):
             if body is None:
                 continue
+            found = True
             yield Document(source, index, body)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = str(getattr(error, "problem", None) or error)
         yield Problem(source, index + 1, "", f"not valid YAML{where}: {problem}")
+        return
+    except (ValueError, OverflowError) as error:
+        # PyYAML builds values after matching them: `2026-13-45` looks like a timestamp and
+        # fails in datetime(), outside PyYAML's own error hierarchy.
+        yield Problem(source, index + 1, "", f"not valid YAML: {error}")
+        return
+    except RecursionError:
+        # PyYAML composes nodes recursively; thousands of nested brackets exhaust the stack.
+        yield Problem(source, index + 1, "", "not valid YAML: nested too deeply")
+        return
+    if not found:
+        yield Problem(source, 0, "", "no manifests found: every document is empty")
 
 
 def load_resources(

@@ -1,0 +1,250 @@
+"""`slo-operator`: the command line. Each verb is a thin adapter over the layers below.
+
+Verbs are registered only once they are implemented; `run`, `evaluate`, `report`, `convert` and
+`dashboards` join `crds`, `validate` and `generate` as their layers land.
+
+Exit codes: 0 success, 1 invalid input (one `file:document:field: message` line per problem),
+2 wrong usage (argparse's convention).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import pathlib
+import sys
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TextIO, cast
+
+import yaml
+
+from . import __version__
+from .api import crd, slo, validation
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class Verb:
+    """One subcommand: its help line, how it reads arguments, and what it runs."""
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+# --- crds -------------------------------------------------------------------------------------
+
+
+def _add_crds_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--output-dir",
+        type=pathlib.Path,
+        metavar="DIR",
+        help="write one file per CRD into DIR (e.g. crds/) instead of printing them",
+    )
+
+
+def _run_crds(args: argparse.Namespace) -> int:
+    documents = [(kind, crd.custom_resource_definition(kind)) for kind in crd.KINDS]
+    if args.output_dir is None:
+        sys.stdout.write("---\n".join(crd.to_yaml(body) for _, body in documents))
+        return EXIT_OK
+    output_dir: pathlib.Path = args.output_dir
+    output_dir.mkdir(parents=True, exist_ok=True)
+    for kind, body in documents:
+        path = output_dir / kind.file_name
+        path.write_text(crd.to_yaml(body), encoding="utf-8")
+        print(f"wrote {path}", file=sys.stderr)
+    return EXIT_OK
+
+
+# --- validate ---------------------------------------------------------------------------------
+
+
+def _add_paths_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-f",
+        "--filename",
+        dest="paths",
+        action="extend",
+        nargs="+",
+        required=True,
+        metavar="PATH",
+        help="manifest files or directories (searched for *.yaml, *.yml, *.json); repeatable",
+    )
+
+
+def _print_problems(problems: Sequence[validation.Problem], stream: TextIO) -> None:
+    for problem in problems:
+        # One line per problem, whatever the message holds.
+        print(str(problem).replace("\n", " "), file=stream)
+
+
+def _run_validate(args: argparse.Namespace) -> int:
+    resources, problems = validation.load_resources(args.paths)
+    if problems:
+        _print_problems(problems, sys.stdout)
+        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+        return EXIT_INVALID
+    if not resources:
+        print(f"no manifests found in {' '.join(args.paths)}")
+        return EXIT_INVALID
+    kinds = Counter(resource.kind for _, resource in resources)
+    files = {document.source for document, _ in resources}
+    summary = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+    print(f"{len(resources)} manifest(s) in {len(files)} file(s) are valid: {summary}")
+    return EXIT_OK
+
+
+# --- generate ---------------------------------------------------------------------------------
+
+
+class _RuleRenderer(Protocol):
+    """The part of `slo_operator.rules.render` this verb uses."""
+
+    def render_prometheus_rule(
+        self, slo: slo.ServiceLevelObjective, extra_labels: dict[str, str] | None = None
+    ) -> dict[str, Any]: ...
+
+    def render_rule_file(self, slos: Sequence[slo.ServiceLevelObjective]) -> dict[str, Any]: ...
+
+
+class RuleGenerationUnavailable(Exception):
+    """This build has no `slo_operator.rules.render` yet."""
+
+
+def _rule_renderer() -> _RuleRenderer:
+    # Imported on use: `crds` and `validate` must not pay for (or depend on) rule generation.
+    try:
+        module = importlib.import_module("slo_operator.rules.render")
+    except ModuleNotFoundError as error:
+        if error.name != "slo_operator.rules.render":
+            raise
+        raise RuleGenerationUnavailable("rule generation is not part of this build") from error
+    return cast(_RuleRenderer, module)
+
+
+def _label(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return name, value
+
+
+def _add_generate_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_paths_argument(parser)
+    parser.add_argument(
+        "--format",
+        choices=("prometheusrule", "rulefile"),
+        default="prometheusrule",
+        help="one monitoring.coreos.com/v1 PrometheusRule per SLO (default), or one plain "
+        "Prometheus rule file for all SLOs",
+    )
+    parser.add_argument(
+        "--extra-label",
+        dest="extra_labels",
+        type=_label,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="label on each PrometheusRule object, e.g. for Prometheus' ruleSelector; repeatable",
+    )
+
+
+class _OutputDumper(yaml.SafeDumper):
+    """Readable YAML for rules: no anchors, multi-line expressions as literal blocks."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar(
+        "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None
+    )
+
+
+_OutputDumper.add_representer(str, _represent_text)
+
+
+def _dump(document: Any) -> str:
+    return yaml.dump(document, Dumper=_OutputDumper, sort_keys=False, width=100)
+
+
+def _run_generate(args: argparse.Namespace) -> int:
+    if args.extra_labels and args.format != "prometheusrule":
+        print("slo-operator generate: --extra-label needs --format prometheusrule", file=sys.stderr)
+        return EXIT_INVALID
+    resources, problems = validation.load_resources(args.paths)
+    if problems:
+        # Nothing on stdout: a pipeline into `kubectl apply` must not get half the rules.
+        _print_problems(problems, sys.stderr)
+        return EXIT_INVALID
+    slos = [res for _, res in resources if isinstance(res, slo.ServiceLevelObjective)]
+    if not slos:
+        print(f"no ServiceLevelObjective found in {' '.join(args.paths)}", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        renderer = _rule_renderer()
+    except RuleGenerationUnavailable as error:
+        print(f"slo-operator generate: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.format == "rulefile":
+        sys.stdout.write(_dump(renderer.render_rule_file(slos)))
+        return EXIT_OK
+    extra_labels = dict(args.extra_labels) or None
+    rendered = [renderer.render_prometheus_rule(item, extra_labels) for item in slos]
+    sys.stdout.write("---\n".join(_dump(document) for document in rendered))
+    return EXIT_OK
+
+
+# --- entry point ------------------------------------------------------------------------------
+
+VERBS: tuple[Verb, ...] = (
+    Verb("crds", "print the CustomResourceDefinitions", _add_crds_arguments, _run_crds),
+    Verb(
+        "validate",
+        "check SLO and SLA manifests with the same rules as the cluster",
+        _add_paths_argument,
+        _run_validate,
+    ),
+    Verb(
+        "generate",
+        "Prometheus rules for SLO manifests, offline",
+        _add_generate_arguments,
+        _run_generate,
+    ),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="slo-operator",
+        description="SLOs and SLAs as Kubernetes resources: rules, error budgets, credits.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+    for verb in VERBS:
+        subparser = subparsers.add_parser(verb.name, help=verb.help, description=verb.help)
+        verb.add_arguments(subparser)
+        subparser.set_defaults(run=verb.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except BrokenPipeError:
+        # `slo-operator generate ... | head`: the reader left; that is not an error of ours.
+        sys.stderr.close()
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130

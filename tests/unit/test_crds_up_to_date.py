@@ -1,0 +1,30 @@
+"""The committed crds/ are exactly what the models generate: one source of truth (issue 2, item 3).
+
+When this fails after a change to the models, run `make crds` and commit the result.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import pytest
+
+from slo_operator.api import crd
+
+CRDS_DIR = pathlib.Path(__file__).resolve().parents[2] / "crds"
+
+
+@pytest.mark.parametrize("kind", crd.KINDS, ids=lambda kind: kind.kind)
+def test_committed_crd_matches_the_models(kind: crd.ResourceKind) -> None:
+    path = CRDS_DIR / kind.file_name
+    generated = crd.to_yaml(crd.custom_resource_definition(kind))
+    assert path.is_file(), f"{path} is missing: run `make crds`"
+    assert path.read_text(encoding="utf-8") == generated, (
+        f"{path} differs from what the models generate: run `make crds` and commit the result"
+    )
+
+
+def test_crds_dir_holds_nothing_but_generated_crds() -> None:
+    expected = {kind.file_name for kind in crd.KINDS}
+    present = {path.name for path in CRDS_DIR.glob("*.yaml")}
+    assert present == expected, "crds/ holds files the models do not generate"

@@ -1,0 +1,396 @@
+"""`slo-operator validate` and `generate` as users run them: the installed console script.
+
+Every invalid manifest of tests/cases/invalid_manifests.py is rejected with a line naming its
+field; every example passes; no input whatever (empty, binary, not YAML, wrong kinds, nested
+garbage) produces a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import re
+import shutil
+import string
+import subprocess
+import sys
+from typing import Any
+
+import hypothesis
+import pytest
+import yaml
+from hypothesis import strategies
+
+from cases import invalid_manifests
+from slo_operator.api import validation
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+CONSOLE_SCRIPT = pathlib.Path(sys.executable).with_name("slo-operator")
+PROBLEM_LINE = re.compile(
+    r"^(?P<file>[^:]+):(?P<document>\d+):(?:(?P<field>[^:\s]+): )?(?P<msg>.+)$"
+)
+
+
+def slo_operator(*args: str) -> subprocess.CompletedProcess[str]:
+    assert CONSOLE_SCRIPT.exists() or shutil.which("slo-operator"), "run `make setup`"
+    command = str(CONSOLE_SCRIPT) if CONSOLE_SCRIPT.exists() else "slo-operator"
+    return subprocess.run([command, *args], capture_output=True, text=True, timeout=60, check=False)
+
+
+def write_manifest(folder: pathlib.Path, name: str, *documents: Any) -> pathlib.Path:
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump_all(documents, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def problem_fields(stdout: str) -> list[str]:
+    """The field of each problem line; fails on a line that is not `file:document:field: msg`."""
+    fields = []
+    for line in stdout.splitlines():
+        match = PROBLEM_LINE.match(line)
+        assert match, f"not a problem line: {line!r}"
+        fields.append(match["field"] or "")
+    return fields
+
+
+def names_field(found: str, expected: str) -> bool:
+    """`spec.labels.cost-center` names `spec.labels`; `spec.labelsX` does not."""
+    return found == expected or found.startswith((f"{expected}.", f"{expected}["))
+
+
+# --- the table of invalid manifests -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def table_verdicts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
+    """Problem lines per case, from one `validate` run over one file per case.
+
+    One process for the whole table keeps the tier fast; the lines name their file, so each
+    case is still judged on its own.
+    """
+    folder = tmp_path_factory.mktemp("invalid-manifests")
+    for case in invalid_manifests.CASES:
+        write_manifest(folder, case.id, case.manifest)
+    result = slo_operator("validate", "-f", str(folder))
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    verdicts: dict[str, list[str]] = {case.id: [] for case in invalid_manifests.CASES}
+    for line in result.stdout.splitlines():
+        match = PROBLEM_LINE.match(line)
+        assert match, f"not a problem line: {line!r}"
+        verdicts[pathlib.Path(match["file"]).stem].append(line)
+    return verdicts
+
+
+@pytest.mark.parametrize("case", invalid_manifests.CASES, ids=lambda case: case.id)
+def test_invalid_manifest_is_rejected_naming_its_field(
+    case: invalid_manifests.InvalidCase, table_verdicts: dict[str, list[str]]
+) -> None:
+    lines = table_verdicts[case.id]
+    fields = problem_fields("\n".join(lines))
+    assert any(names_field(field, case.field) for field in fields), (
+        f"expected a problem at {case.field}, got: {lines}"
+    )
+    assert any(case.message_contains in line for line in lines)
+
+
+@pytest.mark.parametrize("case_id", ["target-zero", "selector-unclosed-brace", "kind-unknown"])
+def test_one_invalid_manifest_exits_1(case_id: str, tmp_path: pathlib.Path) -> None:
+    path = write_manifest(tmp_path, case_id, invalid_manifests.CASES_BY_ID[case_id].manifest)
+    result = slo_operator("validate", "-f", str(path))
+    assert result.returncode == 1
+    assert result.stdout.startswith(f"{path}:1:")
+
+
+@pytest.mark.parametrize("name", sorted(invalid_manifests.VALID_BASES))
+def test_case_bases_are_valid(name: str, tmp_path: pathlib.Path) -> None:
+    # Each case must fail for its own mutation, not for something wrong in its base.
+    path = write_manifest(tmp_path, name, invalid_manifests.VALID_BASES[name])
+    result = slo_operator("validate", "-f", str(path))
+    assert result.returncode == 0, result.stdout
+
+
+def test_table_covers_every_rule_of_the_api() -> None:
+    assert len(invalid_manifests.CASES) >= 25
+    webhook_only = [case for case in invalid_manifests.CASES if not case.apiserver_can_judge]
+    assert all(case.why_webhook_only for case in webhook_only)
+
+
+def test_every_problem_of_a_file_is_reported_with_its_document(tmp_path: pathlib.Path) -> None:
+    cases = invalid_manifests.CASES_BY_ID
+    path = write_manifest(
+        tmp_path,
+        "several",
+        invalid_manifests.SLO_RATIO,
+        cases["target-zero"].manifest,
+        cases["credit-percent-zero"].manifest,
+    )
+    result = slo_operator("validate", "-f", str(path))
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        f"{path}:2:spec.objectives[0].target: Input should be greater than 0",
+        f"{path}:3:spec.credits[0].creditPercent: Input should be greater than 0",
+    ]
+
+
+# --- examples and the happy path --------------------------------------------------------------
+
+
+def test_examples_are_valid() -> None:
+    result = slo_operator("validate", "-f", str(EXAMPLES))
+    assert result.returncode == 0, result.stdout
+    examples = sorted(EXAMPLES.glob("*.yaml"))
+    assert result.stdout.startswith(f"{len(examples)} manifest(s) in {len(examples)} file(s)")
+    assert len(result.stdout.splitlines()) == 1
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLES.glob("*.yaml")), ids=lambda path: path.name)
+def test_each_example_is_valid_alone(example: pathlib.Path) -> None:
+    result = slo_operator("validate", "-f", str(example))
+    assert result.returncode == 0, result.stdout
+
+
+# --- hostile input ----------------------------------------------------------------------------
+
+HOSTILE_FILES = {
+    "empty": b"",
+    "whitespace": b"  \n\n",
+    "only-comments": b"# nothing\n---\n# still nothing\n",
+    "not-yaml": b"apiVersion: [unclosed\nkind: {",
+    "tab-indent": b"spec:\n\tservice: x\n",
+    "binary": bytes(range(256)) * 4,
+    "utf8-with-nul": "kind: Service\u0000LevelObjective\n".encode(),
+    "latin1": "owner: \xe9quipe\n".encode("latin-1"),
+    "scalar": b"42\n",
+    "list": b"- apiVersion: slo.dev/v1alpha1\n  kind: ServiceLevelObjective\n",
+    "wrong-kind": b"apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n",
+    "kind-not-text": b"kind: [ServiceLevelObjective]\n",
+    "spec-is-a-list": b"apiVersion: slo.dev/v1alpha1\nkind: ServiceLevelObjective\n"
+    b"metadata: {name: x}\nspec: [1, 2]\n",
+    "metadata-missing": b"apiVersion: slo.dev/v1alpha1\nkind: ServiceLevelAgreement\nspec: {}\n",
+    "impossible-date": b"kind: ServiceLevelAgreement\nstart: 2026-13-45\n",
+    "deep-nesting": b"[" * 5000 + b"]" * 5000,
+    "deep-mappings": b"a: " + b"{b: " * 200 + b"1" + b"}" * 200,
+    "alias-bomb": b"a: &a [x, x, x, x, x, x, x, x, x]\n"
+    + b"".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join([f'*{chr(97 + i)}'] * 9)}]\n".encode()
+        for i in range(8)
+    )
+    + b"kind: ServiceLevelObjective\nspec: *i\n",
+    "recursive-alias": b"kind: ServiceLevelObjective\nspec: &s {a: *s}\n",
+    "complex-key": b"? [a, b]\n: c\n",
+    "set-and-binary": b"kind: ServiceLevelObjective\nspec: !!set {a, b}\nx: !!binary AAAA\n",
+    "python-tag": b"kind: !!python/object:os.system {}\n",
+    "nan-target": b"apiVersion: slo.dev/v1alpha1\nkind: ServiceLevelObjective\n"
+    b"metadata: {name: x}\nspec: {service: x, indicator: {boolGauge: {metric: up}},"
+    b" window: 1d, objectives: [{name: a, target: .nan}]}\n",
+    "non-string-keys": b"kind: ServiceLevelObjective\n1: a\ntrue: b\n~: c\n2026-01-01: d\n",
+}
+
+
+@pytest.mark.parametrize("content", HOSTILE_FILES.values(), ids=HOSTILE_FILES.keys())
+def test_hostile_file_gives_problem_lines_not_a_traceback(
+    content: bytes, tmp_path: pathlib.Path
+) -> None:
+    path = tmp_path / "input.yaml"
+    path.write_bytes(content)
+    result = slo_operator("validate", "-f", str(path))
+    assert result.returncode == 1, result.stdout
+    assert "Traceback" not in result.stderr + result.stdout
+    assert result.stdout.strip(), "a rejection says why"
+    problem_fields(result.stdout)
+    assert all(line.startswith(f"{path}:") for line in result.stdout.splitlines())
+
+
+def test_missing_path_is_a_problem(tmp_path: pathlib.Path) -> None:
+    result = slo_operator("validate", "-f", str(tmp_path / "nope.yaml"))
+    assert result.returncode == 1
+    assert result.stdout == f"{tmp_path / 'nope.yaml'}:0: no such file or directory\n"
+
+
+def test_directory_is_searched_for_manifests(tmp_path: pathlib.Path) -> None:
+    (tmp_path / "nested").mkdir()
+    write_manifest(tmp_path / "nested", "good", invalid_manifests.SLA)
+    bad = write_manifest(tmp_path, "bad", invalid_manifests.CASES_BY_ID["target-zero"].manifest)
+    (tmp_path / "README.md").write_text("not a manifest")
+    result = slo_operator("validate", "-f", str(tmp_path))
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        f"{bad}:1:spec.objectives[0].target: Input should be greater than 0"
+    ]
+
+
+def test_usage_errors_exit_2() -> None:
+    assert slo_operator("validate").returncode == 2
+    assert slo_operator("frobnicate").returncode == 2
+
+
+def test_version() -> None:
+    result = slo_operator("--version")
+    assert result.returncode == 0
+    assert re.fullmatch(r"slo-operator \d+\.\d+\.\d+\n", result.stdout)
+
+
+# --- hypothesis: the loader never raises ------------------------------------------------------
+
+json_values = strategies.recursive(
+    strategies.none()
+    | strategies.booleans()
+    | strategies.integers()
+    | strategies.floats()
+    | strategies.text(max_size=20)
+    | strategies.sampled_from(["30d", "1h", "Month", "UTC", "up", 'x{a="b"}', "standard"]),
+    lambda children: (
+        strategies.lists(children, max_size=4)
+        | strategies.dictionaries(strategies.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+def paths_of(value: Any, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    found = [prefix]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += paths_of(item, (*prefix, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += paths_of(item, (*prefix, index))
+    return found
+
+
+@strategies.composite
+def mutated_manifests(draw: strategies.DrawFn) -> Any:
+    """A valid base manifest with one value somewhere replaced by arbitrary JSON-like data."""
+    base = draw(strategies.sampled_from(list(invalid_manifests.VALID_BASES.values())))
+    manifest = json.loads(json.dumps(base))
+    path = draw(strategies.sampled_from(paths_of(manifest)[1:]))
+    node = manifest
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = draw(json_values)
+    return manifest
+
+
+def assert_well_formed(problems: list[validation.Problem]) -> None:
+    for problem in problems:
+        assert problem.message
+        assert isinstance(problem.field, str)
+
+
+@hypothesis.settings(max_examples=400, deadline=None)
+@hypothesis.given(mutated_manifests())
+def test_check_resource_never_raises_on_mutated_manifests(manifest: Any) -> None:
+    checked = validation.check_resource(manifest, "<fuzz>")
+    if isinstance(checked, list):
+        assert checked, "an invalid manifest has at least one problem"
+        assert_well_formed(checked)
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@hypothesis.given(json_values)
+def test_check_resource_never_raises_on_arbitrary_values(body: Any) -> None:
+    checked = validation.check_resource(body, "<fuzz>")
+    assert isinstance(checked, list)
+    assert_well_formed(checked)
+
+
+yaml_alphabet = string.ascii_letters + string.digits + " \t\n:-[]{},&*!|>'\"#%@`?.~\\"
+
+
+@hypothesis.settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
+)
+@hypothesis.given(
+    content=strategies.text(alphabet=yaml_alphabet, max_size=200).map(str.encode)
+    | strategies.binary(max_size=200)
+)
+def test_load_resources_never_raises_on_garbage(content: bytes, tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "garbage.yaml"
+    path.write_bytes(content)
+    resources, problems = validation.load_resources([path])
+    assert_well_formed(problems)
+    assert resources or problems
+
+
+@hypothesis.settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
+)
+@hypothesis.given(body=mutated_manifests() | json_values)
+def test_console_script_never_prints_a_traceback(body: Any, tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "fuzz.yaml"
+    path.write_text(yaml.safe_dump(body), encoding="utf-8")
+    result = slo_operator("validate", "-f", str(path))
+    assert result.returncode in (0, 1), result.stderr
+    assert "Traceback" not in result.stderr
+    if result.returncode == 1:
+        problem_fields(result.stdout)
+
+
+# --- generate ---------------------------------------------------------------------------------
+
+
+def test_generate_rejects_invalid_input_with_nothing_on_stdout(tmp_path: pathlib.Path) -> None:
+    case = invalid_manifests.CASES_BY_ID["selector-or-vector"]
+    path = write_manifest(tmp_path, case.id, invalid_manifests.SLO_LATENCY, case.manifest)
+    result = slo_operator("generate", "-f", str(path))
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert f"{path}:2:spec.indicator.ratio.errors: column 33:" in result.stderr
+
+
+def test_generate_extra_label_needs_prometheusrule_format() -> None:
+    result = slo_operator(
+        "generate", "-f", str(EXAMPLES), "--format", "rulefile", "--extra-label", "a=b"
+    )
+    assert result.returncode == 1
+    assert result.stdout == ""
+
+
+def test_generate_extra_label_must_be_key_value() -> None:
+    result = slo_operator("generate", "-f", str(EXAMPLES), "--extra-label", "novalue")
+    assert result.returncode == 2
+    assert "KEY=VALUE" in result.stderr
+
+
+@pytest.fixture
+def rules_render() -> None:
+    pytest.importorskip("slo_operator.rules.render", reason="rule generation lands separately")
+
+
+@pytest.mark.usefixtures("rules_render")
+def test_generate_prometheus_rules_for_every_example_slo() -> None:
+    result = slo_operator(
+        "generate", "-f", str(EXAMPLES), "--extra-label", "prometheus=main", "--extra-label", "a=b"
+    )
+    assert result.returncode == 0, result.stderr
+    documents = list(yaml.safe_load_all(result.stdout))
+    slo_names = sorted(
+        body["metadata"]["name"]
+        for path in EXAMPLES.glob("*.yaml")
+        for body in yaml.safe_load_all(path.read_text())
+        if body["kind"] == "ServiceLevelObjective"
+    )
+    assert sorted(doc["metadata"]["name"] for doc in documents) == [
+        f"slo-{name}" for name in slo_names
+    ]
+    for document in documents:
+        assert document["apiVersion"] == "monitoring.coreos.com/v1"
+        assert document["kind"] == "PrometheusRule"
+        assert document["metadata"]["labels"]["prometheus"] == "main"
+        assert document["metadata"]["labels"]["a"] == "b"
+        assert document["spec"]["groups"]
+
+
+@pytest.mark.usefixtures("rules_render")
+def test_generate_rule_file() -> None:
+    result = slo_operator("generate", "-f", str(EXAMPLES), "--format", "rulefile")
+    assert result.returncode == 0, result.stderr
+    rule_file = yaml.safe_load(result.stdout)
+    assert set(rule_file) == {"groups"}
+    assert rule_file["groups"]
