@@ -11,21 +11,20 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import importlib
 import pathlib
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, TextIO, cast
+from typing import Any, TextIO
 
 import yaml
 
-from . import __version__
+from . import __version__, errors
 from .api import crd, slo, validation
+from .rules import render
 
 EXIT_OK = 0
 EXIT_INVALID = 1
-EXIT_USAGE = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,8 +85,26 @@ def _print_problems(problems: Sequence[validation.Problem], stream: TextIO) -> N
         print(str(problem).replace("\n", " "), file=stream)
 
 
+def _rule_problems(
+    resources: Sequence[tuple[validation.Document, validation.Resource]],
+) -> list[validation.Problem]:
+    """What only rule generation knows to refuse, such as labels the generated series set."""
+    problems = []
+    for document, resource in resources:
+        if not isinstance(resource, slo.ServiceLevelObjective):
+            continue
+        try:
+            render.check_labels(resource)
+        except errors.InvalidSpec as error:
+            problems.append(
+                validation.Problem(document.source, document.index, error.field, error.reason)
+            )
+    return problems
+
+
 def _run_validate(args: argparse.Namespace) -> int:
     resources, problems = validation.load_resources(args.paths)
+    problems += _rule_problems(resources)
     if problems:
         _print_problems(problems, sys.stdout)
         print(f"{len(problems)} problem(s) found", file=sys.stderr)
@@ -103,31 +120,6 @@ def _run_validate(args: argparse.Namespace) -> int:
 
 
 # --- generate ---------------------------------------------------------------------------------
-
-
-class _RuleRenderer(Protocol):
-    """The part of `slo_operator.rules.render` this verb uses."""
-
-    def render_prometheus_rule(
-        self, slo: slo.ServiceLevelObjective, extra_labels: dict[str, str] | None = None
-    ) -> dict[str, Any]: ...
-
-    def render_rule_file(self, slos: Sequence[slo.ServiceLevelObjective]) -> dict[str, Any]: ...
-
-
-class RuleGenerationUnavailable(Exception):
-    """This build has no `slo_operator.rules.render` yet."""
-
-
-def _rule_renderer() -> _RuleRenderer:
-    # Imported on use: `crds` and `validate` must not pay for (or depend on) rule generation.
-    try:
-        module = importlib.import_module("slo_operator.rules.render")
-    except ModuleNotFoundError as error:
-        if error.name != "slo_operator.rules.render":
-            raise
-        raise RuleGenerationUnavailable("rule generation is not part of this build") from error
-    return cast(_RuleRenderer, module)
 
 
 def _label(text: str) -> tuple[str, str]:
@@ -174,7 +166,10 @@ _OutputDumper.add_representer(str, _represent_text)
 
 
 def _dump(document: Any) -> str:
-    return yaml.dump(document, Dumper=_OutputDumper, sort_keys=False, width=100)
+    # Wide lines: PyYAML would otherwise fold long PromQL expressions across lines.
+    return yaml.dump(
+        document, Dumper=_OutputDumper, sort_keys=False, width=4096, allow_unicode=True
+    )
 
 
 def _run_generate(args: argparse.Namespace) -> int:
@@ -182,25 +177,45 @@ def _run_generate(args: argparse.Namespace) -> int:
         print("slo-operator generate: --extra-label needs --format prometheusrule", file=sys.stderr)
         return EXIT_INVALID
     resources, problems = validation.load_resources(args.paths)
+    problems += _rule_problems(resources)
+    slos = [
+        (document, resource)
+        for document, resource in resources
+        if isinstance(resource, slo.ServiceLevelObjective)
+    ]
+    extra_labels = dict(args.extra_labels) or None
+    first_seen: dict[tuple[str, str], validation.Document] = {}
+    for document, resource in slos:
+        key = (resource.namespace, resource.name)
+        if key in first_seen:
+            earlier = first_seen[key]
+            problems.append(
+                validation.Problem(
+                    document.source,
+                    document.index,
+                    "metadata.name",
+                    f"SLO {resource.namespace}/{resource.name} is already defined in "
+                    f"{earlier.source}:{earlier.index}",
+                )
+            )
+        first_seen.setdefault(key, document)
     if problems:
         # Nothing on stdout: a pipeline into `kubectl apply` must not get half the rules.
         _print_problems(problems, sys.stderr)
         return EXIT_INVALID
-    slos = [res for _, res in resources if isinstance(res, slo.ServiceLevelObjective)]
     if not slos:
         print(f"no ServiceLevelObjective found in {' '.join(args.paths)}", file=sys.stderr)
         return EXIT_INVALID
-    try:
-        renderer = _rule_renderer()
-    except RuleGenerationUnavailable as error:
-        print(f"slo-operator generate: {error}", file=sys.stderr)
-        return EXIT_USAGE
     if args.format == "rulefile":
-        sys.stdout.write(_dump(renderer.render_rule_file(slos)))
-        return EXIT_OK
-    extra_labels = dict(args.extra_labels) or None
-    rendered = [renderer.render_prometheus_rule(item, extra_labels) for item in slos]
-    sys.stdout.write("---\n".join(_dump(document) for document in rendered))
+        sys.stdout.write(_dump(render.render_rule_file([resource for _, resource in slos])))
+    else:
+        rule_objects = [
+            render.render_prometheus_rule(resource, extra_labels) for _, resource in slos
+        ]
+        sys.stdout.write("---\n".join(_dump(rule_object) for rule_object in rule_objects))
+    skipped = len(resources) - len(slos)
+    if skipped:
+        print(f"skipped {skipped} ServiceLevelAgreement(s): SLAs have no rules", file=sys.stderr)
     return EXIT_OK
 
 

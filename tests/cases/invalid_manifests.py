@@ -187,6 +187,7 @@ _NEEDS_DURATIONS = (
 )
 _NEEDS_TZDATA = "CEL has no IANA time zone database"
 _NEEDS_CRON = "CEL has no cron parser; the pattern checks for five fields only"
+_NEEDS_RULES = "only rule generation knows which labels its series set (rules.series)"
 _NEEDS_KIND = "kubectl maps the kind to a resource before any schema is consulted"
 
 _ELEVEN_OBJECTIVES = [{"name": f"tier-{index}", "target": 90} for index in range(11)]
@@ -459,6 +460,22 @@ CASES: Final[tuple[InvalidCase, ...]] = (
         {"spec.labels": {"__name__": "x"}},
         "spec.labels",
         apiserver=True,
+    ),
+    _case(
+        "labels-set-by-the-rules",
+        "labels do not override the labels the generated rules set",
+        SLO_RATIO,
+        {"spec.labels": {"slo": "other"}},
+        "spec.labels.slo",
+        apiserver=_NEEDS_RULES,
+    ),
+    _case(
+        "group-by-label-set-by-the-rules",
+        "groupBy does not use the labels the generated rules set",
+        SLO_RATIO,
+        {"spec.groupBy": ["slo_namespace"]},
+        "spec.groupBy[0]",
+        apiserver=_NEEDS_RULES,
     ),
     _case(
         "alert-labels-invalid-name",

@@ -394,3 +394,12 @@ def test_generate_rule_file() -> None:
     rule_file = yaml.safe_load(result.stdout)
     assert set(rule_file) == {"groups"}
     assert rule_file["groups"]
+
+
+def test_generate_refuses_the_same_slo_twice(tmp_path: pathlib.Path) -> None:
+    first = write_manifest(tmp_path, "first", invalid_manifests.SLO_RATIO)
+    second = write_manifest(tmp_path, "second", invalid_manifests.SLO_RATIO)
+    result = slo_operator("generate", "-f", str(first), str(second), "--format", "rulefile")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"{second}:1:metadata.name: SLO default/checkout-availability")
