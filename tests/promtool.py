@@ -1,0 +1,62 @@
+"""Running the real `promtool` on generated rule files (Debian's prometheus, `make setup`)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import os
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import rule_yaml
+
+PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    ok: bool
+    output: str
+
+
+def _run(args: Sequence[str], cwd: Path, timeout: float) -> Result:
+    completed = subprocess.run(
+        [PROMTOOL, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    return Result(ok=completed.returncode == 0, output=completed.stdout + completed.stderr)
+
+
+def check_rules(rule_file: Mapping[str, Any], timeout: float = 120) -> Result:
+    """`promtool check rules` on one rule file."""
+    with tempfile.TemporaryDirectory(prefix="promtool-check-") as directory:
+        path = Path(directory) / "rules.yaml"
+        path.write_text(rule_yaml.dump(dict(rule_file)))
+        return _run(["check", "rules", str(path)], Path(directory), timeout)
+
+
+def run_unit_tests(
+    rule_file: Mapping[str, Any], tests: Sequence[Mapping[str, Any]], timeout: float = 600
+) -> Result:
+    """`promtool test rules` with one unit-test file (evaluation every minute) for `rule_file`."""
+    with tempfile.TemporaryDirectory(prefix="promtool-test-") as directory:
+        (Path(directory) / "rules.yaml").write_text(rule_yaml.dump(dict(rule_file)))
+        unit = {"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": list(tests)}
+        (Path(directory) / "tests.yaml").write_text(rule_yaml.dump(unit))
+        return _run(["test", "rules", "tests.yaml"], Path(directory), timeout)
+
+
+def run_parallel(jobs: Mapping[str, Any], workers: int | None = None) -> dict[str, Result]:
+    """Run `jobs` (name -> zero-argument callable returning a Result) on all cores."""
+    count = workers or os.cpu_count() or 1
+    with concurrent.futures.ThreadPoolExecutor(max_workers=count) as pool:
+        futures = {name: pool.submit(job) for name, job in jobs.items()}
+        return {name: future.result() for name, future in futures.items()}
