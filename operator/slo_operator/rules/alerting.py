@@ -31,7 +31,8 @@ def escape_template(text: str) -> str:
 
 
 def _escaped(values: dict[str, str]) -> dict[str, str]:
-    return {name: escape_template(value) for name, value in values.items()}
+    """Escaped values, ordered by name so the output does not depend on the manifest's order."""
+    return {name: escape_template(values[name]) for name in sorted(values)}
 
 
 def _number(value: float) -> str:
