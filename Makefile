@@ -50,7 +50,9 @@ golden: setup
 demo: setup
 	@bash hack/demo.sh
 
-cluster-up: setup control-plane
+# Prints `export KUBECONFIG=...` and `export PATH=...` for: eval "$$(make -s cluster-up)"
+# (`up` builds the binaries itself when missing; progress goes to stderr.)
+cluster-up: setup
 	@$(PY) -m slo_operator.testing.controlplane up
 
 cluster-down: setup

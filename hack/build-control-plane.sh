@@ -6,7 +6,9 @@
 # linked to a temporary name and renamed into place only when complete. Safe to run twice at
 # once: a lock serialises builders. Progress goes to stderr; the cache folder to stdout.
 #
-# Cold build: about 20 minutes on 2 cores (downloading modules included); warm: instant.
+# Cold build on 2 cores, module downloads included: 12.5 minutes measured under load (11 min of
+# CPU), about 6 minutes once the modules are downloaded; cached: under a second.
+# See docs/control-plane.md.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 mods="$repo/hack/control-plane"
