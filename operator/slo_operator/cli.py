@@ -219,9 +219,35 @@ def _run_generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- run --------------------------------------------------------------------------------------
+
+
+def _add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    from .kube import config as operator_config
+
+    operator_config.add_arguments(parser)
+
+
+def _run_operator(args: argparse.Namespace) -> int:
+    # Imported here: kopf and the Kubernetes client are heavy, and only `run` needs them.
+    from .kube import config as operator_config
+    from .kube import operator
+
+    try:
+        cfg = operator_config.from_arguments(args)
+    except (ValueError, argparse.ArgumentTypeError) as error:
+        print(f"slo-operator run: {error}", file=sys.stderr)
+        return 2
+    operator.run(cfg)
+    return EXIT_OK
+
+
 # --- entry point ------------------------------------------------------------------------------
 
 VERBS: tuple[Verb, ...] = (
+    Verb(
+        "run", "run the operator (kopf) in the current cluster", _add_run_arguments, _run_operator
+    ),
     Verb("crds", "print the CustomResourceDefinitions", _add_crds_arguments, _run_crds),
     Verb(
         "validate",

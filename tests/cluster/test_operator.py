@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from cases import invalid_manifests
 from slo_operator.api import validation
 from slo_operator.rules import render
 from slo_operator.testing import controlplane, operator_process
@@ -62,10 +63,12 @@ def operator(
     )
     with process:
         wait_for(
-            lambda: control_plane.kubectl(
-                "get", "validatingwebhookconfiguration", "slo-operator.slo.dev", check=False
-            ).returncode
-            == 0,
+            lambda: (
+                control_plane.kubectl(
+                    "get", "validatingwebhookconfiguration", "slo-operator.slo.dev", check=False
+                ).returncode
+                == 0
+            ),
             30,
             "the webhook configuration",
         )
@@ -97,14 +100,10 @@ def is_ready_and_observed(body: dict[str, Any] | None) -> bool:
         return False
     ready = condition(body, "Ready")
     observed = (body.get("status") or {}).get("observedGeneration")
-    return bool(
-        ready and ready["status"] == "True" and observed == body["metadata"]["generation"]
-    )
+    return bool(ready and ready["status"] == "True" and observed == body["metadata"]["generation"])
 
 
-@pytest.mark.parametrize(
-    "example", example_documents(), ids=lambda body: body["metadata"]["name"]
-)
+@pytest.mark.parametrize("example", example_documents(), ids=lambda body: body["metadata"]["name"])
 def test_example_gets_owned_rules_and_ready_status_within_5s(
     control_plane: controlplane.ControlPlane,
     operator: operator_process.OperatorProcess,
@@ -160,7 +159,9 @@ def test_edit_updates_rules_and_delete_collects_them(
     name = body["metadata"]["name"]
     control_plane.apply(body)
     wait_for(
-        lambda: is_ready_and_observed(get_json(control_plane, "slo", name, "-n", watched_namespace)),
+        lambda: is_ready_and_observed(
+            get_json(control_plane, "slo", name, "-n", watched_namespace)
+        ),
         10,
         "first Ready",
     )
@@ -173,7 +174,11 @@ def test_edit_updates_rules_and_delete_collects_them(
         slo = get_json(control_plane, "slo", name, "-n", watched_namespace)
         rule = get_json(control_plane, "prometheusrule", f"slo-{name}", "-n", watched_namespace)
         changed = rule and rule["spec"] != before["spec"]
-        return slo if changed and slo["metadata"]["generation"] == 2 and is_ready_and_observed(slo) else None
+        return (
+            slo
+            if changed and slo["metadata"]["generation"] == 2 and is_ready_and_observed(slo)
+            else None
+        )
 
     slo = wait_for(updated, 10, "the edited rules and generation 2 observed")
     assert slo["status"]["observedGeneration"] == 2
@@ -184,8 +189,10 @@ def test_edit_updates_rules_and_delete_collects_them(
 
     control_plane.kubectl("delete", "slo", name, "-n", watched_namespace)
     wait_for(
-        lambda: get_json(control_plane, "prometheusrule", f"slo-{name}", "-n", watched_namespace)
-        is None,
+        lambda: (
+            get_json(control_plane, "prometheusrule", f"slo-{name}", "-n", watched_namespace)
+            is None
+        ),
         30,
         "garbage collection of the PrometheusRule",
     )
@@ -227,10 +234,14 @@ def test_restart_with_nothing_changed_writes_nothing(
     )
     with second:
         wait_for(
-            lambda: second.metric_sum(
-                "slo_operator_reconciles_total", kind="ServiceLevelObjective", outcome="unchanged"
-            )
-            >= len(names),
+            lambda: (
+                second.metric_sum(
+                    "slo_operator_reconciles_total",
+                    kind="ServiceLevelObjective",
+                    outcome="unchanged",
+                )
+                >= len(names)
+            ),
             20,
             "the restarted operator to resume every SLO",
         )
@@ -300,3 +311,31 @@ def test_two_hundred_slos_become_ready(
     elapsed = time.monotonic() - started
     print(f"\n200 SLOs applied -> all Ready in {elapsed:.1f}s")
     assert elapsed < 120
+
+
+@pytest.mark.parametrize("case", invalid_manifests.CASES, ids=lambda case: case.id)
+def test_every_invalid_manifest_is_rejected_at_apply_naming_the_field(
+    control_plane: controlplane.ControlPlane,
+    operator: operator_process.OperatorProcess,
+    case: invalid_manifests.InvalidCase,
+) -> None:
+    """With the operator running, `kubectl apply` refuses everything `validate` refuses.
+
+    The schema and CEL judge most cases; the webhook judges the rest (PromQL, time zones, cron,
+    labels the rules reserve), with the same checks as `slo-operator validate`.
+    """
+    namespace = f"{WATCHED}admission"
+    if control_plane.kubectl("get", "namespace", namespace, check=False).returncode:
+        control_plane.create_namespace(namespace)
+    manifest = copy.deepcopy(case.manifest)
+    if isinstance(manifest.get("metadata"), dict):
+        manifest["metadata"]["namespace"] = namespace
+    result = control_plane.kubectl("apply", "-f", "-", stdin=json.dumps(manifest), check=False)
+    assert result.returncode != 0, f"{case.id} was accepted: {result.stdout}"
+    expected = case.field if not case.apiserver_can_judge else case.expected_apiserver_field
+    leaf = expected.split(".")[-1].split("[")[0]
+    assert leaf in result.stderr, f"{case.id}: {result.stderr!r} does not name {expected}"
+    if not case.apiserver_can_judge and case.why_webhook_only != invalid_manifests._NEEDS_KIND:
+        assert "validate-slo" in result.stderr or "validate-sla" in result.stderr, (
+            f"{case.id} should have been refused by the webhook: {result.stderr!r}"
+        )

@@ -33,9 +33,7 @@ def set_condition(
         transition = condition.get("lastTransitionTime")
         if condition.get("status") != status_text or not transition:
             transition = now or utc_now()
-        result.append(
-            _condition(type_, status_text, reason, message, generation, transition)
-        )
+        result.append(_condition(type_, status_text, reason, message, generation, transition))
     if not found:
         result.append(_condition(type_, status_text, reason, message, generation, now or utc_now()))
     return result
@@ -68,8 +66,14 @@ def same_conditions(old: Sequence[dict[str, Any]], new: Sequence[dict[str, Any]]
 
     def key(items: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
         return sorted(
-            (c.get("type"), c.get("status"), c.get("reason"), c.get("message"),
-             c.get("lastTransitionTime"), c.get("observedGeneration"))
+            (
+                c.get("type"),
+                c.get("status"),
+                c.get("reason"),
+                c.get("message"),
+                c.get("lastTransitionTime"),
+                c.get("observedGeneration"),
+            )
             for c in items
         )
 

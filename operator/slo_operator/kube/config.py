@@ -149,7 +149,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--webhook-failure-policy",
         choices=["Fail", "Ignore"],
         default=_env("WEBHOOK_FAILURE_POLICY", "Fail"),
-        help="apiserver behaviour when the webhook is down (env SLO_OPERATOR_WEBHOOK_FAILURE_POLICY)",
+        help="if the webhook is down (env SLO_OPERATOR_WEBHOOK_FAILURE_POLICY)",
     )
     parser.add_argument(
         "--webhook-cert-dir",

@@ -11,7 +11,7 @@ import kubernetes
 
 from .. import GROUP, VERSION, errors
 from ..api import slo as slo_api
-from ..api import validation
+from ..rules import checks
 from . import conditions, metrics, rule_objects
 from . import config as config_module
 
@@ -29,9 +29,9 @@ def register(
 ) -> None:
     """Register every handler of the operator on `registry`, configured by `cfg`."""
 
-    @kopf.on.resume(GROUP, VERSION, SLO_PLURAL, registry=registry)
-    @kopf.on.create(GROUP, VERSION, SLO_PLURAL, registry=registry)
-    @kopf.on.update(GROUP, VERSION, SLO_PLURAL, field="spec", registry=registry)
+    @kopf.on.resume(GROUP, VERSION, SLO_PLURAL, id="reconcile", registry=registry)
+    @kopf.on.create(GROUP, VERSION, SLO_PLURAL, id="reconcile", registry=registry)
+    @kopf.on.update(GROUP, VERSION, SLO_PLURAL, id="reconcile", field="spec", registry=registry)
     async def reconcile_slo(
         body: kopf.Body,
         status: kopf.Status,
@@ -43,9 +43,11 @@ def register(
         """Render the SLO's rules and apply them; say in status what was done."""
         generation = body.metadata.get("generation")
         old_conditions = list(status.get("conditions") or [])
-        checked = validation.check_resource(dict(body), source="<cluster>")
+        checked = checks.check_resource(dict(body), source="<cluster>")
         if isinstance(checked, list):
-            message = "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in checked)
+            message = "; ".join(
+                f"{p.field}: {p.message}" if p.field else p.message for p in checked
+            )
             _set_stalled(patch, status, old_conditions, generation, "InvalidSpec", message)
             kopf.warn(body, reason="InvalidSpec", message=message)
             metrics.RECONCILES.labels("ServiceLevelObjective", "invalid").inc()
@@ -102,9 +104,9 @@ def register(
             },
         )
 
-    @kopf.on.resume(GROUP, VERSION, SLA_PLURAL, registry=registry)
-    @kopf.on.create(GROUP, VERSION, SLA_PLURAL, registry=registry)
-    @kopf.on.update(GROUP, VERSION, SLA_PLURAL, field="spec", registry=registry)
+    @kopf.on.resume(GROUP, VERSION, SLA_PLURAL, id="reconcile", registry=registry)
+    @kopf.on.create(GROUP, VERSION, SLA_PLURAL, id="reconcile", registry=registry)
+    @kopf.on.update(GROUP, VERSION, SLA_PLURAL, id="reconcile", field="spec", registry=registry)
     async def reconcile_sla(
         body: kopf.Body,
         status: kopf.Status,
@@ -114,9 +116,11 @@ def register(
         """Accept a valid SLA (the evaluation loop measures it) or say why it is invalid."""
         generation = body.metadata.get("generation")
         old_conditions = list(status.get("conditions") or [])
-        checked = validation.check_resource(dict(body), source="<cluster>")
+        checked = checks.check_resource(dict(body), source="<cluster>")
         if isinstance(checked, list):
-            message = "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in checked)
+            message = "; ".join(
+                f"{p.field}: {p.message}" if p.field else p.message for p in checked
+            )
             _set_stalled(patch, status, old_conditions, generation, "InvalidSpec", message)
             kopf.warn(body, reason="InvalidSpec", message=message)
             metrics.RECONCILES.labels("ServiceLevelAgreement", "invalid").inc()
@@ -129,14 +133,21 @@ def register(
             patch, status, {"observedGeneration": generation, "conditions": new_conditions}
         )
 
+    if cfg.webhook_port:
+        _register_admission(registry, cfg)
+
+
+def _register_admission(registry: kopf.OperatorRegistry, cfg: config_module.OperatorConfig) -> None:
+    """The validating webhook for both kinds (only when a webhook server is configured)."""
     failure_policy_ignore = cfg.webhook_failure_policy == "Ignore"
 
-    admitted = ["CREATE", "UPDATE"]
+    admitted: list[kopf.Operation] = ["CREATE", "UPDATE"]
 
     @kopf.on.validate(
         GROUP,
         VERSION,
         SLO_PLURAL,
+        id="validate-slo",
         registry=registry,
         operations=admitted,
         ignore_failures=failure_policy_ignore,
@@ -145,6 +156,7 @@ def register(
         GROUP,
         VERSION,
         SLA_PLURAL,
+        id="validate-sla",
         registry=registry,
         operations=admitted,
         ignore_failures=failure_policy_ignore,
@@ -152,10 +164,12 @@ def register(
     def validate_manifest(body: kopf.Body, resource: kopf.Resource, **_: Any) -> None:
         """The admission webhook: exactly the checks of `slo-operator validate`."""
         kind = _kind_of(resource.plural)
-        checked = validation.check_resource(dict(body), source="<admission>")
+        checked = checks.check_resource(dict(body), source="<admission>")
         if isinstance(checked, list):
             metrics.WEBHOOK_DECISIONS.labels(kind, "denied").inc()
-            message = "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in checked)
+            message = "; ".join(
+                f"{p.field}: {p.message}" if p.field else p.message for p in checked
+            )
             raise kopf.AdmissionError(message, code=422)
         metrics.WEBHOOK_DECISIONS.labels(kind, "allowed").inc()
 

@@ -17,9 +17,9 @@ WEBHOOK_CONFIGURATION = "slo-operator.slo.dev"
 def _api_client() -> kubernetes.client.ApiClient:
     """A Kubernetes client from the in-cluster service account or the current kubeconfig."""
     try:
-        kubernetes.config.load_incluster_config()
+        kubernetes.config.load_incluster_config()  # type: ignore[no-untyped-call]
     except kubernetes.config.ConfigException:
-        kubernetes.config.load_kube_config()
+        kubernetes.config.load_kube_config()  # type: ignore[no-untyped-call]
     return kubernetes.client.ApiClient()
 
 
@@ -27,6 +27,11 @@ def build_registry(cfg: config_module.OperatorConfig) -> kopf.OperatorRegistry:
     """A registry with every handler and the startup settings for `cfg`."""
     registry = kopf.OperatorRegistry()
     handlers.register(registry, cfg)
+
+    @kopf.on.login(registry=registry)
+    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+        """In-cluster service account or the kubeconfig, as the kubernetes client sees them."""
+        return kopf.login_via_client(**kwargs)
 
     @kopf.on.startup(registry=registry)
     def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
@@ -55,7 +60,6 @@ def build_registry(cfg: config_module.OperatorConfig) -> kopf.OperatorRegistry:
         memo["api_client"] = _api_client()
         if cfg.metrics_port:
             metrics.serve(cfg.metrics_port)
-
 
     return registry
 

@@ -1,11 +1,12 @@
-"""The rule object of an SLO (PrometheusRule or ConfigMap): desired state, and a write only on change."""
+"""The rule object of an SLO (PrometheusRule or ConfigMap), written only when it changes."""
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import logging
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import kopf
 import kubernetes
@@ -83,42 +84,60 @@ def _differs(desired: dict[str, Any], actual: dict[str, Any]) -> bool:
     return bool(desired.get(payload) != actual.get(payload))
 
 
-def apply(
-    api_client: kubernetes.client.ApiClient,
-    desired: dict[str, Any],
-) -> Outcome:
+class _ObjectApi:
+    """get/create/replace of one rule-object kind, on plain dicts (the JSON the server speaks)."""
+
+    def __init__(self, api_client: kubernetes.client.ApiClient, kind: str) -> None:
+        self.kind = kind
+        self.custom = kubernetes.client.CustomObjectsApi(api_client)
+        self.core = kubernetes.client.CoreV1Api(api_client)
+
+    def get(self, namespace: str, name: str) -> dict[str, Any] | None:
+        try:
+            if self.kind == "PrometheusRule":
+                group, version, plural = PROMETHEUS_RULE
+                response = self.custom.get_namespaced_custom_object(
+                    group, version, namespace, plural, name, _preload_content=False
+                )
+            else:
+                response = self.core.read_namespaced_config_map(
+                    name, namespace, _preload_content=False
+                )
+        except kubernetes.client.ApiException as error:
+            if error.status == 404:
+                return None
+            raise
+        return cast(dict[str, Any], json.loads(response.data))  # type: ignore[attr-defined]
+
+    def create(self, namespace: str, body: dict[str, Any]) -> None:
+        if self.kind == "PrometheusRule":
+            group, version, plural = PROMETHEUS_RULE
+            self.custom.create_namespaced_custom_object(group, version, namespace, plural, body)
+        else:
+            self.core.create_namespaced_config_map(namespace, body)  # type: ignore[arg-type]
+
+    def replace(self, namespace: str, name: str, body: dict[str, Any]) -> None:
+        if self.kind == "PrometheusRule":
+            group, version, plural = PROMETHEUS_RULE
+            self.custom.replace_namespaced_custom_object(
+                group, version, namespace, plural, name, body
+            )
+        else:
+            self.core.replace_namespaced_config_map(name, namespace, body)  # type: ignore[arg-type]
+
+
+def apply(api_client: kubernetes.client.ApiClient, desired: dict[str, Any]) -> Outcome:
     """Create the object, or replace it when it differs; nothing is written when it matches."""
     namespace = desired["metadata"]["namespace"]
     name = desired["metadata"]["name"]
-    if desired["kind"] == "PrometheusRule":
-        custom = kubernetes.client.CustomObjectsApi(api_client)
-        group, version, plural = PROMETHEUS_RULE
-        try:
-            actual = custom.get_namespaced_custom_object(group, version, namespace, plural, name)
-        except kubernetes.client.ApiException as error:
-            if error.status != 404:
-                raise
-            custom.create_namespaced_custom_object(group, version, namespace, plural, desired)
-            return "created"
-        if not _differs(desired, actual):
-            return "unchanged"
-        replacement = _merged(desired, actual)
-        custom.replace_namespaced_custom_object(
-            group, version, namespace, plural, name, replacement
-        )
-        return "updated"
-    core = kubernetes.client.CoreV1Api(api_client)
-    try:
-        existing = core.read_namespaced_config_map(name, namespace)
-    except kubernetes.client.ApiException as error:
-        if error.status != 404:
-            raise
-        core.create_namespaced_config_map(namespace, desired)
+    objects = _ObjectApi(api_client, desired["kind"])
+    actual = objects.get(namespace, name)
+    if actual is None:
+        objects.create(namespace, desired)
         return "created"
-    actual = api_client.sanitize_for_serialization(existing)
     if not _differs(desired, actual):
         return "unchanged"
-    core.replace_namespaced_config_map(name, namespace, _merged(desired, actual))
+    objects.replace(namespace, name, _merged(desired, actual))
     return "updated"
 
 
@@ -131,30 +150,3 @@ def _merged(desired: dict[str, Any], actual: dict[str, Any]) -> dict[str, Any]:
     if meta.get("annotations"):
         merged["metadata"]["annotations"] = meta["annotations"]
     return merged
-
-
-def delete_other_kind(
-    api_client: kubernetes.client.ApiClient, namespace: str, slo_name: str, keep: str
-) -> None:
-    """Remove the rule object of the other output kind, left over from a configuration change."""
-    name = object_name(slo_name)
-    try:
-        if keep == "PrometheusRule":
-            existing = kubernetes.client.CoreV1Api(api_client).read_namespaced_config_map(
-                name, namespace
-            )
-            labels = existing.metadata.labels or {}
-            if labels.get("app.kubernetes.io/managed-by") == "slo-operator":
-                kubernetes.client.CoreV1Api(api_client).delete_namespaced_config_map(
-                    name, namespace
-                )
-        else:
-            group, version, plural = PROMETHEUS_RULE
-            custom = kubernetes.client.CustomObjectsApi(api_client)
-            existing = custom.get_namespaced_custom_object(group, version, namespace, plural, name)
-            labels = existing.get("metadata", {}).get("labels") or {}
-            if labels.get("app.kubernetes.io/managed-by") == "slo-operator":
-                custom.delete_namespaced_custom_object(group, version, namespace, plural, name)
-    except kubernetes.client.ApiException as error:
-        if error.status not in (403, 404):
-            raise

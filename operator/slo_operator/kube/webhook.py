@@ -35,7 +35,9 @@ def _san(hosts: Sequence[str]) -> x509.SubjectAlternativeName:
     return x509.SubjectAlternativeName(entries)
 
 
-def ensure_certificates(cert_dir: pathlib.Path, hosts: Sequence[str]) -> tuple[bytes, pathlib.Path, pathlib.Path]:
+def ensure_certificates(
+    cert_dir: pathlib.Path, hosts: Sequence[str]
+) -> tuple[bytes, pathlib.Path, pathlib.Path]:
     """The CA bundle and the serving certificate/key files, generated if absent or expiring.
 
     Certificates live in `cert_dir` (an emptyDir in the cluster) so a restarted container
