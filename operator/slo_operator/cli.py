@@ -19,9 +19,9 @@ from typing import Any, TextIO
 
 import yaml
 
-from . import __version__, errors
+from . import __version__
 from .api import crd, slo, validation
-from .rules import render
+from .rules import checks, render
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -85,26 +85,8 @@ def _print_problems(problems: Sequence[validation.Problem], stream: TextIO) -> N
         print(str(problem).replace("\n", " "), file=stream)
 
 
-def _rule_problems(
-    resources: Sequence[tuple[validation.Document, validation.Resource]],
-) -> list[validation.Problem]:
-    """What only rule generation knows to refuse, such as labels the generated series set."""
-    problems = []
-    for document, resource in resources:
-        if not isinstance(resource, slo.ServiceLevelObjective):
-            continue
-        try:
-            render.check_labels(resource)
-        except errors.InvalidSpec as error:
-            problems.append(
-                validation.Problem(document.source, document.index, error.field, error.reason)
-            )
-    return problems
-
-
 def _run_validate(args: argparse.Namespace) -> int:
-    resources, problems = validation.load_resources(args.paths)
-    problems += _rule_problems(resources)
+    resources, problems = validation.load_resources(args.paths, checks.check_resource)
     if problems:
         _print_problems(problems, sys.stdout)
         print(f"{len(problems)} problem(s) found", file=sys.stderr)
@@ -176,8 +158,7 @@ def _run_generate(args: argparse.Namespace) -> int:
     if args.extra_labels and args.format != "prometheusrule":
         print("slo-operator generate: --extra-label needs --format prometheusrule", file=sys.stderr)
         return EXIT_INVALID
-    resources, problems = validation.load_resources(args.paths)
-    problems += _rule_problems(resources)
+    resources, problems = validation.load_resources(args.paths, checks.check_resource)
     slos = [
         (document, resource)
         for document, resource in resources

@@ -18,12 +18,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pydantic
 import pytest
 import yaml
 
-from cases import full_status, invalid_manifests
-from slo_operator.api import crd, sla, slo
+from cases import full_status, invalid_manifests, manifest_strategies
+from slo_operator.api import crd, sla, slo, validation
 from slo_operator.testing import controlplane
 
 pytestmark = pytest.mark.cluster
@@ -141,6 +142,26 @@ def test_apiserver_rejects_invalid_manifest_naming_the_field(
         "-n", namespace, "--ignore-not-found", "-o", "name",
     )  # fmt: skip
     assert stored.stdout == ""
+
+
+@hypothesis.settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
+)
+@hypothesis.given(manifest=manifest_strategies.mutated_manifests(under="spec", finite=True))
+def test_nothing_the_apiserver_rejects_passes_validate(
+    control_plane: controlplane.ControlPlane, namespace: str, manifest: dict[str, Any]
+) -> None:
+    """The CLI is never more lenient than the cluster: a manifest that passes `validate` in CI
+    must not be refused at `kubectl apply`."""
+    result = control_plane.kubectl(
+        "create", "--dry-run=server", "-f", "-", "--namespace", namespace,
+        stdin=json.dumps(manifest), check=False,
+    )  # fmt: skip
+    verdict = validation.check_resource(manifest, "<hypothesis>")
+    if result.returncode != 0:
+        assert isinstance(verdict, list), f"validate accepts what the apiserver refuses: {result}"
 
 
 def test_at_least_the_table_rules_the_apiserver_can_judge() -> None:

@@ -7,7 +7,6 @@ garbage) produces a traceback.
 
 from __future__ import annotations
 
-import json
 import pathlib
 import re
 import shutil
@@ -21,7 +20,7 @@ import pytest
 import yaml
 from hypothesis import strategies
 
-from cases import invalid_manifests
+from cases import invalid_manifests, manifest_strategies
 from slo_operator.api import validation
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
@@ -234,44 +233,6 @@ def test_version() -> None:
 
 # --- hypothesis: the loader never raises ------------------------------------------------------
 
-json_values = strategies.recursive(
-    strategies.none()
-    | strategies.booleans()
-    | strategies.integers()
-    | strategies.floats()
-    | strategies.text(max_size=20)
-    | strategies.sampled_from(["30d", "1h", "Month", "UTC", "up", 'x{a="b"}', "standard"]),
-    lambda children: (
-        strategies.lists(children, max_size=4)
-        | strategies.dictionaries(strategies.text(max_size=12), children, max_size=4)
-    ),
-    max_leaves=20,
-)
-
-
-def paths_of(value: Any, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
-    found = [prefix]
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found += paths_of(item, (*prefix, key))
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            found += paths_of(item, (*prefix, index))
-    return found
-
-
-@strategies.composite
-def mutated_manifests(draw: strategies.DrawFn) -> Any:
-    """A valid base manifest with one value somewhere replaced by arbitrary JSON-like data."""
-    base = draw(strategies.sampled_from(list(invalid_manifests.VALID_BASES.values())))
-    manifest = json.loads(json.dumps(base))
-    path = draw(strategies.sampled_from(paths_of(manifest)[1:]))
-    node = manifest
-    for part in path[:-1]:
-        node = node[part]
-    node[path[-1]] = draw(json_values)
-    return manifest
-
 
 def assert_well_formed(problems: list[validation.Problem]) -> None:
     for problem in problems:
@@ -280,7 +241,7 @@ def assert_well_formed(problems: list[validation.Problem]) -> None:
 
 
 @hypothesis.settings(max_examples=400, deadline=None)
-@hypothesis.given(mutated_manifests())
+@hypothesis.given(manifest_strategies.mutated_manifests())
 def test_check_resource_never_raises_on_mutated_manifests(manifest: Any) -> None:
     checked = validation.check_resource(manifest, "<fuzz>")
     if isinstance(checked, list):
@@ -289,7 +250,7 @@ def test_check_resource_never_raises_on_mutated_manifests(manifest: Any) -> None
 
 
 @hypothesis.settings(max_examples=300, deadline=None)
-@hypothesis.given(json_values)
+@hypothesis.given(manifest_strategies.json_values())
 def test_check_resource_never_raises_on_arbitrary_values(body: Any) -> None:
     checked = validation.check_resource(body, "<fuzz>")
     assert isinstance(checked, list)
@@ -321,7 +282,7 @@ def test_load_resources_never_raises_on_garbage(content: bytes, tmp_path: pathli
     deadline=None,
     suppress_health_check=[hypothesis.HealthCheck.function_scoped_fixture],
 )
-@hypothesis.given(body=mutated_manifests() | json_values)
+@hypothesis.given(body=manifest_strategies.mutated_manifests() | manifest_strategies.json_values())
 def test_console_script_never_prints_a_traceback(body: Any, tmp_path: pathlib.Path) -> None:
     path = tmp_path / "fuzz.yaml"
     path.write_text(yaml.safe_dump(body), encoding="utf-8")

@@ -12,7 +12,7 @@ import datetime
 import json
 import math
 import pathlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import pydantic
@@ -252,10 +252,19 @@ def load_documents(path: pathlib.Path) -> Iterator[Document | Problem]:
         yield Problem(source, 0, "", "no manifests found: every document is empty")
 
 
+Checker = Callable[[Any, str, int], "Resource | list[Problem]"]
+"""A function judging one document body, like `check_resource`."""
+
+
 def load_resources(
-    paths: Iterable[str | pathlib.Path],
+    paths: Iterable[str | pathlib.Path], check: Checker | None = None
 ) -> tuple[list[tuple[Document, Resource]], list[Problem]]:
-    """All valid resources from files and directories, and all problems, in file order."""
+    """All valid resources from files and directories, and all problems, in file order.
+
+    `check` judges each document, `check_resource` by default; the CLI passes the complete
+    check of `slo_operator.rules.checks`, which layers above this one provide.
+    """
+    check = check or check_resource
     resources: list[tuple[Document, Resource]] = []
     problems: list[Problem] = []
     for path in iter_manifest_files(paths):
@@ -266,7 +275,7 @@ def load_resources(
             if isinstance(item, Problem):
                 problems.append(item)
                 continue
-            checked = check_resource(item.body, item.source, item.index)
+            checked = check(item.body, item.source, item.index)
             if isinstance(checked, list):
                 problems.extend(checked)
             else:
