@@ -100,6 +100,7 @@ def register(
             {
                 "observedGeneration": generation,
                 "rules": rules_summary,
+                "target": checked.spec.primary.target,
                 "conditions": new_conditions,
             },
         )
