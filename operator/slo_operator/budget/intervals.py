@@ -129,7 +129,8 @@ class HourSplit(NamedTuple):
 def split_at_hours(interval: Interval) -> HourSplit:
     """Cut `interval` into a head, a run of whole UTC hours and a tail; missing parts are None.
 
-    An interval inside one UTC hour is all head; head and tail are each shorter than an hour.
+    Head and tail are each shorter than an hour; an interval that starts on an hour boundary
+    has no head, one that neither reaches nor starts on a boundary is all head.
     """
     start, end = utc(interval.start), utc(interval.end)
     if end <= start:
