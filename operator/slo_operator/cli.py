@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime
+import json
 import pathlib
 import sys
 from collections import Counter
@@ -19,7 +21,7 @@ from typing import Any, TextIO
 
 import yaml
 
-from . import __version__
+from . import __version__, errors
 from .api import crd, slo, validation
 from .rules import checks, render
 
@@ -223,6 +225,65 @@ def _run_operator(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- evaluate ---------------------------------------------------------------------------------
+
+
+def _time(text: str) -> datetime.datetime:
+    """`--at`: RFC 3339 (`2026-11-27T10:00:00Z`) or Unix seconds."""
+    try:
+        moment = (
+            datetime.datetime.fromtimestamp(float(text), datetime.UTC)
+            if text.replace(".", "", 1).isdigit()
+            else datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        )
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"not an RFC 3339 time or Unix seconds: {text!r}"
+        ) from error
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"give a time zone (e.g. Z) in {text!r}")
+    return moment
+
+
+def _add_evaluate_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_paths_argument(parser)
+    parser.add_argument(
+        "--prometheus-url", required=True, help="Prometheus-compatible backend to query"
+    )
+    parser.add_argument(
+        "--at", type=_time, default=None, metavar="TIME", help="evaluate at TIME (default: now)"
+    )
+    parser.add_argument("-o", "--output", choices=("table", "json"), default="table")
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .evaluation import offline
+
+    resources, problems = validation.load_resources(args.paths, checks.check_resource)
+    if problems:
+        _print_problems(problems, sys.stderr)
+        return EXIT_INVALID
+    slos = [
+        resource for _, resource in resources if isinstance(resource, slo.ServiceLevelObjective)
+    ]
+    if not slos:
+        print(f"no ServiceLevelObjective found in {' '.join(args.paths)}", file=sys.stderr)
+        return EXIT_INVALID
+    at = args.at or datetime.datetime.now(datetime.UTC)
+    try:
+        found = asyncio.run(offline.evaluate(slos, args.prometheus_url, at))
+    except errors.BackendUnavailable as error:
+        print(f"slo-operator evaluate: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    if args.output == "json":
+        print(json.dumps([item.to_json() for item in found], indent=2))
+        return EXIT_OK
+    print(offline.table(found))
+    return EXIT_OK
+
+
 # --- entry point ------------------------------------------------------------------------------
 
 VERBS: tuple[Verb, ...] = (
@@ -241,6 +302,12 @@ VERBS: tuple[Verb, ...] = (
         "Prometheus rules for SLO manifests, offline",
         _add_generate_arguments,
         _run_generate,
+    ),
+    Verb(
+        "evaluate",
+        "SLIs and error budgets of SLO manifests from a Prometheus, without a cluster",
+        _add_evaluate_arguments,
+        _run_evaluate,
     ),
 )
 

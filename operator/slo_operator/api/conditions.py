@@ -1,4 +1,4 @@
-"""metav1.Condition bookkeeping: a transition time moves only when the status does."""
+"""metav1.Condition bookkeeping: a transition time moves only when the status does (pure)."""
 
 from __future__ import annotations
 

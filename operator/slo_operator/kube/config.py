@@ -49,6 +49,8 @@ class OperatorConfig:
     """Seconds between evaluation cycles."""
     stalled_after: float = 300.0
     """Seconds a backend may fail before its objects are marked Stalled."""
+    policy_webhook_hosts: tuple[str, ...] = ()
+    """Hosts (shell patterns) error budget policy webhooks may POST to; empty: none."""
 
     @property
     def clusterwide(self) -> bool:
@@ -168,6 +170,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=float(_env("STALLED_AFTER", "300") or 300),
         help="seconds of backend failure before Stalled (env SLO_OPERATOR_STALLED_AFTER)",
     )
+    parser.add_argument(
+        "--policy-webhook-host",
+        dest="policy_webhook_hosts",
+        action="append",
+        default=[host for host in (_env("POLICY_WEBHOOK_HOSTS") or "").split(",") if host],
+        metavar="HOST",
+        help="host (shell pattern) that policy webhooks may call, repeatable; none by default "
+        "(env SLO_OPERATOR_POLICY_WEBHOOK_HOSTS, comma-separated)",
+    )
 
 
 def from_arguments(arguments: argparse.Namespace) -> OperatorConfig:
@@ -194,4 +205,5 @@ def from_arguments(arguments: argparse.Namespace) -> OperatorConfig:
         webhook_cert_dir=arguments.webhook_cert_dir,
         evaluation_interval=arguments.evaluation_interval,
         stalled_after=arguments.stalled_after,
+        policy_webhook_hosts=tuple(arguments.policy_webhook_hosts),
     )

@@ -10,10 +10,13 @@ import kopf
 import kubernetes
 
 from .. import GROUP, VERSION, errors
+from ..api import conditions
 from ..api import slo as slo_api
+from ..evaluation import loop as evaluation_loop
+from ..evaluation import registry as evaluation_registry
 from ..rules import checks
-from . import conditions, metrics, rule_objects
 from . import config as config_module
+from . import metrics, rule_objects
 
 SLO_PLURAL = "servicelevelobjectives"
 SLA_PLURAL = "servicelevelagreements"
@@ -79,11 +82,18 @@ def register(
             "recordingRules": recording,
             "alertingRules": alerting,
         }
-        new_conditions = conditions.set_condition(
-            old_conditions, "Stalled", False, "Reconciled", "", generation
-        )
+        # Ready and Stalled are shared with the evaluation loop: the reconcile only takes back
+        # what it set itself (a failed reconcile), so an edit never hides a backend outage.
+        new_conditions = list(old_conditions)
+        stalled = conditions.get_condition(old_conditions, "Stalled")
+        if stalled is None or stalled.get("reason") in evaluation_loop.RECONCILE_REASONS:
+            new_conditions = conditions.set_condition(
+                new_conditions, "Stalled", False, "Reconciled", "", generation
+            )
+        else:
+            new_conditions = _with_generation(new_conditions, "Stalled", generation)
         ready = conditions.get_condition(old_conditions, "Ready")
-        if ready is None or ready.get("status") != "True" or ready.get("reason") == "InvalidSpec":
+        if ready is None or ready.get("reason") in evaluation_loop.RECONCILE_REASONS:
             new_conditions = conditions.set_condition(
                 new_conditions,
                 "Ready",
@@ -133,6 +143,26 @@ def register(
         _patch_status_if_changed(
             patch, status, {"observedGeneration": generation, "conditions": new_conditions}
         )
+
+    @kopf.on.event(GROUP, VERSION, SLO_PLURAL, registry=registry)
+    @kopf.on.event(GROUP, VERSION, SLA_PLURAL, registry=registry)
+    async def feed_evaluation(
+        event: kopf.RawEvent, resource: kopf.Resource, memo: kopf.Memo, **_: Any
+    ) -> None:
+        """Keep the evaluation loop's registry in step with the watch: listing, changes, deletes.
+
+        Async so it runs on the event loop, like the evaluation loop that reads the registry.
+        """
+        objects: evaluation_registry.Registry | None = memo.get("objects")
+        body = event["object"]
+        if objects is None or not body:
+            return
+        kind = _kind_of(resource.plural)
+        metadata = body.get("metadata", {})
+        if event["type"] == "DELETED":
+            objects.remove(kind, metadata.get("namespace") or "default", metadata["name"])
+        else:
+            objects.upsert(kind, body)
 
     if cfg.webhook_port:
         _register_admission(registry, cfg)

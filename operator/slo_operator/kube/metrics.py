@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import prometheus_client
 
-REGISTRY = prometheus_client.CollectorRegistry()
+from ..evaluation import metrics as evaluation_metrics
+
+REGISTRY = evaluation_metrics.REGISTRY
+"""One registry for the whole operator; the evaluation loop's metrics live on it too."""
 
 RECONCILES = prometheus_client.Counter(
     "slo_operator_reconciles_total",

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import Any
 
 import kopf
 import kubernetes
 
+from ..backends import config as backends_config
+from ..evaluation import loop as evaluation_loop
+from ..evaluation import registry as evaluation_registry
 from . import config as config_module
-from . import handlers, metrics, webhook
+from . import handlers, metrics, status_writer, webhook
 
 WEBHOOK_CONFIGURATION = "slo-operator.slo.dev"
 
@@ -34,7 +39,9 @@ def build_registry(cfg: config_module.OperatorConfig) -> kopf.OperatorRegistry:
         return kopf.login_via_client(**kwargs)
 
     @kopf.on.startup(registry=registry)
-    def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    async def configure(
+        settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.Logger, **_: Any
+    ) -> None:
         """All kopf settings; every non-default value says why."""
         # Handler progress and the diff base go to annotations under our own prefix: status is
         # ours alone (a strict schema would prune kopf's fields and log patch inconsistencies).
@@ -60,6 +67,35 @@ def build_registry(cfg: config_module.OperatorConfig) -> kopf.OperatorRegistry:
         memo["api_client"] = _api_client()
         if cfg.metrics_port:
             metrics.serve(cfg.metrics_port)
+        memo["objects"] = evaluation_registry.Registry()
+        backends = backends_config.load(cfg.prometheus_url, cfg.backends_file)
+        if not backends:
+            logger.warning(
+                "no metrics backend configured (--prometheus-url, --backends-file): "
+                "rules are applied, nothing is evaluated"
+            )
+            return
+        evaluation = evaluation_loop.EvaluationLoop(
+            memo["objects"],
+            backends,
+            status_writer.KubernetesStatusWriter(memo["api_client"]),
+            evaluation_loop.Settings(
+                interval_seconds=cfg.evaluation_interval,
+                stalled_after_seconds=cfg.stalled_after,
+                webhook_hosts=cfg.policy_webhook_hosts,
+            ),
+        )
+        # One task for every object (no per-object timers): started here, cancelled at cleanup.
+        memo["evaluation_task"] = asyncio.create_task(evaluation.run_forever())
+
+    @kopf.on.cleanup(registry=registry)
+    async def stop_evaluation(memo: kopf.Memo, **_: Any) -> None:
+        """Cancel the evaluation loop so shutdown does not wait for its next cycle."""
+        task: asyncio.Task[None] | None = memo.get("evaluation_task")
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     return registry
 

@@ -1,0 +1,146 @@
+"""Instant queries against a Prometheus-compatible backend, off the event loop.
+
+`prometheus-api-client` is synchronous (requests); every query runs in a worker thread with
+`asyncio.to_thread`, and a batch runs its queries concurrently, bounded by `concurrency`. Any
+failure of any query of a batch is one `errors.BackendUnavailable`: the evaluation then keeps the
+last good values of every object on that backend instead of writing half a cycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime
+import math
+import pathlib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import prometheus_api_client
+import requests
+from prometheus_api_client import exceptions as prometheus_exceptions
+from urllib3.util import retry as urllib3_retry
+
+from .. import errors
+from . import config
+
+
+@dataclasses.dataclass(frozen=True)
+class Query:
+    """One instant query; equal queries of different objects are sent once."""
+
+    promql: str
+    at: datetime.datetime
+    """Evaluation time (the `time` parameter)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Sample:
+    """One series of an instant vector."""
+
+    labels: Mapping[str, str]
+    value: float
+
+
+def _read(path: str) -> str:
+    return pathlib.Path(path).read_text().strip()
+
+
+class PrometheusBackend:
+    """A client for one configured backend."""
+
+    def __init__(self, backend: config.BackendConfig) -> None:
+        self.config = backend
+        self.queries_sent = 0
+        """Queries sent since creation (for benchmarks and metrics)."""
+        session = requests.Session()
+        if backend.ca_file:
+            session.verify = backend.ca_file
+        elif backend.insecure_skip_verify:
+            session.verify = False
+        # One quick retry for a dropped connection; a backend that is down must fail fast so the
+        # cycle ends on time (the loop retries next cycle anyway).
+        retry = urllib3_retry.Retry(
+            total=1, backoff_factor=0.2, status_forcelist=(502, 503, 504), allowed_methods=None
+        )
+        self._client = prometheus_api_client.PrometheusConnect(
+            url=backend.url.rstrip("/"),
+            session=session,
+            retry=retry,
+            timeout=backend.timeout_seconds,
+            # POST: batched queries with many label values would exceed URL length limits.
+            method="POST",
+        )
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+    def _auth(self) -> tuple[dict[str, str], tuple[str, str] | None]:
+        headers = dict(self.config.headers)
+        auth = None
+        if self.config.bearer_token_file:
+            headers["Authorization"] = f"Bearer {_read(self.config.bearer_token_file)}"
+        if self.config.basic_auth:
+            auth = (
+                _read(self.config.basic_auth.username_file),
+                _read(self.config.basic_auth.password_file),
+            )
+        return headers, auth
+
+    def query_sync(self, query: Query) -> list[Sample]:
+        """Run one instant query; BackendUnavailable on any failure."""
+        try:
+            headers, auth = self._auth()
+            self._client.headers = headers
+            self._client.auth = auth
+            self.queries_sent += 1
+            result: list[dict[str, Any]] = self._client.custom_query(
+                query.promql, params={"time": f"{query.at.timestamp():.3f}"}
+            )
+        except OSError as error:  # unreadable secret files
+            raise errors.BackendUnavailable(
+                self.name, f"cannot read credentials: {error}"
+            ) from None
+        except (requests.RequestException, ValueError) as error:
+            raise errors.BackendUnavailable(self.name, _short(error)) from None
+        except prometheus_exceptions.PrometheusApiClientException as error:
+            raise errors.BackendUnavailable(self.name, _short(error)) from None
+        return [_sample(item) for item in result]
+
+    async def query(self, query: Query) -> list[Sample]:
+        return await asyncio.to_thread(self.query_sync, query)
+
+    async def query_all(
+        self, queries: Iterable[Query], concurrency: int = 4
+    ) -> dict[Query, list[Sample]]:
+        """Every distinct query once, `concurrency` at a time; the first failure fails all."""
+        distinct = list(dict.fromkeys(queries))
+        semaphore = asyncio.Semaphore(concurrency)
+
+        async def bounded(query: Query) -> list[Sample]:
+            async with semaphore:
+                return await self.query(query)
+
+        results = await asyncio.gather(*(bounded(query) for query in distinct))
+        return dict(zip(distinct, results, strict=True))
+
+
+def _sample(item: Mapping[str, Any]) -> Sample:
+    labels = {name: str(value) for name, value in item.get("metric", {}).items()}
+    _, text = item.get("value", (0, "NaN"))
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        value = math.nan
+    return Sample(labels=labels, value=value)
+
+
+def _short(error: BaseException) -> str:
+    """A one-line cause for a condition message (requests' messages nest whole reprs)."""
+    text = str(error).replace("\n", " ")
+    if isinstance(error, requests.ConnectionError):
+        text = "connection failed: " + (
+            text.split("Caused by ")[-1] if "Caused by" in text else text
+        )
+    return text[:300]

@@ -1,0 +1,460 @@
+"""One evaluation loop for every object: batched queries, budget arithmetic, status patches.
+
+Each cycle takes a snapshot of the registry, plans the queries of every SLO, sends each distinct
+query once per backend (so the count grows with distinct windows, not with SLOs), computes every
+SLO's status and patches only the objects whose rounded values or conditions changed. Objects
+are evaluated by a per-kind evaluator; SLAs join with their own evaluator (issue 6).
+
+Failure handling: a backend that fails any query of a cycle fails the cycle for all of its
+objects. They keep their last good values (and the `lastEvaluationTime` they were measured at),
+turn `Ready=False` at once and `Stalled=True` after `stalled_after`; the next good cycle clears
+both. Nothing that was not measured is ever written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from .. import errors
+from ..api import conditions, slo, validation
+from ..backends import client, config
+from . import metrics, registry, results, slo_evaluator, webhooks
+
+logger = logging.getLogger(__name__)
+
+RECONCILE_REASONS = frozenset(
+    {"InvalidSpec", "RenderFailed", "Forbidden", "PrometheusRuleCRDMissing", "ApiError"}
+)
+"""Ready/Stalled reasons the reconcile handler owns: while one is set the rules are not in place
+and the loop leaves the object alone."""
+
+
+class StatusWriter(Protocol):
+    """The Kubernetes writes the loop needs; `kube` implements them, tests may record them."""
+
+    async def patch_status(self, ref: registry.ObjectRef, patch: Mapping[str, Any]) -> None: ...
+
+    async def emit_event(
+        self, ref: registry.ObjectRef, uid: str, reason: str, message: str, *, warning: bool
+    ) -> None: ...
+
+    async def read_secret(self, namespace: str, name: str, key: str) -> str: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    interval_seconds: float = 60.0
+    """Seconds between the starts of two cycles."""
+    stalled_after_seconds: float = 300.0
+    """How long a backend may fail before its objects are Stalled."""
+    webhook_hosts: tuple[str, ...] = ()
+    """Hosts policy webhooks may call (shell patterns); empty: none."""
+    query_concurrency: int = 4
+    """Queries in flight per backend."""
+    patch_concurrency: int = 16
+    """Status patches in flight."""
+    run_policy_actions: bool = True
+    """Carry out Event and Webhook actions (off for `slo-operator evaluate`)."""
+
+
+@dataclasses.dataclass
+class CycleReport:
+    """What one cycle did, for logs, benchmarks and tests."""
+
+    objects: int = 0
+    evaluated: int = 0
+    queries: int = 0
+    patches: int = 0
+    failed_backends: list[str] = dataclasses.field(default_factory=list)
+    seconds: float = 0.0
+    statuses: dict[registry.ObjectRef, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    """The full status each object would have after the cycle (for `evaluate` and tests)."""
+
+
+BackendFactory = Callable[[config.BackendConfig], client.PrometheusBackend]
+
+
+def _timestamp(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _condition_reason(items: Sequence[dict[str, Any]], type_: str) -> str | None:
+    found = conditions.get_condition(items, type_)
+    return None if found is None else str(found.get("reason"))
+
+
+class EvaluationLoop:
+    """Evaluates every registered object every `interval_seconds`."""
+
+    def __init__(
+        self,
+        objects: registry.Registry,
+        backends: config.Backends,
+        writer: StatusWriter,
+        settings: Settings,
+        *,
+        backend_factory: BackendFactory = client.PrometheusBackend,
+        require_rules: bool = True,
+    ) -> None:
+        self.registry = objects
+        self.backends = backends
+        self.writer = writer
+        self.settings = settings
+        self.require_rules = require_rules
+        """Evaluate only objects whose rules the reconcile handler applied (the operator);
+        `evaluate` on the command line has no such status and turns this off."""
+        self.clients = {name: backend_factory(cfg) for name, cfg in backends.by_name.items()}
+        self.slos = slo_evaluator.SloEvaluator()
+        self._failing_since: dict[str, datetime.datetime] = {}
+        self.last_errors: dict[str, str] = {}
+        """The cause of each backend's last failure."""
+        self._parsed: dict[tuple[str, int | None, str], slo.ServiceLevelObjective | None] = {}
+        self._known: dict[registry.ObjectRef, tuple[str, list[str], list[str]]] = {}
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    async def run_forever(self) -> None:
+        """Cycle until cancelled; a failing cycle is logged and the next one runs on time."""
+        while True:
+            started = time.monotonic()
+            try:
+                report = await self.run_cycle()
+                logger.debug(
+                    "evaluation cycle: %d objects, %d queries, %d patches in %.2fs",
+                    report.objects,
+                    report.queries,
+                    report.patches,
+                    report.seconds,
+                )
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                metrics.ERRORS.labels("", "CycleFailed").inc()
+                logger.exception("evaluation cycle failed")
+            elapsed = time.monotonic() - started
+            await asyncio.sleep(max(0.0, self.settings.interval_seconds - elapsed))
+
+    async def run_cycle(self, now: datetime.datetime | None = None) -> CycleReport:
+        """One cycle over the registry's current snapshot."""
+        started = time.monotonic()
+        now = now or datetime.datetime.now(datetime.UTC)
+        report = CycleReport()
+        entries = self.registry.entries(slo_evaluator.KIND)
+        report.objects = len(entries)
+        self._forget_missing({entry.ref for entry in entries})
+
+        plans: dict[registry.ObjectRef, tuple[registry.Entry, slo.ServiceLevelObjective, Any]] = {}
+        by_backend: dict[str, list[registry.ObjectRef]] = defaultdict(list)
+        not_allowed: dict[registry.ObjectRef, tuple[registry.Entry, errors.BackendNotAllowed]] = {}
+        for entry in entries:
+            resource = self._parse(entry)
+            if resource is None or not self._evaluable(entry):
+                continue
+            try:
+                backend = self.backends.resolve(resource.spec.backend, resource.namespace)
+            except errors.BackendNotAllowed as error:
+                not_allowed[entry.ref] = (entry, error)
+                continue
+            plans[entry.ref] = (entry, resource, slo_evaluator.plan(resource, now))
+            by_backend[backend.name].append(entry.ref)
+
+        answers: dict[str, results.Results | errors.BackendUnavailable] = {}
+
+        async def ask(backend_name: str, refs: list[registry.ObjectRef]) -> None:
+            backend = self.clients[backend_name]
+            queries = [query for ref in refs for query in plans[ref][2].queries]
+            distinct = list(dict.fromkeys(queries))
+            report.queries += len(distinct)
+            metrics.QUERIES.labels(backend_name).inc(len(distinct))
+            try:
+                found = await backend.query_all(distinct, self.settings.query_concurrency)
+            except errors.BackendUnavailable as error:
+                answers[backend_name] = error
+                self.last_errors[backend_name] = error.cause
+                report.failed_backends.append(backend_name)
+                metrics.ERRORS.labels(backend_name, "BackendUnavailable").inc()
+                self._failing_since.setdefault(backend_name, now)
+                logger.warning("evaluation: %s", error)
+                return
+            answers[backend_name] = results.Results(found)
+            self._failing_since.pop(backend_name, None)
+            metrics.LAST_SUCCESS.labels(backend_name).set(now.timestamp())
+
+        await asyncio.gather(*(ask(name, refs) for name, refs in by_backend.items()))
+
+        patches: list[tuple[registry.ObjectRef, dict[str, Any]]] = []
+        reasons: dict[str, int] = defaultdict(int)
+        for backend_name, refs in by_backend.items():
+            answer = answers[backend_name]
+            for ref in refs:
+                entry, resource, the_plan = plans[ref]
+                if isinstance(answer, errors.BackendUnavailable):
+                    desired = self._failed(entry, answer, now)
+                else:
+                    report.evaluated += 1
+                    desired = await self._evaluated(entry, resource, the_plan, answer, now)
+                reasons[_condition_reason(desired["conditions"], "Ready") or ""] += 1
+                self._collect(report, entry, desired, patches)
+        for entry, refusal in not_allowed.values():
+            desired = self._not_allowed(entry, refusal)
+            reasons["BackendNotAllowed"] += 1
+            self._collect(report, entry, desired, patches)
+
+        await self._write(patches)
+        report.patches = len(patches)
+        report.seconds = time.monotonic() - started
+        metrics.CYCLES.inc()
+        metrics.CYCLE_DURATION.observe(report.seconds)
+        for reason, count in reasons.items():
+            metrics.OBJECTS.labels(slo_evaluator.KIND, reason).set(count)
+        return report
+
+    # -- per object -------------------------------------------------------------------------
+
+    def _parse(self, entry: registry.Entry) -> slo.ServiceLevelObjective | None:
+        key = (entry.uid, entry.generation, str(entry.ref))
+        if key not in self._parsed:
+            body = {k: v for k, v in entry.body.items() if k != "status"}
+            # An invalid spec is the reconcile handler's to report; the loop skips it.
+            parsed = validation.check_resource(dict(body))
+            self._parsed[key] = parsed if isinstance(parsed, slo.ServiceLevelObjective) else None
+        return self._parsed[key]
+
+    def _evaluable(self, entry: registry.Entry) -> bool:
+        """Rules applied for this generation, and no reconcile failure pending."""
+        if not self.require_rules:
+            return True
+        status = entry.status
+        if not status.get("rules") or status.get("observedGeneration") != entry.generation:
+            return False
+        items = status.get("conditions") or []
+        return not any(
+            c.get("reason") in RECONCILE_REASONS and c.get("type") in ("Ready", "Stalled")
+            for c in items
+        )
+
+    def _forget_missing(self, present: set[registry.ObjectRef]) -> None:
+        for ref in list(self._known):
+            if ref not in present:
+                uid, objective_names, windows = self._known.pop(ref)
+                self.slos.forget(uid)
+                metrics.forget_slo(ref.namespace, ref.name, objective_names, windows)
+        if len(self._parsed) > 2 * max(len(present), 1000):
+            self._parsed.clear()
+
+    async def _evaluated(
+        self,
+        entry: registry.Entry,
+        resource: slo.ServiceLevelObjective,
+        the_plan: slo_evaluator.Plan,
+        answer: results.Results,
+        now: datetime.datetime,
+    ) -> dict[str, Any]:
+        outcome = self.slos.evaluate(resource, entry.uid, entry.status, the_plan, answer)
+        generation = entry.generation
+        items = list(entry.status.get("conditions") or [])
+        if outcome.state == "NotMeasurable":
+            items = conditions.set_condition(
+                items, "Ready", False, outcome.state, outcome.message, generation, _timestamp(now)
+            )
+            items = conditions.set_condition(
+                items, "Stalled", True, outcome.state, outcome.message, generation, _timestamp(now)
+            )
+        else:
+            items = conditions.set_condition(
+                items, "Ready", True, outcome.state, outcome.message, generation, _timestamp(now)
+            )
+            items = conditions.set_condition(
+                items, "Stalled", False, "Evaluated", "", generation, _timestamp(now)
+            )
+        for type_, state, reason, message in outcome.conditions:
+            items = conditions.set_condition(
+                items, type_, state, reason, message, generation, _timestamp(now)
+            )
+        if self.settings.run_policy_actions:
+            for action in outcome.actions:
+                await self._act(entry, resource, outcome, action, now)
+        self._record_metrics(entry, resource, outcome)
+        desired: dict[str, Any] = {"conditions": items, **outcome.values}
+        if outcome.primary is not None:
+            desired["_context"] = {**outcome.context, "lastEvaluationTime": _timestamp(now)}
+        return desired
+
+    def _failed(
+        self, entry: registry.Entry, error: errors.BackendUnavailable, now: datetime.datetime
+    ) -> dict[str, Any]:
+        since = self._failing_since.get(error.backend, now)
+        shown = entry.status.get("lastEvaluationTime")
+        message = (
+            f"backend {error.backend!r} failing since {_timestamp(since)}: {error.cause}; "
+            + (
+                f"status shows the values measured at {shown}"
+                if shown
+                else "no values measured yet"
+            )
+        )
+        items = list(entry.status.get("conditions") or [])
+        generation = entry.generation
+        items = conditions.set_condition(
+            items, "Ready", False, "BackendUnavailable", message, generation, _timestamp(now)
+        )
+        if (now - since).total_seconds() >= self.settings.stalled_after_seconds:
+            items = conditions.set_condition(
+                items, "Stalled", True, "BackendUnavailable", message, generation, _timestamp(now)
+            )
+        return {"conditions": items}
+
+    def _not_allowed(
+        self, entry: registry.Entry, error: errors.BackendNotAllowed
+    ) -> dict[str, Any]:
+        message = str(error)
+        items = list(entry.status.get("conditions") or [])
+        generation = entry.generation
+        items = conditions.set_condition(
+            items, "Ready", False, "BackendNotAllowed", message, generation
+        )
+        items = conditions.set_condition(
+            items, "Stalled", True, "BackendNotAllowed", message, generation
+        )
+        return {"conditions": items}
+
+    def _collect(
+        self,
+        report: CycleReport,
+        entry: registry.Entry,
+        desired: dict[str, Any],
+        patches: list[tuple[registry.ObjectRef, dict[str, Any]]],
+    ) -> None:
+        """Queue a patch of the fields that differ from the object's current status."""
+        context = desired.pop("_context", {})
+        current = entry.status
+        patch: dict[str, Any] = {}
+        for key, value in desired.items():
+            if key == "conditions":
+                if not conditions.same_conditions(current.get("conditions") or [], value):
+                    patch[key] = value
+            elif current.get(key) != value:
+                patch[key] = value
+        if patch:
+            patch.update(context)
+            patches.append((entry.ref, patch))
+        report.statuses[entry.ref] = {**dict(current), **desired, **context}
+
+    async def _write(self, patches: list[tuple[registry.ObjectRef, dict[str, Any]]]) -> None:
+        semaphore = asyncio.Semaphore(self.settings.patch_concurrency)
+
+        async def one(ref: registry.ObjectRef, patch: dict[str, Any]) -> None:
+            async with semaphore:
+                try:
+                    await self.writer.patch_status(ref, patch)
+                    metrics.STATUS_PATCHES.labels(ref.kind).inc()
+                except Exception as error:
+                    metrics.ERRORS.labels("", "StatusPatchFailed").inc()
+                    logger.warning("status patch of %s failed: %s", ref, error)
+
+        await asyncio.gather(*(one(ref, patch) for ref, patch in patches))
+
+    # -- policy actions ---------------------------------------------------------------------
+
+    async def _act(
+        self,
+        entry: registry.Entry,
+        resource: slo.ServiceLevelObjective,
+        outcome: slo_evaluator.Outcome,
+        action: slo_evaluator.PolicyAction,
+        now: datetime.datetime,
+    ) -> None:
+        primary = outcome.primary
+        assert primary is not None
+        summary = (
+            f"error budget policy step {action.step} reached: {action.consumed_percent:.1f}% of "
+            f"objective {primary.name}'s error budget consumed (SLI {primary.sli:.3f}%, "
+            f"target {primary.target}%)"
+        )
+        if action.type is slo.PolicyActionType.EVENT:
+            await self._attempt(
+                "Event",
+                self.writer.emit_event(
+                    entry.ref, entry.uid, "ErrorBudgetPolicy", summary, warning=True
+                ),
+            )
+        elif action.type is slo.PolicyActionType.WEBHOOK and action.webhook is not None:
+            payload = {
+                "kind": entry.ref.kind,
+                "namespace": resource.namespace,
+                "name": resource.name,
+                "uid": entry.uid,
+                "service": resource.spec.service,
+                "step": action.step,
+                "objective": primary.name,
+                "target": primary.target,
+                "sli": primary.sli,
+                "errorBudgetRemainingPercent": primary.error_budget_remaining_percent,
+                "consumedPercent": action.consumed_percent,
+                "at": _timestamp(now),
+                "idempotencyKey": f"{entry.uid}/{action.step}/{_timestamp(now)}",
+                "message": summary,
+            }
+            await self._attempt(
+                "Webhook", self._post_webhook(entry, resource, action.webhook, payload)
+            )
+
+    async def _post_webhook(
+        self,
+        entry: registry.Entry,
+        resource: slo.ServiceLevelObjective,
+        target: slo.WebhookTarget,
+        payload: Mapping[str, Any],
+    ) -> None:
+        ref = target.secret_ref
+        try:
+            url = await self.writer.read_secret(resource.namespace, ref.name, ref.key)
+            await webhooks.post(url, payload, self.settings.webhook_hosts)
+        except (webhooks.WebhookRefused, webhooks.WebhookFailed, LookupError) as error:
+            await self.writer.emit_event(
+                entry.ref,
+                entry.uid,
+                "WebhookFailed",
+                f"policy step {payload['step']}: webhook from Secret {ref.name}/{ref.key} "
+                f"not delivered: {error}",
+                warning=True,
+            )
+            raise
+
+    async def _attempt(self, kind: str, action: Awaitable[None]) -> None:
+        try:
+            await action
+        except Exception as error:
+            metrics.POLICY_ACTIONS.labels(kind, "failed").inc()
+            logger.warning("policy action %s failed: %s", kind, error)
+            return
+        metrics.POLICY_ACTIONS.labels(kind, "done").inc()
+
+    # -- metrics ----------------------------------------------------------------------------
+
+    def _record_metrics(
+        self,
+        entry: registry.Entry,
+        resource: slo.ServiceLevelObjective,
+        outcome: slo_evaluator.Outcome,
+    ) -> None:
+        namespace, name = resource.namespace, resource.name
+        for numbers in outcome.numbers:
+            labels = (namespace, name, numbers.name)
+            metrics.SLI.labels(*labels).set(numbers.sli)
+            metrics.BUDGET_REMAINING.labels(*labels).set(numbers.error_budget_remaining_percent)
+            metrics.OBJECTIVE_MET.labels(*labels).set(1 if numbers.met else 0)
+        for window, rate in outcome.burn_rates.items():
+            metrics.BURN_RATE.labels(namespace, name, window).set(rate)
+        self._known[entry.ref] = (
+            entry.uid,
+            [o.name for o in resource.spec.objectives],
+            list(outcome.burn_rates),
+        )

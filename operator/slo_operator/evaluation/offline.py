@@ -1,0 +1,126 @@
+"""`slo-operator evaluate`: one cycle of the same loop, without a cluster.
+
+The manifests go into a registry as if the watch had delivered them; the cycle runs against one
+backend at the requested time with policy actions off, and every object's status comes back
+shaped exactly like the resource's status (`CycleReport.statuses`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from .. import errors
+from ..api import slo
+from ..backends import config
+from . import loop, registry
+
+
+@dataclasses.dataclass(frozen=True)
+class Evaluated:
+    kind: str
+    namespace: str
+    name: str
+    status: dict[str, Any]
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+class _NoWrites:
+    """Offline there is nothing to patch, no Event to post and no Secret to read."""
+
+    async def patch_status(self, ref: registry.ObjectRef, patch: Mapping[str, Any]) -> None:
+        return None
+
+    async def emit_event(
+        self, ref: registry.ObjectRef, uid: str, reason: str, message: str, *, warning: bool
+    ) -> None:
+        return None
+
+    async def read_secret(self, namespace: str, name: str, key: str) -> str:
+        raise LookupError("offline evaluation reads no Secrets")
+
+
+async def evaluate(
+    resources: Sequence[slo.ServiceLevelObjective],
+    prometheus_url: str,
+    at: datetime.datetime,
+) -> list[Evaluated]:
+    """Each SLO's status at `at`, measured from the recorded series at `prometheus_url`.
+
+    Raises BackendUnavailable when the backend did not answer: offline there are no last good
+    values to keep.
+    """
+    objects = registry.Registry()
+    for index, resource in enumerate(resources):
+        body = resource.model_dump(mode="json", by_alias=True, exclude_none=True)
+        body["metadata"].setdefault("namespace", resource.namespace)
+        body["metadata"].setdefault("uid", f"offline-{index}")
+        objects.upsert(slo.ServiceLevelObjective.__name__, body)
+    backends = config.Backends(
+        [config.BackendConfig(name=config.DEFAULT_BACKEND, url=prometheus_url)]
+    )
+    cycle = loop.EvaluationLoop(
+        objects,
+        backends,
+        _NoWrites(),
+        loop.Settings(run_policy_actions=False),
+        require_rules=False,
+    )
+    report = await cycle.run_cycle(at)
+    if report.failed_backends:
+        raise errors.BackendUnavailable(
+            config.DEFAULT_BACKEND, cycle.last_errors.get(config.DEFAULT_BACKEND, "no answer")
+        )
+    found = []
+    for resource in resources:
+        ref = registry.ObjectRef(
+            slo.ServiceLevelObjective.__name__, resource.namespace, resource.name
+        )
+        status = report.statuses.get(ref)
+        if status is not None:
+            found.append(Evaluated(ref.kind, ref.namespace, ref.name, status))
+    return found
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def table(found: Sequence[Evaluated]) -> str:
+    """One line per objective: what `kubectl get` would show, plus every tier."""
+    header = ("NAMESPACE", "NAME", "OBJECTIVE", "TARGET", "SLI", "MET", "BUDGET", "REMAINING")
+    rows: list[tuple[str, ...]] = [header]
+    for item in found:
+        conditions: list[dict[str, Any]] = item.status.get("conditions") or []
+        ready = next((c for c in conditions if c.get("type") == "Ready"), {})
+        objectives = item.status.get("objectives") or []
+        if not objectives:
+            reason = ready.get("reason", "")
+            rows.append((item.namespace, item.name, "-", "-", "-", "-", "-", reason))
+            continue
+        for objective in objectives:
+            rows.append(
+                (
+                    item.namespace,
+                    item.name,
+                    _text(objective.get("name")),
+                    _text(objective.get("target")),
+                    _text(objective.get("sli")),
+                    _text(objective.get("met")),
+                    _text(objective.get("errorBudgetRemainingPercent")) + "%",
+                    _text(objective.get("errorBudgetRemaining")),
+                )
+            )
+    widths = [max(len(row[column]) for row in rows) for column in range(len(header))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        for row in rows
+    )

@@ -1,0 +1,74 @@
+"""Webhook actions of error budget policies: one JSON POST per step crossing.
+
+Only hosts on the operator's allow-list (`--policy-webhook-host`) are called: the URL comes from a
+Secret that any namespace owner can write, and the operator must not become a way to reach
+internal services. Each POST has a timeout and a few retries with backoff; the payload carries an
+`idempotencyKey` (SLO uid, step, crossing time) so a receiver can drop the rare duplicate (the
+operator crashing between the POST and the status write that records the crossing).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+TIMEOUT_SECONDS = 5.0
+ATTEMPTS = 3
+BACKOFF_SECONDS = 0.5
+
+
+class WebhookRefused(Exception):
+    """The URL is not allowed or not an http(s) URL."""
+
+
+class WebhookFailed(Exception):
+    """Every attempt failed; carries the last cause."""
+
+
+def check_url(url: str, allowed_hosts: Sequence[str]) -> None:
+    """WebhookRefused unless `url` is http(s) to a host on the allow-list (shell patterns)."""
+    parsed = urllib.parse.urlsplit(url.strip())
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise WebhookRefused(f"not an http(s) URL: {parsed.scheme or '?'}://{parsed.hostname}")
+    host = parsed.hostname
+    if not any(fnmatch.fnmatchcase(host, pattern) for pattern in allowed_hosts):
+        raise WebhookRefused(
+            f"host {host!r} is not on the operator's webhook allow-list "
+            f"({', '.join(allowed_hosts) or 'empty'})"
+        )
+
+
+def _post_sync(url: str, payload: Mapping[str, Any]) -> int:
+    data = json.dumps(payload).encode()
+    last: Exception | None = None
+    for attempt in range(ATTEMPTS):
+        request = urllib.request.Request(
+            url.strip(),
+            data=data,
+            headers={"Content-Type": "application/json", "User-Agent": "slo-operator"},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            last = error
+            if error.code < 500 and error.code != 429:
+                break  # the receiver refused this payload; resending will not help
+        except (urllib.error.URLError, OSError) as error:
+            last = error
+        time.sleep(BACKOFF_SECONDS * 2**attempt)
+    raise WebhookFailed(str(last))
+
+
+async def post(url: str, payload: Mapping[str, Any], allowed_hosts: Sequence[str]) -> int:
+    """POST `payload` as JSON; the HTTP status on success, WebhookRefused/WebhookFailed else."""
+    check_url(url, allowed_hosts)
+    return await asyncio.to_thread(_post_sync, url, payload)

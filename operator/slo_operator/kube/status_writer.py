@@ -1,0 +1,101 @@
+"""The evaluation loop's Kubernetes writes: status patches, Events, Secret reads.
+
+Status goes through the status subresource as a JSON merge patch of only the fields that
+changed, so an unchanged object is never written and its resourceVersion stays put.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+import kubernetes
+
+from .. import GROUP, VERSION
+from ..evaluation import registry
+
+PLURALS = {
+    "ServiceLevelObjective": "servicelevelobjectives",
+    "ServiceLevelAgreement": "servicelevelagreements",
+}
+MERGE_PATCH = "application/merge-patch+json"
+REPORTING_COMPONENT = "slo-operator"
+
+
+class KubernetesStatusWriter:
+    """`evaluation.loop.StatusWriter` on the Kubernetes API (calls run in worker threads)."""
+
+    def __init__(self, api_client: kubernetes.client.ApiClient) -> None:
+        self.custom = kubernetes.client.CustomObjectsApi(api_client)
+        self.core = kubernetes.client.CoreV1Api(api_client)
+
+    def _patch(self, ref: registry.ObjectRef, patch: Mapping[str, Any]) -> None:
+        try:
+            self.custom.patch_namespaced_custom_object_status(
+                GROUP,
+                VERSION,
+                ref.namespace,
+                PLURALS[ref.kind],
+                ref.name,
+                {"status": dict(patch)},
+                _content_type=MERGE_PATCH,
+            )
+        except kubernetes.client.ApiException as error:
+            if error.status == 404:
+                return  # deleted since the cycle's snapshot: nothing to report on
+            raise
+
+    async def patch_status(self, ref: registry.ObjectRef, patch: Mapping[str, Any]) -> None:
+        await asyncio.to_thread(self._patch, ref, patch)
+
+    def _event(
+        self, ref: registry.ObjectRef, uid: str, reason: str, message: str, warning: bool
+    ) -> None:
+        now = datetime.datetime.now(datetime.UTC)
+        body: dict[str, Any] = {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {
+                "name": f"{ref.name}.{secrets.token_hex(8)}",
+                "namespace": ref.namespace,
+            },
+            "involvedObject": {
+                "apiVersion": f"{GROUP}/{VERSION}",
+                "kind": ref.kind,
+                "name": ref.name,
+                "namespace": ref.namespace,
+                "uid": uid,
+            },
+            "reason": reason,
+            "message": message[:1024],
+            "type": "Warning" if warning else "Normal",
+            "source": {"component": REPORTING_COMPONENT},
+            "reportingComponent": REPORTING_COMPONENT,
+            "reportingInstance": REPORTING_COMPONENT,
+            "firstTimestamp": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "lastTimestamp": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "count": 1,
+        }
+        self.core.create_namespaced_event(ref.namespace, body)  # type: ignore[arg-type]
+
+    async def emit_event(
+        self, ref: registry.ObjectRef, uid: str, reason: str, message: str, *, warning: bool
+    ) -> None:
+        await asyncio.to_thread(self._event, ref, uid, reason, message, warning)
+
+    def _secret(self, namespace: str, name: str, key: str) -> str:
+        try:
+            secret = self.core.read_namespaced_secret(name, namespace)
+        except kubernetes.client.ApiException as error:
+            raise LookupError(f"Secret {namespace}/{name}: {error.status} {error.reason}") from None
+        data = secret.data or {}
+        if key not in data:
+            raise LookupError(f"Secret {namespace}/{name} has no key {key!r}")
+        return base64.b64decode(data[key]).decode().strip()
+
+    async def read_secret(self, namespace: str, name: str, key: str) -> str:
+        return await asyncio.to_thread(self._secret, namespace, name, key)

@@ -1,0 +1,234 @@
+"""Conditions of an SLA: Stalled, Unbacked, Compliant, AtRisk (budget/sla_conditions.py)."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import pytest
+
+import slo_factory
+from slo_operator.api import sla, slo, status
+from slo_operator.budget import sla_conditions
+
+UTC = datetime.UTC
+
+
+def commitment(**fields: Any) -> sla.Commitment:
+    wire = {"name": "checkout-availability", "sloRef": {"name": "checkout"}, "target": 98.0}
+    wire.update(fields)
+    return sla.Commitment.model_validate(wire)
+
+
+def slo_spec(**kwargs: Any) -> slo.ServiceLevelObjectiveSpec:
+    # Objectives minimum 90, standard 99, stretch 99.5; primary: standard.
+    return slo_factory.build(tiers=3, primaryObjective="standard", **kwargs).spec
+
+
+@pytest.mark.parametrize(
+    ("given", "spec", "group_found", "objective", "problem"),
+    [
+        (commitment(), slo_spec(), None, "standard", None),
+        (commitment(objective="minimum", target=85), slo_spec(), None, "minimum", None),
+        (
+            commitment(),
+            None,
+            None,
+            None,
+            "commitment 'checkout-availability': ServiceLevelObjective 'checkout' not found "
+            "in this namespace",
+        ),
+        (
+            commitment(objective="gold"),
+            slo_spec(),
+            None,
+            None,
+            "commitment 'checkout-availability': SLO 'checkout' has no objective 'gold' "
+            "(its objectives: minimum, standard, stretch)",
+        ),
+        (
+            commitment(groupLabels={"tenant": "acme"}),
+            slo_spec(),
+            None,
+            None,
+            "commitment 'checkout-availability': groupLabels name tenant but SLO 'checkout' "
+            "groups by nothing",
+        ),
+        (
+            commitment(groupLabels={"tenant": "acme", "zone": "eu"}),
+            slo_spec(group_by=("tenant",)),
+            None,
+            None,
+            "commitment 'checkout-availability': groupLabels name zone but SLO 'checkout' "
+            "groups by tenant",
+        ),
+        (
+            commitment(groupLabels={"tenant": "acme"}),
+            slo_spec(group_by=("tenant", "region")),
+            False,
+            None,
+            "commitment 'checkout-availability': SLO 'checkout' has no series for group "
+            "{tenant=acme}",
+        ),
+        # A subset of the groupBy labels sums the matching groups.
+        (
+            commitment(groupLabels={"tenant": "acme"}),
+            slo_spec(group_by=("tenant", "region")),
+            True,
+            "standard",
+            None,
+        ),
+    ],
+)
+def test_resolve(
+    given: sla.Commitment,
+    spec: slo.ServiceLevelObjectiveSpec | None,
+    group_found: bool | None,
+    objective: str | None,
+    problem: str | None,
+) -> None:
+    backing = sla_conditions.resolve(given, spec, group_found)
+    assert (backing.objective.name if backing.objective else None) == objective
+    assert backing.problem == problem
+
+
+def test_stalled_names_every_missing_reference() -> None:
+    backings = [
+        sla_conditions.resolve(commitment(name="a"), None),
+        sla_conditions.resolve(commitment(name="b", objective="gold"), slo_spec()),
+        sla_conditions.resolve(commitment(name="c"), slo_spec()),
+    ]
+    state = sla_conditions.stalled(backings)
+    assert (state.status, state.reason) == ("True", "ReferenceNotFound")
+    assert state.message == (
+        "commitment 'a': ServiceLevelObjective 'checkout' not found in this namespace; "
+        "commitment 'b': SLO 'checkout' has no objective 'gold' "
+        "(its objectives: minimum, standard, stretch)"
+    )
+    assert sla_conditions.stalled(backings[2:]).status == "False"
+
+
+@pytest.mark.parametrize(
+    ("target", "objective", "status_", "message"),
+    [
+        (98.0, None, "False", "every commitment is looser than the SLO objective it rests on"),
+        (
+            99.9,
+            None,
+            "True",
+            "commitment 'checkout-availability' targets 99.9% but SLO 'checkout' objective "
+            "'standard' targets only 99%: an SLA target must be looser than its SLO's",
+        ),
+        # Equal is not looser: no margin between the internal alert and the contract.
+        (
+            99.0,
+            None,
+            "True",
+            "commitment 'checkout-availability' targets 99% but SLO 'checkout' objective "
+            "'standard' targets only 99%: an SLA target must be looser than its SLO's",
+        ),
+        (99.2, "stretch", "False", "every commitment is looser than the SLO objective it rests on"),
+    ],
+)
+def test_unbacked(target: float, objective: str | None, status_: str, message: str) -> None:
+    given = commitment(target=target, objective=objective)
+    state = sla_conditions.unbacked([sla_conditions.resolve(given, slo_spec())])
+    assert (state.type, state.status, state.message) == ("Unbacked", status_, message)
+
+
+def test_unbacked_is_unknown_while_an_slo_is_missing() -> None:
+    backings = [
+        sla_conditions.resolve(commitment(name="a"), slo_spec()),
+        sla_conditions.resolve(commitment(name="b"), None),
+    ]
+    assert sla_conditions.unbacked(backings).status == "Unknown"
+    # ...but an offender found is reported whatever the others are.
+    backings[0] = sla_conditions.resolve(commitment(name="a", target=99.9), slo_spec())
+    assert sla_conditions.unbacked(backings).status == "True"
+
+
+def period(*commitments: status.CommitmentStatus) -> status.PeriodStatus:
+    return status.PeriodStatus(
+        start=datetime.datetime(2026, 11, 1, tzinfo=UTC),
+        end=datetime.datetime(2026, 12, 1, tzinfo=UTC),
+        commitments=list(commitments),
+    )
+
+
+def entry(
+    name: str, target: float, attainment: float | None, projected: float | None
+) -> status.CommitmentStatus:
+    met = None if attainment is None else attainment >= target
+    return status.CommitmentStatus(
+        name=name, target=target, attainment=attainment, met=met, projected=projected
+    )
+
+
+@pytest.mark.parametrize(
+    ("current", "compliant", "at_risk"),
+    [
+        (
+            period(entry("checkout", 99.5, 99.71, 99.64)),
+            ("True", "TargetsMet", "every commitment meets its target this period"),
+            (
+                "False",
+                "ProjectedToMeet",
+                "every commitment is projected to meet its target by 2026-12-01T00:00:00Z",
+            ),
+        ),
+        (
+            period(entry("checkout", 99.5, 99.71, 99.31)),
+            ("True", "TargetsMet", "every commitment meets its target this period"),
+            (
+                "True",
+                "ProjectedToMiss",
+                "checkout is projected at 99.31% by 2026-12-01T00:00:00Z, below its 99.5% target",
+            ),
+        ),
+        (
+            period(entry("checkout", 99.5, 99.2, 99.4), entry("search", 99.0, 99.3, 99.3)),
+            ("False", "TargetMissed", "checkout at 99.2% is below its 99.5% target"),
+            (
+                "True",
+                "ProjectedToMiss",
+                "checkout is projected at 99.4% by 2026-12-01T00:00:00Z, below its 99.5% target",
+            ),
+        ),
+        (
+            period(entry("checkout", 99.5, None, None)),
+            ("Unknown", "NoData", "no events measured this period for checkout"),
+            ("Unknown", "NoData", "no projection without events for checkout"),
+        ),
+    ],
+)
+def test_compliant_and_at_risk(
+    current: status.PeriodStatus, compliant: tuple[str, str, str], at_risk: tuple[str, str, str]
+) -> None:
+    state = sla_conditions.compliant(current)
+    assert (state.status, state.reason, state.message) == compliant
+    state = sla_conditions.at_risk(current)
+    assert (state.status, state.reason, state.message) == at_risk
+
+
+def test_sla_conditions_together() -> None:
+    spec = sla.ServiceLevelAgreementSpec.model_validate(
+        {
+            "customer": "acme-store",
+            "period": "Month",
+            "commitments": [
+                {"name": "checkout", "sloRef": {"name": "checkout"}, "target": 99.9},
+                {"name": "search", "sloRef": {"name": "search"}, "target": 95},
+            ],
+        }
+    )
+    states = sla_conditions.sla_conditions(spec, {"checkout": slo_spec()}, current=None)
+    by_type = {state.type: state for state in states}
+    assert list(by_type) == ["Stalled", "Unbacked", "Compliant", "AtRisk"]
+    assert by_type["Stalled"].status == "True"
+    assert "'search' not found" in by_type["Stalled"].message
+    assert by_type["Unbacked"].status == "True"
+    assert "targets 99.9% but SLO 'checkout' objective 'standard' targets only 99%" in (
+        by_type["Unbacked"].message
+    )
+    assert by_type["Compliant"].status == "Unknown"
+    assert by_type["AtRisk"].status == "Unknown"
