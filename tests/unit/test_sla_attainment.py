@@ -85,6 +85,24 @@ def test_attainment_and_projection_of_that_period() -> None:
     assert measured.projected < measured.attainment
 
 
+def test_whole_range_minus_maintenance_gives_the_same_numbers() -> None:
+    plan = sla_numbers.plan_measurement(agreement(), MARCH, utc("2026-03-10T12:34:56Z"))
+    assert plan.trailing_excluded == (span("2026-03-08T02:00Z", "2026-03-08T04:00Z"),)
+    # The same traffic as above, measured over [1 March, until) and [3 March 12:00, until)
+    # whole, with the two Sunday windows (7 200 events each, 2 000 and 3 000 of them bad: an
+    # outage during maintenance) measured alone and taken out.
+    first_sunday, second_sunday = Counts(2_000, 7_200), Counts(3_000, 7_200)
+    whole = Counts(599.64 + 5_000, 808_440 + 14_400)
+    trailing_whole = Counts(599.64 + 3_000, 599_640 + 7_200)
+    measured = sla_numbers.measure_sums(
+        plan, whole - first_sunday - second_sunday, trailing_whole - second_sunday
+    )
+    assert measured.attainment == pytest.approx(100 * (1 - 599.64 / 808_440), abs=1e-9)
+    assert measured.projected == pytest.approx(
+        100 * (1 - (599.64 + 1_833.96) / (808_440 + 1_833_960)), abs=1e-9
+    )
+
+
 def test_counts_must_match_the_pieces() -> None:
     plan = sla_numbers.plan_measurement(agreement(), MARCH, utc("2026-03-10T12:34:56Z"))
     with pytest.raises(ValueError, match="4 pieces but 3 counts"):

@@ -96,6 +96,11 @@ class MeasurementPlan:
         return tuple(piece for piece in self.pieces if piece.start >= self.trailing_start)
 
     @property
+    def trailing_excluded(self) -> tuple[intervals.Interval, ...]:
+        """The maintenance inside the trailing window `[trailing_start, until)`."""
+        return intervals.clip(self.excluded, intervals.Interval(self.trailing_start, self.until))
+
+    @property
     def trailing_seconds(self) -> float:
         """Measured (non-maintenance) seconds in the trailing window."""
         return sum(piece.seconds for piece in self.trailing_pieces)
@@ -177,12 +182,19 @@ def measure(plan: MeasurementPlan, piece_counts: Sequence[Counts]) -> Measuremen
         raise ValueError(
             f"the plan has {len(plan.pieces)} pieces but {len(piece_counts)} counts were given"
         )
-    so_far = total(piece_counts)
     trailing = total(
         counts
         for piece, counts in zip(plan.pieces, piece_counts, strict=True)
         if piece.start >= plan.trailing_start
     )
+    return measure_sums(plan, total(piece_counts), trailing)
+
+
+def measure_sums(plan: MeasurementPlan, so_far: Counts, trailing: Counts) -> Measurement:
+    """Attainment and projection from sums measured another way: `so_far` over
+    `[period.start, until)` and `trailing` over `[trailing_start, until)`, each with its
+    maintenance (`excluded`, `trailing_excluded`) already taken out, e.g. by subtracting the
+    counts of the excluded windows from those of the whole range."""
     return Measurement(
         so_far=so_far,
         trailing=trailing,
