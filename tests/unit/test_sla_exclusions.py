@@ -310,7 +310,8 @@ def test_split_at_hours(
     def at(pair: tuple[str, str] | None) -> Interval | None:
         return None if pair is None else span(f"2026-01-01T{pair[0]}Z", f"2026-01-01T{pair[1]}Z")
 
-    assert intervals.split_at_hours(at(given)) == (at(head), at(hours), at(tail))  # type: ignore[arg-type]
+    whole = span(f"2026-01-01T{given[0]}Z", f"2026-01-01T{given[1]}Z")
+    assert intervals.split_at_hours(whole) == (at(head), at(hours), at(tail))
 
 
 def test_rounding_to_minutes_and_hours() -> None:
