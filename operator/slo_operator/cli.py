@@ -202,6 +202,72 @@ def _run_generate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- convert ----------------------------------------------------------------------------------
+
+
+def _add_convert_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--from",
+        dest="source_format",
+        choices=("openslo",),
+        required=True,
+        help="format of the input: OpenSLO v1 (SLO, SLI, AlertPolicy, AlertCondition, ...)",
+    )
+    _add_paths_argument(parser)
+    parser.add_argument(
+        "-o",
+        "--output-dir",
+        type=pathlib.Path,
+        metavar="DIR",
+        help="write one <name>.yaml per SLO into DIR instead of printing them",
+    )
+    parser.add_argument(
+        "-n", "--namespace", help="metadata.namespace of the SLOs (default: none, as kubectl)"
+    )
+
+
+def _run_convert(args: argparse.Namespace) -> int:
+    from .convert import openslo
+
+    documents: list[validation.Document] = []
+    load_problems: list[validation.Problem] = []
+    for path in validation.iter_manifest_files(args.paths):
+        if not path.exists():
+            load_problems.append(validation.Problem(str(path), 0, "", "no such file or directory"))
+            continue
+        for loaded in validation.load_documents(path):
+            if isinstance(loaded, validation.Problem):
+                load_problems.append(loaded)
+            else:
+                documents.append(loaded)
+    conversion = openslo.convert_documents(documents, args.namespace)
+    _print_problems(load_problems, sys.stderr)
+    for finding in conversion.findings:
+        print(str(finding).replace("\n", " "), file=sys.stderr)
+    manifests = [item.manifest for item in conversion.converted]
+    if args.output_dir is None:
+        sys.stdout.write("---\n".join(_dump(manifest) for manifest in manifests))
+    else:
+        args.output_dir.mkdir(parents=True, exist_ok=True)
+        for converted in conversion.converted:
+            path = args.output_dir / f"{converted.resource.name}.yaml"
+            path.write_text(_dump(converted.manifest), encoding="utf-8")
+            print(f"wrote {path}", file=sys.stderr)
+    total = len(conversion.converted) + len(conversion.not_converted)
+    summary = f"converted {len(conversion.converted)} of {total} OpenSLO SLO(s)"
+    if conversion.not_converted:
+        names = ", ".join(f"{doc.source}:{doc.index}" for doc in conversion.not_converted)
+        summary += f"; not converted: {names}"
+    print(summary, file=sys.stderr)
+    if load_problems or not conversion.complete or total == 0:
+        print(
+            "not everything could be converted (see the lines above); what converted was written",
+            file=sys.stderr,
+        )
+        return EXIT_INVALID
+    return EXIT_OK
+
+
 # --- run --------------------------------------------------------------------------------------
 
 
@@ -291,6 +357,12 @@ VERBS: tuple[Verb, ...] = (
         "run", "run the operator (kopf) in the current cluster", _add_run_arguments, _run_operator
     ),
     Verb("crds", "print the CustomResourceDefinitions", _add_crds_arguments, _run_crds),
+    Verb(
+        "convert",
+        "turn OpenSLO v1 documents into ServiceLevelObjective manifests",
+        _add_convert_arguments,
+        _run_convert,
+    ),
     Verb(
         "validate",
         "check SLO and SLA manifests with the same rules as the cluster",
