@@ -268,6 +268,50 @@ def _run_convert(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- dashboards -------------------------------------------------------------------------------
+
+
+def _add_dashboards_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-f",
+        "--filename",
+        dest="paths",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="PATH",
+        help="SLO and SLA manifests whose objectives and windows the dashboards show; optional",
+    )
+    parser.add_argument(
+        "-o",
+        "--output-dir",
+        type=pathlib.Path,
+        metavar="DIR",
+        help="write one <uid>.json per dashboard into DIR instead of printing a JSON list",
+    )
+
+
+def _run_dashboards(args: argparse.Namespace) -> int:
+    import json
+
+    from .dashboards import grafana
+
+    resources, problems = validation.load_resources(args.paths, checks.check_resource)
+    if problems:
+        _print_problems(problems, sys.stderr)
+        return EXIT_INVALID
+    dashboards = grafana.render_dashboards([resource for _, resource in resources])
+    if args.output_dir is None:
+        print(json.dumps(dashboards, indent=2))
+        return EXIT_OK
+    args.output_dir.mkdir(parents=True, exist_ok=True)
+    for dashboard in dashboards:
+        path = args.output_dir / f"{dashboard['uid']}.json"
+        path.write_text(json.dumps(dashboard, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {path}", file=sys.stderr)
+    return EXIT_OK
+
+
 # --- run --------------------------------------------------------------------------------------
 
 
@@ -362,6 +406,12 @@ VERBS: tuple[Verb, ...] = (
         "turn OpenSLO v1 documents into ServiceLevelObjective manifests",
         _add_convert_arguments,
         _run_convert,
+    ),
+    Verb(
+        "dashboards",
+        "Grafana dashboards for SLOs and SLAs, from the recorded series",
+        _add_dashboards_arguments,
+        _run_dashboards,
     ),
     Verb(
         "validate",
