@@ -1,0 +1,1 @@
+"""Benchmarks against Sloth, Pyrra and slo-generator: `make bench` rewrites docs/benchmarks.md."""

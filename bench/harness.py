@@ -1,0 +1,128 @@
+"""One Prometheus per tool on the same raw blocks, with that tool's rules backfilled.
+
+Each tool gets its own TSDB folder: the cached raw blocks hard-linked in (no copy), then its
+recording rules backfilled level by level over the ranges its readers need. Nothing of another
+tool is in it, so what a query touches is that tool's own cost.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from slo_operator.rules import render
+from slo_operator.testing import backfill, prometheus, synthetic
+
+from . import peers, rulesets, specs
+
+logger = logging.getLogger(__name__)
+
+TOOLS = ("slo-operator", "sloth", "pyrra")
+
+
+def rule_file(tool: str, items: Sequence[specs.BenchSlo]) -> dict[str, Any]:
+    """The rule file ``tool`` generates for ``items``."""
+    if tool == "slo-operator":
+        return render.render_rule_file([specs.our_model(item) for item in items])
+    if tool == "sloth":
+        return peers.sloth_rules(list(items))
+    if tool == "pyrra":
+        return peers.pyrra_rules(list(items))
+    raise ValueError(tool)
+
+
+def sli_query(tool: str, item: specs.BenchSlo) -> str:
+    """The query that reads ``tool``'s long-window SLI (a fraction) for ``item``, as its
+    dashboards and APIs do: from the series its rules record."""
+    if tool == "slo-operator":
+        window = f"{item.window_days}d"
+        return (
+            f'1 - slo:sli_error:ratio{{slo="{item.name}",slo_namespace="{specs.NAMESPACE}",'
+            f'slo_window="{window}"}}'
+        )
+    if tool == "sloth":
+        return f'1 - slo:sli_error:ratio_rate30d{{sloth_id="{item.name}"}}'
+    if tool == "pyrra":
+        window = f"{item.window_days}d"
+        if item.kind == "availability":
+            series = f"http_requests:increase{window}"
+            return (
+                f'1 - sum({series}{{slo="{item.name}",code=~"5.."}}) '
+                f'/ sum({series}{{slo="{item.name}"}})'
+            )
+        series = f"http_request_duration_seconds:increase{window}"
+        return (
+            f'sum({series}{{slo="{item.name}",le="{item.le}"}}) '
+            f'/ sum({series}{{slo="{item.name}",le=""}})'
+        )
+    raise ValueError(tool)
+
+
+def slo_of_group(group: str, items: Sequence[specs.BenchSlo]) -> str:
+    """Which SLO a rule group belongs to (every tool names its groups after the SLO)."""
+    for item in sorted(items, key=lambda i: -len(i.name)):
+        if group == item.name or group.startswith(f"{item.name}-") or item.name in group:
+            return item.name
+    raise ValueError(f"no SLO for group {group}")
+
+
+@dataclasses.dataclass
+class ToolServer:
+    tool: str
+    rule_set: rulesets.RuleSet
+    server: prometheus.PrometheusServer
+    backfill_runs: list[rulesets.BackfillRun]
+
+
+def start_tool(
+    tool: str,
+    items: Sequence[specs.BenchSlo],
+    raw_blocks: Path,
+    work_dir: Path,
+    *,
+    at: float,
+    sli_from: float,
+) -> ToolServer:
+    """A server for ``tool`` with its rules backfilled so that every rule can be evaluated at
+    ``at`` and the SLI queries from ``sli_from`` to ``at``."""
+    folder = work_dir / tool
+    shutil.rmtree(folder, ignore_errors=True)
+    tsdb = folder / "tsdb"
+    backfill.link_blocks(raw_blocks, tsdb)
+    rule_set = rulesets.RuleSet.from_file(tool, rule_file(tool, items))
+    server = prometheus.PrometheusServer(
+        tsdb,
+        work_dir=folder / "server",
+        extra_flags=("--query.max-samples=200000000",),
+    )
+    server.start()
+    readers = [(sli_query(tool, item), sli_from) for item in items]
+    runs = rulesets.backfill_rule_set(
+        rule_set, server, end=at + 120, default_from=at, readers=readers, work_dir=folder / "rules"
+    )
+    return ToolServer(tool, rule_set, server, runs)
+
+
+def raw_blocks(scenario: synthetic.Scenario) -> tuple[synthetic.SyntheticData, Path]:
+    data = synthetic.generate(scenario)
+    return data, backfill.cached_synthetic_blocks(data)
+
+
+def group_times(tool_server: ToolServer, at: float) -> Mapping[str, float]:
+    """Each recording group's last evaluation at or before ``at`` (its phase), read from the
+    timestamps of its recorded series; groups without recorded series use ``at``."""
+    times: dict[str, float] = {}
+    for rule in tool_server.rule_set.rules:
+        if not rule.record or rule.group in times:
+            continue
+        labels = ",".join(
+            f'{key}="{value}"' for key, value in sorted((rule.body.get("labels") or {}).items())
+        )
+        found = tool_server.server.query(f"max(timestamp({rule.record}{{{labels}}}))", at)
+        if found:
+            times[rule.group] = found[0].value
+    return times
