@@ -32,8 +32,15 @@ API_VERSION = "openslo/v1"
 OUR_ANNOTATION_PREFIX = "slo.dev/"
 PRIMARY_OBJECTIVE_ANNOTATION = "slo.dev/primary-objective"
 """OpenSLO has no primary objective; this annotation on the SLO names the one that drives alerts."""
-KINDS = ("SLO", "SLI", "AlertPolicy", "AlertCondition", "AlertNotificationTarget", "DataSource",
-         "Service")  # fmt: skip
+KINDS = (
+    "SLO",
+    "SLI",
+    "AlertPolicy",
+    "AlertCondition",
+    "AlertNotificationTarget",
+    "DataSource",
+    "Service",
+)
 PROMETHEUS_TYPES = ("prometheus",)
 """`metricSource.type` values read as Prometheus (compared case-insensitively)."""
 NOMINAL_DAYS = {"M": 30, "Q": 90, "Y": 365}
@@ -50,14 +57,38 @@ _LABEL_NAME = re.compile(common.LABEL_NAME_PATTERN)
 _SLUG_INVALID = re.compile(r"[^a-z0-9]+")
 
 _METADATA_FIELDS = ("name", "displayName", "labels", "annotations")
-_SLO_FIELDS = ("description", "service", "indicator", "indicatorRef", "timeWindow",
-               "budgetingMethod", "objectives", "alertPolicies")  # fmt: skip
+_SLO_FIELDS = (
+    "description",
+    "service",
+    "indicator",
+    "indicatorRef",
+    "timeWindow",
+    "budgetingMethod",
+    "objectives",
+    "alertPolicies",
+)
 _SLI_FIELDS = ("description", "thresholdMetric", "ratioMetric")
 _RATIO_FIELDS = ("counter", "good", "bad", "total", "rawType", "raw")
-_OBJECTIVE_FIELDS = ("displayName", "op", "value", "target", "targetPercent", "timeSliceTarget",
-                     "timeSliceWindow", "indicator", "indicatorRef", "compositeWeight")  # fmt: skip
-_POLICY_FIELDS = ("description", "alertWhenNoData", "alertWhenResolved", "alertWhenBreaching",
-                  "conditions", "notificationTargets")  # fmt: skip
+_OBJECTIVE_FIELDS = (
+    "displayName",
+    "op",
+    "value",
+    "target",
+    "targetPercent",
+    "timeSliceTarget",
+    "timeSliceWindow",
+    "indicator",
+    "indicatorRef",
+    "compositeWeight",
+)
+_POLICY_FIELDS = (
+    "description",
+    "alertWhenNoData",
+    "alertWhenResolved",
+    "alertWhenBreaching",
+    "conditions",
+    "notificationTargets",
+)
 _CONDITION_FIELDS = ("description", "severity", "condition")
 _BURN_RATE_FIELDS = ("kind", "op", "threshold", "lookbackWindow", "alertAfter")
 
@@ -301,8 +332,8 @@ def _resolve_indicator(
         indicator = _mapping(inline, at / "indicator", report, "indicator")
         if indicator is None:
             return None
-        report.unknown_fields(at / "indicator", indicator, ("metadata", "spec", "apiVersion",
-                                                            "kind"))  # fmt: skip
+        inline_fields = ("metadata", "spec", "apiVersion", "kind")
+        report.unknown_fields(at / "indicator", indicator, inline_fields)
         sli_at = at / "indicator" / "spec"
         sli_spec = _mapping(indicator.get("spec"), sli_at, report, "indicator.spec")
         return None if sli_spec is None else (sli_spec, sli_at)
