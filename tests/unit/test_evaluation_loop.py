@@ -1,0 +1,281 @@
+"""The evaluation loop's decisions, with the backend answering from a table instead of Prometheus.
+
+What is decided here — which queries, when to patch, how failures turn into conditions, when a
+policy step fires — does not depend on Prometheus; the cluster and integration tiers run the
+same loop against a real one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pytest
+
+from slo_operator import errors
+from slo_operator.backends import client, config
+from slo_operator.evaluation import loop, registry
+
+T0 = datetime.datetime(2026, 11, 27, 10, 0, tzinfo=datetime.UTC)
+KIND = "ServiceLevelObjective"
+
+
+def body(name: str, namespace: str = "shop", **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "slo.dev/v1alpha1",
+        "kind": KIND,
+        "metadata": {"name": name, "namespace": namespace, "uid": f"uid-{name}", "generation": 1},
+        "spec": {
+            "service": "checkout",
+            "indicator": {"ratio": {"errors": 'req{code="500"}', "total": "req"}},
+            "window": "1d",
+            "objectives": [{"name": "standard", "target": 99.0}],
+            **spec,
+        },
+    }
+
+
+class TableBackend:
+    """Answers every query from `bad`/`total` per SLO name; `down` makes it fail."""
+
+    def __init__(self, cfg: config.BackendConfig) -> None:
+        self.config = cfg
+        self.name = cfg.name
+        self.bad: dict[str, float] = {}
+        self.total: dict[str, float] = {}
+        self.down = False
+        self.sent: list[str] = []
+
+    async def query_all(
+        self, queries: Iterable[client.Query], concurrency: int = 4
+    ) -> dict[client.Query, list[client.Sample]]:
+        answers = {}
+        for query in dict.fromkeys(queries):
+            self.sent.append(query.promql)
+            if self.down:
+                raise errors.BackendUnavailable(self.name, "connection refused")
+            answers[query] = self._answer(query.promql)
+        return answers
+
+    def _answer(self, promql: str) -> list[client.Sample]:
+        samples = []
+        for name, total in self.total.items():
+            labels = {"slo": name, "slo_namespace": "shop"}
+            bad = self.bad.get(name, 0.0)
+            if promql.startswith("{__name__"):
+                samples.append(client.Sample({**labels, "__name__": "slo:sli_total:sum"}, total))
+                samples.append(client.Sample({**labels, "__name__": "slo:sli_bad:sum"}, bad))
+            elif promql.startswith("group by"):
+                samples.append(client.Sample(labels, 1.0))
+            elif total:
+                samples.append(client.Sample(labels, bad / total))
+        return samples
+
+
+class RecordingWriter:
+    def __init__(self) -> None:
+        self.patches: list[tuple[registry.ObjectRef, dict[str, Any]]] = []
+        self.events: list[tuple[str, str]] = []
+
+    async def patch_status(self, ref: registry.ObjectRef, patch: Mapping[str, Any]) -> None:
+        self.patches.append((ref, dict(patch)))
+
+    async def emit_event(
+        self, ref: registry.ObjectRef, uid: str, reason: str, message: str, *, warning: bool
+    ) -> None:
+        self.events.append((reason, message))
+
+    async def read_secret(self, namespace: str, name: str, key: str) -> str:
+        raise LookupError(name)
+
+
+class Harness:
+    def __init__(self, *bodies: dict[str, Any], backends: list[config.BackendConfig] | None = None):
+        self.objects = registry.Registry()
+        for item in bodies:
+            self.objects.upsert(KIND, item)
+        self.writer = RecordingWriter()
+        self.backends: dict[str, TableBackend] = {}
+
+        def factory(cfg: config.BackendConfig) -> Any:
+            self.backends[cfg.name] = TableBackend(cfg)
+            return self.backends[cfg.name]
+
+        configured = backends or [config.BackendConfig(name="default", url="http://prom:9090")]
+        self.loop = loop.EvaluationLoop(
+            self.objects,
+            config.Backends(configured),
+            self.writer,
+            loop.Settings(stalled_after_seconds=300),
+            backend_factory=factory,
+            require_rules=False,
+        )
+
+    @property
+    def backend(self) -> TableBackend:
+        return self.backends["default"]
+
+    def cycle(self, at: datetime.datetime = T0) -> loop.CycleReport:
+        report = asyncio.run(self.loop.run_cycle(at))
+        # What the watch delivers after the patches: each object with its new status.
+        for ref, patch in self.writer.patches:
+            entry = self.objects.get(ref)
+            assert entry is not None
+            self.objects.upsert(KIND, {**entry.body, "status": {**entry.status, **patch}})
+        self.writer.patches.clear()
+        return report
+
+    def status(self, name: str) -> dict[str, Any]:
+        entry = self.objects.get(registry.ObjectRef(KIND, "shop", name))
+        assert entry is not None
+        return dict(entry.status)
+
+
+def condition(status: Mapping[str, Any], type_: str) -> dict[str, Any]:
+    return next(c for c in status["conditions"] if c["type"] == type_)
+
+
+def test_query_count_grows_with_windows_not_with_slos() -> None:
+    one = Harness(body("a"))
+    many = Harness(*(body(f"s{index}") for index in range(200)))
+    assert one.cycle().queries == many.cycle().queries
+    mixed = Harness(body("a"), body("b", window="30d"))
+    assert mixed.cycle().queries > one.cycle().queries
+
+
+def test_numbers_and_no_patch_when_nothing_changed() -> None:
+    harness = Harness(body("a"))
+    harness.backend.total["a"] = 1000
+    harness.backend.bad["a"] = 4
+    first = harness.cycle()
+    assert first.patches == 1
+    status = harness.status("a")
+    assert status["sli"] == 99.6
+    assert status["errorBudgetRemainingPercent"] == 60.0
+    assert status["objectives"][0]["errorBudgetRemaining"] == "6 events"
+    assert status["burnRates"]["5m"] == 0.4
+    assert status["lastEvaluationTime"] == "2026-11-27T10:00:00Z"
+    assert condition(status, "Ready")["reason"] == "Evaluated"
+    assert harness.cycle(T0 + datetime.timedelta(minutes=1)).patches == 0
+    harness.backend.bad["a"] = 5
+    assert harness.cycle(T0 + datetime.timedelta(minutes=2)).patches == 1
+    assert harness.status("a")["lastEvaluationTime"] == "2026-11-27T10:02:00Z"
+
+
+def test_no_data_is_ready_without_numbers() -> None:
+    harness = Harness(body("a"))
+    harness.cycle()
+    status = harness.status("a")
+    assert condition(status, "Ready") | {"lastTransitionTime": ""} == {
+        "type": "Ready",
+        "status": "True",
+        "reason": "NoData",
+        "message": "the recorded series hold no events for this window yet",
+        "lastTransitionTime": "",
+        "observedGeneration": 1,
+    }
+    assert condition(status, "ErrorBudgetExhausted")["status"] == "Unknown"
+    for field in ("sli", "objectives", "errorBudgetRemainingPercent", "burnRates"):
+        assert field not in status
+
+
+def test_backend_failure_keeps_values_then_stalls_then_recovers() -> None:
+    harness = Harness(body("a"))
+    harness.backend.total["a"] = 1000
+    harness.backend.bad["a"] = 4
+    harness.cycle()
+    measured = harness.status("a")
+    harness.backend.down = True
+    harness.cycle(T0 + datetime.timedelta(minutes=1))
+    failing = harness.status("a")
+    assert condition(failing, "Ready")["reason"] == "BackendUnavailable"
+    assert "connection refused" in condition(failing, "Ready")["message"]
+    assert condition(failing, "Stalled")["status"] == "False"
+    for field in ("sli", "objectives", "lastEvaluationTime", "burnRates"):
+        assert failing[field] == measured[field]
+    harness.cycle(T0 + datetime.timedelta(minutes=4))
+    assert condition(harness.status("a"), "Stalled")["status"] == "False"
+    harness.cycle(T0 + datetime.timedelta(minutes=6, seconds=1))
+    stalled = harness.status("a")
+    assert condition(stalled, "Stalled")["reason"] == "BackendUnavailable"
+    assert condition(stalled, "Stalled")["status"] == "True"
+    assert stalled["sli"] == measured["sli"]
+    harness.backend.down = False
+    harness.cycle(T0 + datetime.timedelta(minutes=7))
+    recovered = harness.status("a")
+    assert condition(recovered, "Ready")["reason"] == "Evaluated"
+    assert condition(recovered, "Stalled")["status"] == "False"
+    assert recovered["lastEvaluationTime"] == "2026-11-27T10:07:00Z"
+
+
+def test_namespace_outside_the_allow_list_is_stalled_without_a_query() -> None:
+    harness = Harness(
+        body("a", backend="team"),
+        backends=[
+            config.BackendConfig(name="default", url="http://prom:9090"),
+            config.BackendConfig(name="team", url="http://mimir", namespaces=["team-*"]),
+        ],
+    )
+    harness.cycle()
+    status = harness.status("a")
+    assert condition(status, "Stalled")["reason"] == "BackendNotAllowed"
+    assert "allow-list" in condition(status, "Stalled")["message"]
+    assert condition(status, "Ready")["status"] == "False"
+    assert harness.backends["team"].sent == []
+
+
+POLICY = [
+    {"name": "slow-down", "whenConsumedPercent": 50, "actions": [{"type": "Event"}]},
+    {
+        "name": "freeze",
+        "whenConsumedPercent": 100,
+        "actions": [{"type": "Event"}, {"type": "ReleaseFreeze"}],
+    },
+]
+
+
+def test_policy_step_fires_once_and_a_restart_does_not_fire_it_again() -> None:
+    harness = Harness(body("a", errorBudgetPolicy=POLICY))
+    harness.backend.total["a"] = 1000
+    harness.backend.bad["a"] = 6  # 60% of the budget consumed
+    harness.cycle()
+    assert [reason for reason, _ in harness.writer.events] == ["ErrorBudgetPolicy"]
+    assert "slow-down" in harness.writer.events[0][1]
+    status = harness.status("a")
+    assert status["policy"] == {"activeSteps": ["slow-down"], "since": "2026-11-27T10:00:00Z"}
+    assert condition(status, "ReleaseFreeze")["status"] == "False"
+    harness.backend.bad["a"] = 7
+    harness.cycle(T0 + datetime.timedelta(minutes=1))
+    assert len(harness.writer.events) == 1
+    harness.backend.bad["a"] = 12
+    harness.cycle(T0 + datetime.timedelta(minutes=2))
+    assert len(harness.writer.events) == 2
+    status = harness.status("a")
+    assert condition(status, "ReleaseFreeze")["status"] == "True"
+    assert condition(status, "ErrorBudgetExhausted")["status"] == "True"
+
+    restarted = Harness({**harness.objects.entries()[0].body})
+    restarted.backend.total["a"] = 1000
+    restarted.backend.bad["a"] = 12
+    restarted.cycle(T0 + datetime.timedelta(minutes=3))
+    assert restarted.writer.events == []
+
+
+@pytest.mark.parametrize("reason", ["InvalidSpec", "RenderFailed"])
+def test_objects_whose_rules_failed_are_left_to_the_reconcile(reason: str) -> None:
+    item = body("a")
+    item["status"] = {
+        "observedGeneration": 1,
+        "rules": {"kind": "PrometheusRule", "name": "slo-a",
+                  "recordingRules": 1, "alertingRules": 0},
+        "conditions": [
+            {"type": "Stalled", "status": "True", "reason": reason, "message": "",
+             "lastTransitionTime": "2026-11-27T09:00:00Z"}
+        ],
+    }  # fmt: skip
+    harness = Harness(item)
+    harness.loop.require_rules = True
+    report = harness.cycle()
+    assert report.evaluated == 0 and report.patches == 0
