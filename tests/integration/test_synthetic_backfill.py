@@ -259,6 +259,12 @@ def test_old_blocks_survive_restarts_next_to_live_rule_evaluation(
     while heartbeats() < 2:
         assert time.monotonic() < deadline, server.log_tail()
         time.sleep(0.2)
+    # The live server evaluates the group at the offset `rule_group_offset` predicts, too.
+    offset = backfill.rule_group_offset("live", str(rules.resolve()), 1)
+    (live,) = server.query_matrix("live:heartbeat[1m]", time.time())
+    assert {round(timestamp % 1, 3) for timestamp in live.timestamps} == {
+        round(offset - offset % 0.001, 3)
+    }
     port = server.port
     server.restart()
     assert server.port == port
@@ -368,3 +374,44 @@ def test_promtool_alone_leaves_dependent_rules_empty(
     assert server.series_count("test:requests:increase1m", end - 6 * HOUR, end) == 6
     assert server.series_count("test:requests:sum1h", end - 6 * HOUR, end) == 0
     assert server.series_count("test:requests:sum1h_total", end - 6 * HOUR, end) == 0
+
+
+def test_rule_backfill_keeps_the_slot_before_each_block_boundary(
+    synthetic_data: synthetic.SyntheticData,
+    prometheus_factory: Callable[..., prometheus.PrometheusServer],
+    tmp_path: Path,
+) -> None:
+    """promtool 2.42 alone drops the evaluation in the last second before a block boundary for
+    groups whose offset is that late; `backfill_rules` keeps it. `rule_group_offset` predicts
+    each group's offset, which picks late groups and is itself checked against the server."""
+    levels_dir = tmp_path / "levels"
+    promtool_path = str(levels_dir / "00-slots.yml")
+    offsets = {f"g{n}": backfill.rule_group_offset(f"g{n}", promtool_path, 60) for n in range(999)}
+    late = [name for name, offset in offsets.items() if offset > 59][:3]
+    on_time = [name for name, offset in offsets.items() if offset < 59][:3]
+    assert len(late) == 3
+    rule_file = tmp_path / "slots.yml"
+    rule_file.write_text(
+        "groups:\n"
+        + "".join(
+            f"- name: {name}\n  interval: 1m\n  rules:\n  - record: test:slot\n"
+            f"    expr: vector(1)\n    labels:\n      g: {name}\n"
+            for name in late + on_time
+        )
+    )
+    block_seconds = backfill.rule_block_ms(backfill.recording_rules([rule_file]), 60) // 1000
+    scenario = synthetic_data.scenario
+    boundary = scenario.end - scenario.end % block_seconds
+    assert boundary - 600 > scenario.start
+    server = prometheus_factory()
+    report = backfill.backfill_rules(
+        [rule_file], boundary - 600, boundary + 600, server, rule_dir=levels_dir
+    )
+    assert report.rule_paths == (promtool_path,)
+    found = server.query_matrix("test:slot[30m]", boundary + 900)
+    assert {series.labels["g"]: len(series.samples) for series in found} == dict.fromkeys(
+        late + on_time, 20
+    )
+    for series in found:
+        observed = {round(timestamp % 60, 3) for timestamp in series.timestamps}
+        assert observed == {round(offsets[series.labels["g"]], 3)}, series.labels
