@@ -5,7 +5,7 @@ VENV_BIN := $(CURDIR)/.venv/bin
 export PATH := $(VENV_BIN):$(PATH)
 
 .PHONY: setup control-plane lint test test-unit test-integration test-cluster demo crds golden \
-        cluster-up cluster-down format control-plane-gomod
+        cluster-up cluster-down format control-plane-gomod bench
 
 setup:
 	@bash hack/setup.sh
@@ -57,3 +57,9 @@ cluster-up: setup
 
 cluster-down: setup
 	@$(PY) -m slo_operator.testing.controlplane down
+
+# Every benchmark against Sloth, Pyrra and slo-generator; rewrites docs/benchmarks.md (~30 min).
+# Not part of `make test`; tests/integration/test_bench_smoke.py keeps it from rotting.
+bench: setup
+	@$(PY) -c "import matplotlib" 2>/dev/null || $(PY) -m pip install -q -e '.[bench]'
+	$(PY) -m bench

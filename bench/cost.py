@@ -23,6 +23,7 @@ class RuleCost:
     slo: str
     group: str
     name: str
+    expr: str
     interval_seconds: float
     samples: int
     peak_samples: int
@@ -55,6 +56,7 @@ def measure(
                 slo=harness.slo_of_group(rule.group, items),
                 group=rule.group,
                 name=rule.name,
+                expr=rule.expr,
                 interval_seconds=rule.interval_seconds,
                 samples=runs[0].total_queryable_samples,
                 peak_samples=max(run.peak_samples for run in runs),

@@ -99,3 +99,35 @@ def scenario(*, tenants: int = TENANTS, days: int = DAYS, end: int = END) -> syn
             synthetic.CounterReset(at(day_back(8), 7.5), "chatbot", (names[0],)),
         ),
     )
+
+
+def describe(scenario: synthetic.Scenario) -> dict[str, object]:
+    """What the report says about the data set."""
+    return {
+        "start": scenario.start,
+        "end": scenario.end,
+        "days": (scenario.end - scenario.start) // DAY,
+        "interval_seconds": scenario.interval,
+        "services": [
+            {
+                "job": service.job,
+                "peak_requests_per_second": service.peak_requests_per_second,
+                "error_ratio": service.error_ratio,
+            }
+            for service in scenario.services
+        ],
+        "tenants": len(scenario.tenants),
+        "series": len(scenario.services) * len(scenario.tenants) * 14 + len(scenario.probes),
+        "incidents": [
+            {
+                "name": incident.name,
+                "start": incident.start,
+                "end": incident.end,
+                "jobs": list(incident.jobs),
+                "error_ratio": incident.error_ratio,
+                "degraded_ratio": incident.degraded_ratio,
+            }
+            for incident in scenario.incidents
+        ],
+        "resets": [{"at": reset.at, "job": reset.job} for reset in scenario.resets],
+    }

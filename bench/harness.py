@@ -17,7 +17,7 @@ from typing import Any
 from slo_operator.rules import render
 from slo_operator.testing import backfill, prometheus, synthetic
 
-from . import peers, rulesets, specs
+from . import peers, pyrra, rulesets, specs
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def sli_query(tool: str, item: specs.BenchSlo) -> str:
     if tool == "sloth":
         return f'1 - slo:sli_error:ratio_rate30d{{sloth_id="{item.name}"}}'
     if tool == "pyrra":
-        window = f"{item.window_days}d"
+        window = pyrra.duration_text(item.window_days * pyrra.DAY_MS)
         if item.kind == "availability":
             series = f"http_requests:increase{window}"
             return (
@@ -86,9 +86,12 @@ def start_tool(
     *,
     at: float,
     sli_from: float,
+    rules_from: float | None = None,
+    data_start: float = 0.0,
 ) -> ToolServer:
-    """A server for ``tool`` with its rules backfilled so that every rule can be evaluated at
-    ``at`` and the SLI queries from ``sli_from`` to ``at``."""
+    """A server for ``tool`` with its rules backfilled so that every rule can be evaluated
+    from ``rules_from`` (default: only at ``at``) to ``at``, and the SLI queries from
+    ``sli_from`` to ``at``."""
     folder = work_dir / tool
     shutil.rmtree(folder, ignore_errors=True)
     tsdb = folder / "tsdb"
@@ -102,7 +105,13 @@ def start_tool(
     server.start()
     readers = [(sli_query(tool, item), sli_from) for item in items]
     runs = rulesets.backfill_rule_set(
-        rule_set, server, end=at + 120, default_from=at, readers=readers, work_dir=folder / "rules"
+        rule_set,
+        server,
+        end=at + 120,
+        default_from=at if rules_from is None else rules_from,
+        readers=readers,
+        not_before=data_start,
+        work_dir=folder / "rules",
     )
     return ToolServer(tool, rule_set, server, runs)
 

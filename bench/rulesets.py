@@ -186,6 +186,14 @@ class BackfillRun:
     seconds: float
 
 
+def block_hours(interval_seconds: float) -> int:
+    """The largest of Prometheus' block ranges (2h * 3^k) that one ``query_range`` of at most
+    11,000 steps covers: promtool writes one block per rule and window, so 162h blocks for a
+    1m group instead of a block every 2 hours (its hidden ``--max-block-duration`` flag)."""
+    limit = backfill.MAX_RANGE_QUERY_STEPS * interval_seconds * 1000
+    return max(ms for ms in backfill.BLOCK_RANGES_MS if ms <= limit) // backfill.HOUR_MS
+
+
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
 
@@ -198,10 +206,12 @@ def backfill_rule_set(
     evaluated_from: Mapping[str, float] | None = None,
     default_from: float | None = None,
     readers: Sequence[tuple[str, float]] = (),
+    not_before: float = 0.0,
     work_dir: Path,
 ) -> list[BackfillRun]:
     """Backfill the recording rules of ``rule_set`` into ``server``'s TSDB, level by level,
-    each over the range its readers need (see :func:`needed_from`), ending at ``end``.
+    each over the range its readers need (see :func:`needed_from`) but not before
+    ``not_before`` (the first raw sample), ending at ``end``.
 
     The server is restarted after each level so the next level reads it. A group keeps one
     rule-file path at every level, so promtool gives all its rules the same evaluation phase,
@@ -218,7 +228,7 @@ def backfill_rule_set(
         batches: dict[tuple[float, str, float], list[Rule]] = {}
         for rule in rule_set.rules:
             if rule.record and level[rule.record] == depth and rule.record in need:
-                start = need[rule.record]
+                start = max(need[rule.record], not_before)
                 start -= start % 3600
                 batches.setdefault((start, rule.group, rule.interval_seconds), []).append(rule)
         if not batches:
@@ -247,6 +257,7 @@ def backfill_rule_set(
                     f"--start={int(start)}",
                     f"--end={int(end)}",
                     f"--output-dir={output}",
+                    f"--max-block-duration={block_hours(interval)}h",
                     str(path),
                 ]
                 done = subprocess.run(command, capture_output=True, text=True, check=False)

@@ -1,0 +1,118 @@
+"""Benchmark 3: offline rule generation for 10,000 SLOs, our CLI against ``sloth generate``.
+
+The same SLOs for both: 1,000 services with 10 SLOs each (availability and latency in turn),
+one input file per service — a multi-document manifest file for us, a ``prometheus/v1`` spec
+for Sloth. Both write one rule file per run. Wall time of the whole command (process start,
+parsing, generation, writing), measured by hyperfine (one warm-up run, then ``runs`` runs).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from . import peers, specs
+
+SERVICES = 1_000
+PER_SERVICE = 10
+
+
+def _items(service: int, per_service: int) -> list[specs.BenchSlo]:
+    items = []
+    for index in range(per_service):
+        job = f"svc-{service:04d}"
+        if index % 2:
+            item = specs.BenchSlo(f"{job}-latency-{index}", job, "latency", 99.0, 30, 0.5)
+        else:
+            item = specs.BenchSlo(f"{job}-availability-{index}", job, "availability", 99.9)
+        items.append(item)
+    return items
+
+
+def write_inputs(folder: Path, services: int, per_service: int) -> tuple[Path, Path]:
+    ours = folder / "ours"
+    sloth = folder / "sloth"
+    for path in (ours, sloth):
+        shutil.rmtree(path, ignore_errors=True)
+        path.mkdir(parents=True)
+    for service in range(services):
+        items = _items(service, per_service)
+        manifests = [specs.our_manifest(item) for item in items]
+        (ours / f"svc-{service:04d}.yaml").write_text(yaml.safe_dump_all(manifests))
+        spec = specs.sloth_spec(items[0].job, items)
+        (sloth / f"svc-{service:04d}.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+    return ours, sloth
+
+
+@dataclasses.dataclass(frozen=True)
+class Timing:
+    tool: str
+    command: str
+    mean_seconds: float
+    stddev_seconds: float
+    min_seconds: float
+    runs: int
+    slos: int
+    rules: int
+
+
+def _count_rules(path: Path) -> int:
+    count = 0
+    files = [path] if path.is_file() else sorted(path.rglob("*.y*ml"))
+    for file in files:
+        for document in yaml.safe_load_all(file.read_text()):
+            for group in (document or {}).get("groups") or ():
+                count += len(group.get("rules") or ())
+    return count
+
+
+def run(
+    work_dir: Path, *, services: int = SERVICES, per_service: int = PER_SERVICE, runs: int = 3
+) -> list[Timing]:
+    ours_in, sloth_in = write_inputs(work_dir / "inputs", services, per_service)
+    ours_out = work_dir / "ours.rules.yaml"
+    sloth_out = work_dir / "sloth-out"
+    cli = Path(sys.executable).parent / "slo-operator"
+    commands = {
+        "slo-operator": f"{cli} generate -f {ours_in} --format rulefile > {ours_out}",
+        "sloth": (
+            f"rm -rf {sloth_out} && mkdir {sloth_out} && {peers.sloth_binary()} generate --no-log "
+            f"-i {sloth_in} -o {sloth_out}"
+        ),
+    }
+    timings = []
+    for tool, command in commands.items():
+        export = work_dir / f"hyperfine-{tool}.json"
+        subprocess.run(
+            [
+                "hyperfine",
+                "--warmup=1",
+                f"--runs={runs}",
+                "--style=none",
+                f"--export-json={export}",
+                command,
+            ],
+            check=True,
+            capture_output=True,
+        )
+        result = json.loads(export.read_text())["results"][0]
+        rules = _count_rules(ours_out if tool == "slo-operator" else sloth_out)
+        timings.append(
+            Timing(
+                tool,
+                command.replace(str(Path.home()), "~"),
+                result["mean"],
+                result["stddev"] or 0.0,
+                result["min"],
+                runs,
+                services * per_service,
+                rules,
+            )
+        )
+    return timings
