@@ -194,6 +194,34 @@ def block_hours(interval_seconds: float) -> int:
     return max(ms for ms in backfill.BLOCK_RANGES_MS if ms <= limit) // backfill.HOUR_MS
 
 
+def _promtool_rules(
+    server: prometheus.PrometheusServer,
+    path: Path,
+    start: float,
+    end: float,
+    block_seconds: int,
+    work_dir: Path,
+) -> None:
+    with tempfile.TemporaryDirectory(dir=work_dir) as output:
+        command = [
+            backfill.promtool_binary(),
+            "tsdb",
+            "create-blocks-from",
+            "rules",
+            "--quiet",
+            f"--url={server.url}",
+            f"--start={int(start)}",
+            f"--end={int(end)}",
+            f"--output-dir={output}",
+            f"--max-block-duration={block_seconds // 3600}h",
+            str(path),
+        ]
+        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        if done.returncode:
+            raise backfill.BackfillError(command, done.returncode, done.stdout + done.stderr)
+        backfill.move_blocks(Path(output), server.tsdb_dir)
+
+
 def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
 
@@ -246,26 +274,22 @@ def backfill_rule_set(
                 ]
             }
             path.write_text(yaml.safe_dump(document, sort_keys=False))
-            with tempfile.TemporaryDirectory(dir=work_dir) as output:
-                command = [
-                    backfill.promtool_binary(),
-                    "tsdb",
-                    "create-blocks-from",
-                    "rules",
-                    "--quiet",
-                    f"--url={server.url}",
-                    f"--start={int(start)}",
-                    f"--end={int(end)}",
-                    f"--output-dir={output}",
-                    f"--max-block-duration={block_hours(interval)}h",
-                    str(path),
-                ]
-                done = subprocess.run(command, capture_output=True, text=True, check=False)
-                if done.returncode:
-                    raise backfill.BackfillError(
-                        command, done.returncode, done.stdout + done.stderr
-                    )
-                backfill.move_blocks(Path(output), server.tsdb_dir)
+            hours = block_hours(interval)
+            _promtool_rules(server, path, start, end, hours * 3600, work_dir)
+            # promtool 2.42 ends each block's query a second before the block boundary: a
+            # group whose evaluation offset falls in that last second loses the slot there.
+            # Evaluate a few seconds around each boundary again, in blocks that do not end
+            # there; identical samples of other groups are deduplicated by the TSDB.
+            block_seconds = hours * 3600
+            for boundary in range(int(start) - int(start) % block_seconds, int(end), block_seconds):
+                if boundary <= start:
+                    continue
+                wider = next(
+                    (ms // 1000 for ms in backfill.BLOCK_RANGES_MS if (boundary * 1000) % ms),
+                    None,
+                )
+                if wider is not None:
+                    _promtool_rules(server, path, boundary - 2, boundary + 2, wider, work_dir)
             runs.append(
                 BackfillRun(rule_set.tool, depth, len(rules), start, end, time.monotonic() - began)
             )
