@@ -22,8 +22,10 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
 
+import pydantic
+
 from .. import errors
-from ..api import conditions, slo, validation
+from ..api import conditions, slo
 from ..backends import client, config
 from . import metrics, registry, results, slo_evaluator, webhooks
 
@@ -75,7 +77,8 @@ class CycleReport:
     failed_backends: list[str] = dataclasses.field(default_factory=list)
     seconds: float = 0.0
     statuses: dict[registry.ObjectRef, dict[str, Any]] = dataclasses.field(default_factory=dict)
-    """The full status each object would have after the cycle (for `evaluate` and tests)."""
+    """The full status each object would have after the cycle; only with `collect_statuses`
+    (`evaluate` needs it, the operator does not keep 10,000 copies)."""
 
 
 BackendFactory = Callable[[config.BackendConfig], client.PrometheusBackend]
@@ -116,7 +119,9 @@ class EvaluationLoop:
         self.last_errors: dict[str, str] = {}
         """The cause of each backend's last failure."""
         self._parsed: dict[tuple[str, int | None, str], slo.ServiceLevelObjective | None] = {}
-        self._known: dict[registry.ObjectRef, tuple[str, list[str], list[str]]] = {}
+        self._collect_statuses = False
+        self._known: dict[registry.ObjectRef, str] = {}
+        """uid of every SLO with numbers, to forget its policy state and metrics when it goes."""
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -141,15 +146,19 @@ class EvaluationLoop:
             elapsed = time.monotonic() - started
             await asyncio.sleep(max(0.0, self.settings.interval_seconds - elapsed))
 
-    async def run_cycle(self, now: datetime.datetime | None = None) -> CycleReport:
+    async def run_cycle(
+        self, now: datetime.datetime | None = None, *, collect_statuses: bool = False
+    ) -> CycleReport:
         """One cycle over the registry's current snapshot."""
         started = time.monotonic()
         now = now or datetime.datetime.now(datetime.UTC)
         report = CycleReport()
+        self._collect_statuses = collect_statuses
         entries = self.registry.entries(slo_evaluator.KIND)
         report.objects = len(entries)
         self._forget_missing({entry.ref for entry in entries})
 
+        planner = slo_evaluator.Planner(now)
         plans: dict[registry.ObjectRef, tuple[registry.Entry, slo.ServiceLevelObjective, Any]] = {}
         by_backend: dict[str, list[registry.ObjectRef]] = defaultdict(list)
         not_allowed: dict[registry.ObjectRef, tuple[registry.Entry, errors.BackendNotAllowed]] = {}
@@ -162,14 +171,15 @@ class EvaluationLoop:
             except errors.BackendNotAllowed as error:
                 not_allowed[entry.ref] = (entry, error)
                 continue
-            plans[entry.ref] = (entry, resource, slo_evaluator.plan(resource, now))
+            plans[entry.ref] = (entry, resource, planner.plan(resource))
             by_backend[backend.name].append(entry.ref)
 
         answers: dict[str, results.Results | errors.BackendUnavailable] = {}
 
         async def ask(backend_name: str, refs: list[registry.ObjectRef]) -> None:
             backend = self.clients[backend_name]
-            queries = [query for ref in refs for query in plans[ref][2].queries]
+            distinct_plans = {id(plans[ref][2]): plans[ref][2] for ref in refs}
+            queries = [query for p in distinct_plans.values() for query in p.queries]
             distinct = list(dict.fromkeys(queries))
             report.queries += len(distinct)
             metrics.QUERIES.labels(backend_name).inc(len(distinct))
@@ -222,9 +232,13 @@ class EvaluationLoop:
         key = (entry.uid, entry.generation, str(entry.ref))
         if key not in self._parsed:
             body = {k: v for k, v in entry.body.items() if k != "status"}
-            # An invalid spec is the reconcile handler's to report; the loop skips it.
-            parsed = validation.check_resource(dict(body))
-            self._parsed[key] = parsed if isinstance(parsed, slo.ServiceLevelObjective) else None
+            # An invalid spec is the reconcile handler's to report (with every problem named);
+            # the loop skips it. Python-mode validation: the body came from the apiserver (or
+            # from `evaluate`'s own checks), this only builds the typed model.
+            try:
+                self._parsed[key] = slo.ServiceLevelObjective.model_validate(body)
+            except (pydantic.ValidationError, ValueError):
+                self._parsed[key] = None
         return self._parsed[key]
 
     def _evaluable(self, entry: registry.Entry) -> bool:
@@ -243,9 +257,9 @@ class EvaluationLoop:
     def _forget_missing(self, present: set[registry.ObjectRef]) -> None:
         for ref in list(self._known):
             if ref not in present:
-                uid, objective_names, windows = self._known.pop(ref)
+                uid = self._known.pop(ref)
                 self.slos.forget(uid)
-                metrics.forget_slo(ref.namespace, ref.name, objective_names, windows)
+                metrics.SLO_NUMBERS.forget(ref.namespace, ref.name)
         if len(self._parsed) > 2 * max(len(present), 1000):
             self._parsed.clear()
 
@@ -345,7 +359,8 @@ class EvaluationLoop:
         if patch:
             patch.update(context)
             patches.append((entry.ref, patch))
-        report.statuses[entry.ref] = {**dict(current), **desired, **context}
+        if self._collect_statuses:
+            report.statuses[entry.ref] = {**dict(current), **desired, **context}
 
     async def _write(self, patches: list[tuple[registry.ObjectRef, dict[str, Any]]]) -> None:
         semaphore = asyncio.Semaphore(self.settings.patch_concurrency)
@@ -445,16 +460,10 @@ class EvaluationLoop:
         resource: slo.ServiceLevelObjective,
         outcome: slo_evaluator.Outcome,
     ) -> None:
-        namespace, name = resource.namespace, resource.name
-        for numbers in outcome.numbers:
-            labels = (namespace, name, numbers.name)
-            metrics.SLI.labels(*labels).set(numbers.sli)
-            metrics.BUDGET_REMAINING.labels(*labels).set(numbers.error_budget_remaining_percent)
-            metrics.OBJECTIVE_MET.labels(*labels).set(1 if numbers.met else 0)
-        for window, rate in outcome.burn_rates.items():
-            metrics.BURN_RATE.labels(namespace, name, window).set(rate)
-        self._known[entry.ref] = (
-            entry.uid,
-            [o.name for o in resource.spec.objectives],
-            list(outcome.burn_rates),
+        metrics.SLO_NUMBERS.set(
+            resource.namespace,
+            resource.name,
+            [(n.name, n.sli, n.error_budget_remaining_percent, n.met) for n in outcome.numbers],
+            outcome.burn_rates,
         )
+        self._known[entry.ref] = entry.uid

@@ -70,7 +70,7 @@ async def evaluate(
         loop.Settings(run_policy_actions=False),
         require_rules=False,
     )
-    report = await cycle.run_cycle(at)
+    report = await cycle.run_cycle(at, collect_statuses=True)
     if report.failed_backends:
         raise errors.BackendUnavailable(
             config.DEFAULT_BACKEND, cycle.last_errors.get(config.DEFAULT_BACKEND, "no answer")

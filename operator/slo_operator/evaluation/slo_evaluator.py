@@ -58,6 +58,22 @@ class Plan:
         return (*self.ratio_queries.values(), *(q for q in optional if q is not None))
 
 
+class Planner:
+    """Plans for one evaluation time. A plan depends only on the window (or calendar), so SLOs
+    sharing a window share one plan object, computed once per cycle."""
+
+    def __init__(self, at: datetime.datetime) -> None:
+        self.at = at
+        self._plans: dict[tuple[str | None, slo.Calendar | None], Plan] = {}
+
+    def plan(self, resource: slo.ServiceLevelObjective) -> Plan:
+        key = (resource.spec.window, resource.spec.calendar)
+        found = self._plans.get(key)
+        if found is None:
+            found = self._plans[key] = plan(resource, self.at)
+        return found
+
+
 def plan(resource: slo.ServiceLevelObjective, at: datetime.datetime) -> Plan:
     """The queries for `resource` at `at`; equal for every SLO with the same windows."""
     spec = resource.spec
@@ -394,4 +410,4 @@ class SloEvaluator:
                 worst = rate if worst is None else max(worst, rate)
             if worst is not None:
                 rates[label] = worst
-        return dict(sorted(rates.items(), key=lambda item: common.parse_duration_seconds(item[0])))
+        return rates  # in the ascending order of the alert windows

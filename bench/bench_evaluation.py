@@ -1,0 +1,209 @@
+"""One evaluation cycle for 10,000 SLOs over 3 windows against a real Prometheus.
+
+    .venv/bin/python bench/bench_evaluation.py [--slos 10000]
+
+The recorded series every SLO's rules would produce (full-window sums, error ratios at every
+alert window, the coverage check's offset point) are written as OpenMetrics and backfilled with
+`promtool`; Prometheus 2.42 serves them. The operator's own `EvaluationLoop` then runs one cycle
+over a registry of 10,000 SLO manifests (1d, 7d and 30d windows, a third each; every fifth SLO
+grouped by tenant with three tenants) with a writer that only counts patches (this benchmark
+measures the evaluation, not the apiserver). Reported: queries sent, wall time of the first cycle
+(which parses the 10,000 manifests) and of a second one, patches, and the process's RSS.
+Results go to docs/benchmarks.md, section "Evaluation cycle".
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import pathlib
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from slo_operator.api import slo as slo_api
+from slo_operator.backends import config
+from slo_operator.evaluation import loop, registry
+from slo_operator.rules import recording, series
+from slo_operator.testing import backfill, prometheus
+
+WINDOWS = ("1d", "7d", "30d")
+TENANTS = ("acme", "globex", "initech")
+AT = datetime.datetime(2026, 2, 1, 0, 5, tzinfo=datetime.UTC)
+
+
+def manifest(index: int) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "apiVersion": "slo.dev/v1alpha1",
+        "kind": "ServiceLevelObjective",
+        "metadata": {
+            "name": f"slo-{index:05d}",
+            "namespace": f"team-{index % 50:02d}",
+            "uid": f"uid-{index}",
+            "generation": 1,
+        },
+        "spec": {
+            "service": f"svc-{index}",
+            "indicator": {
+                "ratio": {
+                    "errors": f'requests_total{{svc="{index}",code=~"5.."}}',
+                    "total": f'requests_total{{svc="{index}"}}',
+                }
+            },
+            "window": WINDOWS[index % len(WINDOWS)],
+            "objectives": [
+                {"name": "standard", "target": 99.5},
+                {"name": "stretch", "target": 99.9},
+            ],
+        },
+    }
+    if index % 5 == 0:
+        body["spec"]["groupBy"] = ["tenant"]
+    return body
+
+
+def _labels(labels: Mapping[str, str]) -> str:
+    return ",".join(f'{name}="{value}"' for name, value in labels.items())
+
+
+def write_series(bodies: list[dict[str, Any]], path: pathlib.Path) -> int:
+    """The recorded series of every SLO, three samples each (at AT-2m, AT-1m and a window ago)."""
+    moments = [AT.timestamp() - 120, AT.timestamp() - 60]
+    count = 0
+    by_name: dict[str, list[str]] = {}
+    for index, body in enumerate(bodies):
+        spec = slo_api.ServiceLevelObjectiveSpec.model_validate(body["spec"])
+        identity = {"slo": body["metadata"]["name"], "slo_namespace": body["metadata"]["namespace"]}
+        groups = [{"tenant": t} for t in TENANTS] if spec.group_by else [{}]
+        window = series.full_window(spec)
+        assert window is not None
+        for group in groups:
+            labels = {**identity, **group}
+            total = 1_000_000 + index
+            bad = (index % 17) * 100.0
+            full = {**labels, series.LABEL_WINDOW: window.label}
+            by_name.setdefault(series.TOTAL_SUM, []).append(
+                _samples(full, total, [*moments, AT.timestamp() - window.seconds])
+            )
+            by_name.setdefault(series.BAD_SUM, []).append(_samples(full, bad, moments))
+            for seconds in recording.alert_windows(spec):
+                ratio = {**labels, series.LABEL_WINDOW: series.window_label(seconds)}
+                by_name.setdefault(series.ERROR_RATIO, []).append(
+                    _samples(ratio, bad / total, moments)
+                )
+                count += 1
+            count += 2
+    with path.open("w") as output:
+        for name, lines in by_name.items():
+            output.write(f"# TYPE {name.replace(':', '_')} gauge\n")
+            for block in lines:
+                output.write(block.replace("@NAME@", name))
+        output.write("# EOF\n")
+    return count
+
+
+def _samples(labels: Mapping[str, str], value: float, moments: list[float]) -> str:
+    prefix = f"@NAME@{{{_labels(labels)}}}"
+    return "".join(f"{prefix} {value} {moment:.0f}\n" for moment in sorted(moments))
+
+
+class ApplyingWriter:
+    """Counts patches and applies them to the registry, as the watch would deliver them."""
+
+    def __init__(self, objects: registry.Registry) -> None:
+        self.objects = objects
+        self.patches = 0
+
+    async def patch_status(self, ref: registry.ObjectRef, patch: Mapping[str, Any]) -> None:
+        self.patches += 1
+        entry = self.objects.get(ref)
+        assert entry is not None
+        self.objects.upsert(ref.kind, {**entry.body, "status": {**entry.status, **patch}})
+
+    async def emit_event(
+        self, ref: registry.ObjectRef, uid: str, reason: str, message: str, *, warning: bool
+    ) -> None:
+        return None
+
+    async def read_secret(self, namespace: str, name: str, key: str) -> str:
+        raise LookupError("no secrets in the benchmark")
+
+
+def rss_mb(field: str = "VmRSS") -> float:
+    """Resident memory (`VmRSS`) or its peak since the last `reset_peak()` (`VmHWM`), in MB."""
+    for line in pathlib.Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def reset_peak() -> None:
+    """Start measuring the peak anew (Linux: `5` into clear_refs resets VmHWM)."""
+    pathlib.Path("/proc/self/clear_refs").write_text("5")
+
+
+async def cycle(objects: registry.Registry, url: str) -> list[tuple[str, float, float, int, int]]:
+    backends = config.Backends([config.BackendConfig(name="default", url=url, timeout_seconds=120)])
+    writer = ApplyingWriter(objects)
+    evaluation = loop.EvaluationLoop(
+        objects, backends, writer, loop.Settings(), require_rules=False
+    )
+    rows = []
+    for label in ("first cycle (parses every manifest)", "second cycle"):
+        before = writer.patches
+        cpu = time.process_time()
+        report = await evaluation.run_cycle(AT)
+        cpu = time.process_time() - cpu
+        assert not report.failed_backends, evaluation.last_errors
+        rows.append((label, report.seconds, cpu, report.queries, writer.patches - before))
+    return rows
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--slos", type=int, default=10_000)
+    args = parser.parse_args()
+    bodies = [manifest(index) for index in range(args.slos)]
+    with tempfile.TemporaryDirectory(prefix="bench-evaluation-") as scratch:
+        folder = pathlib.Path(scratch)
+        began = time.monotonic()
+        series_count = write_series(bodies, folder / "series.om")
+        blocks = folder / "blocks"
+        process = backfill.backfill_openmetrics_file(folder / "series.om", blocks)
+        output, _ = process.communicate()
+        if process.returncode:
+            print(output.decode(), file=sys.stderr)
+            return 1
+        print(
+            f"{series_count} recorded series backfilled in {time.monotonic() - began:.1f}s",
+            file=sys.stderr,
+        )
+        objects = registry.Registry()
+        for body in bodies:
+            objects.upsert("ServiceLevelObjective", body)
+        rss_before = rss_mb()
+        reset_peak()
+        with prometheus.PrometheusServer(blocks, work_dir=folder / "prometheus") as server:
+            rows = asyncio.run(cycle(objects, server.url))
+        peak = rss_mb("VmHWM")
+    load = pathlib.Path("/proc/loadavg").read_text().split()[0]
+    print(
+        f"| {args.slos} SLOs (1d/7d/30d), {series_count} series | wall time | CPU time of the "
+        "operator process | queries | status patches |"
+    )
+    print("|---|---|---|---|---|")
+    for label, seconds, cpu, queries, patches in rows:
+        print(f"| {label} | {seconds:.2f} s | {cpu:.2f} s | {queries} | {patches} |")
+    print(f"\nLoad average at the end: {load} (2 cores).")
+    print(
+        f"\nRSS of the evaluating process: {rss_before:.0f} MB with the registry loaded, "
+        f"peak {peak:.0f} MB."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
