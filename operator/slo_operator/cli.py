@@ -133,7 +133,12 @@ def _add_generate_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-class _OutputDumper(yaml.SafeDumper):
+# libyaml's emitter writes the same text as PyYAML's, several times faster (10,000 SLOs are
+# tens of megabytes of rules; docs/benchmarks.md, `generate`); PyYAML without libyaml falls back.
+_BaseDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _OutputDumper(_BaseDumper):  # type: ignore[valid-type,misc]
     """Readable YAML for rules: no anchors, multi-line expressions as literal blocks."""
 
     def ignore_aliases(self, data: Any) -> bool:
