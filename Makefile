@@ -39,9 +39,12 @@ test-integration: setup
 test-cluster: setup control-plane
 	$(PY) -m pytest tests/cluster
 
-# Regenerates the committed CRDs from the pydantic models.
+# Regenerates the committed CRDs from the pydantic models, and the chart's copy of them (the
+# chart templates files/crds/ so `helm upgrade` upgrades them; a test keeps both identical).
 crds: setup
 	$(VENV_BIN)/slo-operator crds --output-dir crds
+	rm -f charts/slo-operator/files/crds/*.yaml
+	cp crds/*.yaml charts/slo-operator/files/crds/
 
 # Refreshes the golden rule files after an intended change to rule generation.
 golden: setup

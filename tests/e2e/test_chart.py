@@ -1,0 +1,353 @@
+"""The chart as rendered: lint, the values schema, CRDs from one source, hardening, exact RBAC, and
+every documented values set accepted by the real apiserver (server-side dry run)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from e2e.helm_chart import CHART, REPO, VALUES_DIR, Helm, as_json, find
+from slo_operator.testing import controlplane
+
+VALUES_SETS = sorted(VALUES_DIR.glob("*.yaml"))
+CRDS = sorted((REPO / "crds").glob("*.yaml"))
+
+
+def values_id(path: Path | None) -> str:
+    return "defaults" if path is None else path.stem
+
+
+@pytest.mark.parametrize("values", [None, *VALUES_SETS], ids=values_id)
+def test_lint_strict(helm: Helm, values: Path | None) -> None:
+    args = ["lint", "--strict", str(CHART)]
+    if values is not None:
+        args += ["--values", str(values)]
+    result = helm.run(*args, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[WARNING]" not in result.stdout and "[ERROR]" not in result.stdout, result.stdout
+
+
+@pytest.mark.parametrize(
+    ("assignment", "named"),
+    [
+        ('bogus="x"', "additional properties 'bogus' not allowed"),
+        ('webhook={"enabled":true,"failurPolicy":"Ignore"}', "'failurPolicy' not allowed"),
+        ('serviceMonitor={"enable":true}', "'enable' not allowed"),
+        (
+            'backends=[{"name":"mimir","url":"http://mimir","token":"secret"}]',
+            "'token' not allowed",
+        ),
+        ('resources={"requests":{"cpu":"50m","gpu":1}}', "'gpu' not allowed"),
+    ],
+    ids=["top-level", "webhook", "serviceMonitor", "backend", "resources"],
+)
+def test_schema_rejects_an_unknown_value_naming_it(helm: Helm, assignment: str, named: str) -> None:
+    result = helm.template(set_json=[assignment], check=False)
+    assert result.returncode != 0, f"{assignment} was accepted"
+    assert named in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("assignment", "path", "why"),
+    [
+        ('webhook={"port":"9443"}', "/webhook/port", "got string, want integer"),
+        ('watchNamespaces="team-a"', "/watchNamespaces", "got string, want array"),
+        ('ruleOutput="PrometheusRules"', "/ruleOutput", "PrometheusRule"),
+        ('logFormat="yaml"', "/logFormat", "json"),
+        ("runAsUser=0", "/runAsUser", "minimum"),
+        ('watchNamespaces=["team-*"]', "/watchNamespaces/0", "does not match pattern"),
+        ('ruleLabels={"team":1}', "/ruleLabels/team", "got number, want string"),
+        ('prometheusUrl="prometheus:9090"', "/prometheusUrl", "does not match pattern"),
+        ('crds={"keep":"no"}', "/crds/keep", "got string, want boolean"),
+        (
+            'backends=[{"name":"m","url":"http://m","bearerTokenSecret":{"name":"a","key":"t"},'
+            '"basicAuthSecret":{"name":"b","usernameKey":"u","passwordKey":"p"}}]',
+            "/backends/0",
+            "not",
+        ),
+    ],
+    ids=[
+        "port-as-string",
+        "namespaces-as-string",
+        "rule-output-typo",
+        "log-format",
+        "root-user",
+        "namespace-pattern",
+        "label-value-number",
+        "url-without-scheme",
+        "bool-as-string",
+        "two-auth-methods",
+    ],
+)
+def test_schema_rejects_a_mistyped_value_naming_it(
+    helm: Helm, assignment: str, path: str, why: str
+) -> None:
+    result = helm.template(set_json=[assignment], check=False)
+    assert result.returncode != 0, f"{assignment} was accepted"
+    assert f"at '{path}'" in result.stderr and why in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("assignment", "message"),
+    [
+        (
+            'backends=[{"name":"a","url":"http://a"},{"name":"a","url":"http://b"}]',
+            'the name "a" is used twice',
+        ),
+        (
+            'backends=[{"name":"default","url":"http://a"}]',
+            'the name "default" is taken by prometheusUrl',
+        ),
+    ],
+    ids=["duplicate-name", "default-twice"],
+)
+def test_backends_the_schema_cannot_judge_fail_the_render(
+    helm: Helm, assignment: str, message: str
+) -> None:
+    sets = [assignment, 'prometheusUrl="http://prometheus:9090"']
+    result = helm.template(set_json=sets, check=False)
+    assert result.returncode != 0 and message in result.stderr, result.stderr
+
+
+def test_chart_crds_are_the_repository_crds(helm: Helm) -> None:
+    """One source: files/crds/ is a byte-for-byte copy of crds/, rendered without changes."""
+    copies = sorted((CHART / "files" / "crds").glob("*.yaml"))
+    assert [path.name for path in copies] == [path.name for path in CRDS], "run `make crds`"
+    for source, copy in zip(CRDS, copies, strict=True):
+        assert copy.read_bytes() == source.read_bytes(), f"{copy} differs: run `make crds`"
+
+    rendered = [d for d in helm.render() if d["kind"] == "CustomResourceDefinition"]
+    expected = {body["metadata"]["name"]: body for body in map(load, CRDS)}
+    assert sorted(d["metadata"]["name"] for d in rendered) == sorted(expected)
+    for crd in rendered:
+        metadata = crd["metadata"]
+        assert metadata.pop("annotations") == {"helm.sh/resource-policy": "keep"}
+        assert metadata.pop("labels")["app.kubernetes.io/managed-by"] == "Helm"
+        assert crd == expected[metadata["name"]]
+
+
+def test_crds_switches(helm: Helm) -> None:
+    unkept = helm.render(set_json=['crds={"keep":false}'])
+    for crd in (d for d in unkept if d["kind"] == "CustomResourceDefinition"):
+        assert "annotations" not in crd["metadata"] or not crd["metadata"]["annotations"]
+    not_installed = helm.render(set_json=['crds={"install":false}'])
+    assert not [d for d in not_installed if d["kind"] == "CustomResourceDefinition"]
+
+
+def test_deployment_is_hardened(helm: Helm) -> None:
+    deployment = find(helm.render(), "Deployment")
+    spec = deployment["spec"]
+    assert spec["replicas"] == 1
+    assert spec["strategy"] == {"type": "Recreate"}
+    pod = spec["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    (container,) = pod["containers"]
+    security = container["securityContext"]
+    assert security["readOnlyRootFilesystem"] is True
+    assert security["allowPrivilegeEscalation"] is False
+    assert security["capabilities"] == {"drop": ["ALL"]}
+    assert security["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert isinstance(security["runAsUser"], int) and security["runAsUser"] > 0
+    assert isinstance(security["runAsGroup"], int) and security["runAsGroup"] > 0
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    assert {"requests", "limits"} <= set(container["resources"])
+    assert "--log-format=json" in container["args"]
+    # Writable: only emptyDirs (/tmp and the webhook's certificates).
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    for mount in container["volumeMounts"]:
+        if not mount.get("readOnly"):
+            assert "emptyDir" in volumes[mount["name"]], mount
+    assert {m["mountPath"] for m in container["volumeMounts"] if not m.get("readOnly")} == {
+        "/tmp",
+        "/var/run/slo-operator/webhook-certs",
+    }
+
+
+def test_webhook_flags_point_at_the_chart_service(helm: Helm) -> None:
+    documents = helm.render(namespace="ops", values_files=[VALUES_DIR / "webhook-ignore.yaml"])
+    args = find(documents, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+    service = find(documents, "Service", "slo-slo-operator-webhook")
+    assert "--webhook-service=ops/slo-slo-operator-webhook" in args
+    assert "--webhook-failure-policy=Ignore" in args
+    assert "--webhook-port=9443" in args
+    # kube/webhook.py publishes port 443 of the Service in the webhook configuration.
+    assert service["spec"]["ports"] == [
+        {"name": "webhook", "port": 443, "targetPort": "webhook", "protocol": "TCP"}
+    ]
+    for kind in ("ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"):
+        assert find(documents, kind)["metadata"]["name"] == "slo-operator.slo.dev"
+
+    disabled = helm.render(values_files=[VALUES_DIR / "webhook-disabled.yaml"])
+    args = find(disabled, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert not [arg for arg in args if arg.startswith("--webhook")]
+    assert not [d for d in disabled if "Webhook" in d["kind"]]
+
+
+NAMESPACED_RULES = [
+    (
+        ("slo.dev",),
+        ("servicelevelobjectives", "servicelevelagreements"),
+        ("list", "watch", "patch"),
+    ),
+    (
+        ("slo.dev",),
+        ("servicelevelobjectives/status", "servicelevelagreements/status"),
+        ("patch",),
+    ),
+    (("monitoring.coreos.com",), ("prometheusrules",), ("get", "create", "update")),
+    (("",), ("events",), ("create",)),
+]
+CLUSTER_RULES = [
+    (("apiextensions.k8s.io",), ("customresourcedefinitions",), ("list", "watch")),
+    (
+        ("admissionregistration.k8s.io",),
+        ("validatingwebhookconfigurations", "mutatingwebhookconfigurations"),
+        ("create",),
+    ),
+    (
+        ("admissionregistration.k8s.io",),
+        ("validatingwebhookconfigurations", "mutatingwebhookconfigurations"),
+        ("patch",),
+        ("slo-operator.slo.dev",),
+    ),
+]
+
+
+def rules(role: dict[str, Any]) -> list[tuple[tuple[str, ...], ...]]:
+    table = []
+    for rule in role["rules"]:
+        row = (tuple(rule["apiGroups"]), tuple(rule["resources"]), tuple(rule["verbs"]))
+        if "resourceNames" in rule:
+            row += (tuple(rule["resourceNames"]),)
+        table.append(row)
+    return table
+
+
+def test_rbac_cluster_wide_grants_exactly_the_verbs_used(helm: Helm) -> None:
+    documents = helm.render()
+    assert rules(find(documents, "ClusterRole")) == CLUSTER_RULES + NAMESPACED_RULES
+    assert not [d for d in documents if d["kind"] in ("Role", "RoleBinding")]
+
+
+def test_rbac_namespaced_grants_namespaced_rules_only_in_the_watched_namespaces(
+    helm: Helm,
+) -> None:
+    documents = helm.render(values_files=[VALUES_DIR / "namespaced.yaml"])
+    namespaces = (("",), ("namespaces",), ("list", "watch"))
+    assert rules(find(documents, "ClusterRole")) == [
+        CLUSTER_RULES[0],
+        namespaces,
+        *CLUSTER_RULES[1:],
+    ]
+    roles = [d for d in documents if d["kind"] == "Role"]
+    assert sorted(role["metadata"]["namespace"] for role in roles) == ["e2e-team-a", "e2e-team-b"]
+    for role in roles:
+        assert rules(role) == NAMESPACED_RULES
+    bindings = [d for d in documents if d["kind"] == "RoleBinding"]
+    assert sorted(b["metadata"]["namespace"] for b in bindings) == ["e2e-team-a", "e2e-team-b"]
+    args = find(documents, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[:2] == ["--namespace=e2e-team-a", "--namespace=e2e-team-b"]
+    assert "--all-namespaces" not in args
+
+
+def test_rbac_follows_rule_output_and_webhook(helm: Helm) -> None:
+    configmaps = helm.render(values_files=[VALUES_DIR / "configmap-output.yaml"])
+    table = rules(find(configmaps, "ClusterRole"))
+    assert (("",), ("configmaps",), ("get", "create", "update")) in table
+    assert not [row for row in table if row[0] == ("monitoring.coreos.com",)]
+    no_webhook = helm.render(values_files=[VALUES_DIR / "webhook-disabled.yaml"])
+    table = rules(find(no_webhook, "ClusterRole"))
+    assert not [row for row in table if row[0] == ("admissionregistration.k8s.io",)]
+
+
+def test_backends_render_into_the_file_the_operator_reads(helm: Helm) -> None:
+    documents = helm.render(values_files=[VALUES_DIR / "backends.yaml"])
+    configmap = find(documents, "ConfigMap", "slo-slo-operator-backends")
+    backends_file = yaml.safe_load(configmap["data"]["backends.yaml"])
+    secrets = "/etc/slo-operator/backends"
+    assert backends_file == {
+        "backends": [
+            {
+                "name": "mimir-team-a",
+                "url": "https://mimir.example.com/prometheus",
+                "headers": {"X-Scope-OrgID": "team-a"},
+                "namespaces": ["team-a", "team-a-*"],
+                "timeoutSeconds": 20,
+                "bearerTokenFile": f"{secrets}/mimir-team-a/bearer-token",
+                "caFile": f"{secrets}/mimir-team-a/ca.crt",
+            },
+            {
+                "name": "thanos",
+                "url": "https://thanos-query.example.com",
+                "basicAuth": {
+                    "usernameFile": f"{secrets}/thanos/username",
+                    "passwordFile": f"{secrets}/thanos/password",
+                },
+            },
+        ]
+    }
+    pod = find(documents, "Deployment")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    assert "--backends-file=/etc/slo-operator/config/backends.yaml" in container["args"]
+    assert "--prometheus-url=http://prometheus.monitoring.svc:9090" in container["args"]
+    volumes = {volume["name"]: volume for volume in pod["volumes"]}
+    mounted = {
+        f"{secrets}/{item['path']}": (source["secret"]["name"], item["key"])
+        for source in volumes["backend-secrets"]["projected"]["sources"]
+        for item in source["secret"]["items"]
+    }
+    assert mounted == {
+        f"{secrets}/mimir-team-a/bearer-token": ("mimir-team-a", "token"),
+        f"{secrets}/mimir-team-a/ca.crt": ("mimir-ca", "ca.crt"),
+        f"{secrets}/thanos/username": ("thanos-basic-auth", "username"),
+        f"{secrets}/thanos/password": ("thanos-basic-auth", "password"),
+    }
+    mounts = {mount["name"]: mount for mount in container["volumeMounts"]}
+    assert mounts["backend-secrets"]["mountPath"] == secrets
+    assert mounts["backend-secrets"]["readOnly"] is True
+
+
+def test_service_monitor_selects_the_metrics_service(helm: Helm) -> None:
+    documents = helm.render(values_files=[VALUES_DIR / "servicemonitor.yaml"])
+    monitor = find(documents, "ServiceMonitor")
+    service = find(documents, "Service", "slo-slo-operator-metrics")
+    selector = monitor["spec"]["selector"]["matchLabels"]
+    assert selector.items() <= service["metadata"]["labels"].items()
+    webhook_service = find(documents, "Service", "slo-slo-operator-webhook")
+    assert not selector.items() <= webhook_service["metadata"]["labels"].items()
+    assert monitor["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+    assert [e["port"] for e in monitor["spec"]["endpoints"]] == ["metrics"]
+
+
+@pytest.mark.parametrize("values", [None, *VALUES_SETS], ids=values_id)
+def test_values_set_applies_with_server_side_dry_run(
+    control_plane: controlplane.ControlPlane,
+    helm: Helm,
+    release_namespace: str,
+    values: Path | None,
+) -> None:
+    """Every rendered object is one the real apiserver accepts (schemas, CRDs, admission)."""
+    documents = helm.render(
+        namespace=release_namespace, values_files=[values] if values is not None else []
+    )
+    watched = {d["metadata"]["namespace"] for d in documents if d["kind"] == "Role"}
+    for name in sorted(watched):
+        if control_plane.kubectl("get", "namespace", name, check=False).returncode:
+            control_plane.create_namespace(name)
+    result = control_plane.kubectl(
+        "apply", "--dry-run=server", "-o", "name", "-f", "-", stdin=as_json(documents), check=False
+    )
+    assert result.returncode == 0, result.stderr
+    applied = sorted(result.stdout.split())
+    assert len(applied) == len(documents), applied
+
+
+def load(path: Path) -> dict[str, Any]:
+    body = yaml.safe_load(path.read_text())
+    assert isinstance(body, dict)
+    return json.loads(json.dumps(body))

@@ -1,0 +1,357 @@
+"""The operator runs with a token of the chart's ServiceAccount and nothing else.
+
+The chart's rendered ServiceAccount, (Cluster)Roles and bindings are applied to the control plane,
+a token is minted for the ServiceAccount through the TokenRequest API, and `slo-operator run`
+gets the Deployment's own arguments with a kubeconfig holding only that token. A full reconcile
+(every example Ready, its PrometheusRule or ConfigMap owned by it, the SLA observed) and a webhook
+that refuses an invalid manifest prove the RBAC is sufficient; 403s on everything outside the
+watched namespaces prove it is not more than that. There is no kubelet here, so the Deployment
+itself never runs: the webhook is served in URL mode (the apiserver cannot reach a Service
+without endpoints) with the same cluster-scoped webhook-configuration rights.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from e2e.helm_chart import VALUES_DIR, Helm, as_json, find
+from slo_operator.testing import controlplane, operator_process
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
+WEBHOOK_CONFIGURATION = "slo-operator.slo.dev"
+# The flags OperatorProcess sets itself (free ports, a certificate folder, URL-mode webhook).
+_PROCESS_FLAGS = ("--metrics-port", "--health-port", "--webhook-port", "--webhook-cert-dir")
+
+
+def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = condition()
+        if last:
+            return last
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
+
+
+def example_documents(namespace: str) -> list[dict[str, Any]]:
+    documents = []
+    for path in EXAMPLES:
+        for body in yaml.safe_load_all(path.read_text()):
+            if body:
+                body["metadata"]["namespace"] = namespace
+                documents.append(body)
+    return documents
+
+
+def get_json(plane: controlplane.ControlPlane, *args: str) -> Any:
+    result = plane.kubectl("get", *args, "-o", "json", check=False)
+    return json.loads(result.stdout) if result.returncode == 0 else None
+
+
+def condition(body: dict[str, Any], type_: str) -> dict[str, Any] | None:
+    for item in (body.get("status") or {}).get("conditions") or []:
+        if item.get("type") == type_:
+            return dict(item)
+    return None
+
+
+def observed(body: dict[str, Any] | None) -> bool:
+    if not body:
+        return False
+    return bool(
+        (body.get("status") or {}).get("observedGeneration") == body["metadata"]["generation"]
+    )
+
+
+@contextmanager
+def chart_installed(
+    plane: controlplane.ControlPlane,
+    helm: Helm,
+    namespace: str,
+    *,
+    values_files: list[Path],
+    set_json: list[str],
+) -> Iterator[list[dict[str, Any]]]:
+    """The chart's objects (all but the CRDs the harness installed) applied; deleted afterwards."""
+    release = f"rbac-{secrets.token_hex(3)}"
+    documents = helm.render(
+        release=release, namespace=namespace, values_files=values_files, set_json=set_json
+    )
+    objects = [d for d in documents if d["kind"] != "CustomResourceDefinition"]
+    plane.kubectl("apply", "-f", "-", stdin=as_json(objects))
+    try:
+        yield documents
+    finally:
+        plane.kubectl(
+            "delete", "--ignore-not-found", "--wait=false", "-f", "-", stdin=as_json(objects)
+        )
+
+
+def operator_from_chart(
+    plane: controlplane.ControlPlane,
+    documents: list[dict[str, Any]],
+    namespace: str,
+    folder: Path,
+) -> operator_process.OperatorProcess:
+    """`slo-operator run` with the Deployment's arguments and the ServiceAccount's token."""
+    deployment = find(documents, "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    args: list[str] = []
+    webhook = False
+    for arg in container["args"]:
+        flag, _, value = arg.partition("=")
+        if flag in _PROCESS_FLAGS:
+            continue
+        if flag == "--webhook-service":
+            webhook = True
+            continue
+        if flag == "--backends-file":
+            # The file the ConfigMap volume would mount, written where the process can read it.
+            local = folder / Path(value).name
+            local.write_text(find(documents, "ConfigMap")["data"][Path(value).name])
+            args.append(f"--backends-file={local}")
+            continue
+        args.append(arg)
+    token = plane.service_account_token(namespace, pod["serviceAccountName"])
+    kubeconfig = plane.write_token_kubeconfig(token, folder / "token-kubeconfig")
+    return operator_process.OperatorProcess(
+        args, kubeconfig=kubeconfig, webhook=webhook, log_dir=folder
+    )
+
+
+def wait_for_webhook(plane: controlplane.ControlPlane) -> None:
+    """kopf has patched the chart's empty webhook configuration with its webhooks."""
+
+    def patched() -> bool:
+        body = get_json(plane, "validatingwebhookconfiguration", WEBHOOK_CONFIGURATION)
+        return bool(body and body.get("webhooks"))
+
+    wait_for(patched, 30, "the operator's webhooks in the chart's configuration")
+
+
+def assert_reconciled(
+    plane: controlplane.ControlPlane, namespace: str, rule_kind: str, timeout: float = 30
+) -> None:
+    """Every example SLO is Ready with an owned rule object; the SLA is observed."""
+    for body in example_documents(namespace):
+        name = body["metadata"]["name"]
+        if body["kind"] == "ServiceLevelAgreement":
+            wait_for(
+                lambda name=name: observed(get_json(plane, "sla", name, "-n", namespace)),
+                timeout,
+                f"SLA {name} observed",
+            )
+            continue
+
+        def ready(name: str = name) -> dict[str, Any] | None:
+            slo = get_json(plane, "slo", name, "-n", namespace)
+            ready = condition(slo, "Ready") if slo else None
+            return slo if observed(slo) and ready and ready["status"] == "True" else None
+
+        slo = wait_for(ready, timeout, f"SLO {name} Ready")
+        rule = get_json(plane, rule_kind.lower(), f"slo-{name}", "-n", namespace)
+        assert rule is not None, f"no {rule_kind} slo-{name}"
+        owners = [(o["kind"], o["uid"]) for o in rule["metadata"]["ownerReferences"]]
+        assert owners == [("ServiceLevelObjective", slo["metadata"]["uid"])]
+        assert slo["status"]["rules"]["kind"] == rule_kind
+
+
+def unknown_time_zone(namespace: str, name: str) -> dict[str, Any]:
+    """An SLO only the webhook (or the reconcile) can judge: its time zone does not exist."""
+    body = next(d for d in example_documents(namespace) if "calendar" in d.get("spec", {}))
+    invalid = copy.deepcopy(body)
+    invalid["metadata"]["name"] = name
+    invalid["spec"]["calendar"]["timeZone"] = "Mars/Olympus_Mons"
+    return invalid
+
+
+def assert_refused_by_webhook(plane: controlplane.ControlPlane, namespace: str) -> None:
+    """A manifest only the webhook can judge is refused at apply."""
+    invalid = unknown_time_zone(namespace, "refused-at-admission")
+    result = plane.kubectl("apply", "-f", "-", stdin=json.dumps(invalid), check=False)
+    assert result.returncode != 0, "an SLO with an unknown time zone was admitted"
+    assert "validate-slo" in result.stderr and "timeZone" in result.stderr, result.stderr
+
+
+_REFUSED = re.compile(r"\b(Forbidden|forbidden|403)\b|permission")
+
+
+def assert_warned(plane: controlplane.ControlPlane, namespace: str, name: str) -> None:
+    """The SLO admitted before the webhook existed is Stalled, with a Warning Event (events
+    create is the verb that posts it)."""
+
+    def stalled() -> bool:
+        slo = get_json(plane, "slo", name, "-n", namespace)
+        stalled = condition(slo, "Stalled") if slo else None
+        return bool(stalled and stalled["status"] == "True" and stalled["reason"] == "InvalidSpec")
+
+    wait_for(stalled, 30, f"{name} Stalled with reason InvalidSpec")
+
+    def event() -> list[dict[str, Any]]:
+        selector = f"involvedObject.name={name},reason=InvalidSpec,type=Warning"
+        events = get_json(plane, "events", "-n", namespace, "--field-selector", selector)
+        return list(events["items"]) if events else []
+
+    (posted,) = wait_for(event, 30, f"the Warning Event on {name}")
+    assert "timeZone" in posted["message"], posted
+
+
+def permission_problems(log: str) -> list[str]:
+    """Messages of the (JSON) log that say the operator was refused something."""
+    problems = []
+    for line in log.splitlines():
+        try:
+            message = str(json.loads(line).get("message", ""))
+        except ValueError:
+            message = line
+        if _REFUSED.search(message):
+            problems.append(message)
+    return problems
+
+
+def test_cluster_wide_operator_reconciles_with_the_chart_rbac(
+    control_plane: controlplane.ControlPlane,
+    helm: Helm,
+    release_namespace: str,
+    namespace: str,
+    tmp_path: Path,
+) -> None:
+    with chart_installed(control_plane, helm, release_namespace, values_files=[], set_json=[]) as (
+        documents
+    ):
+        process = operator_from_chart(control_plane, documents, release_namespace, tmp_path)
+        assert "--all-namespaces" in process.args
+        # Admitted: the chart's webhook configuration is empty until the operator fills it.
+        control_plane.apply(unknown_time_zone(namespace, "admitted-before-start"))
+        with process:
+            wait_for_webhook(control_plane)
+            control_plane.kubectl("apply", "-f", "-", stdin=as_json(example_documents(namespace)))
+            assert_reconciled(control_plane, namespace, "PrometheusRule")
+            assert_warned(control_plane, namespace, "admitted-before-start")
+            assert_refused_by_webhook(control_plane, namespace)
+        log = process.log(lines=100_000)
+    assert not permission_problems(log), "\n".join(permission_problems(log))
+
+
+@pytest.mark.parametrize("rule_kind", ["PrometheusRule", "ConfigMap"])
+def test_namespaced_operator_reconciles_its_namespaces_and_is_refused_the_rest(
+    control_plane: controlplane.ControlPlane,
+    helm: Helm,
+    release_namespace: str,
+    tmp_path: Path,
+    rule_kind: str,
+) -> None:
+    watched = [control_plane.create_namespace(prefix=f"watched-{i}") for i in range(2)]
+    outside = control_plane.create_namespace(prefix="outside")
+    values = [VALUES_DIR / "configmap-output.yaml"] if rule_kind == "ConfigMap" else []
+    try:
+        with chart_installed(
+            control_plane,
+            helm,
+            release_namespace,
+            values_files=values,
+            set_json=[f"watchNamespaces={json.dumps(watched)}"],
+        ) as documents:
+            process = operator_from_chart(control_plane, documents, release_namespace, tmp_path)
+            control_plane.apply(unknown_time_zone(watched[1], "admitted-before-start"))
+            with process:
+                wait_for_webhook(control_plane)
+                for name in [*watched, outside]:
+                    control_plane.kubectl(
+                        "apply", "-f", "-", stdin=as_json(example_documents(name))
+                    )
+                for name in watched:
+                    assert_reconciled(control_plane, name, rule_kind)
+                assert_warned(control_plane, watched[1], "admitted-before-start")
+                assert_refused_by_webhook(control_plane, watched[0])
+                # The examples outside were there all along: none was touched.
+                for body in example_documents(outside):
+                    plural = "slo" if body["kind"] == "ServiceLevelObjective" else "sla"
+                    found = get_json(control_plane, plural, body["metadata"]["name"], "-n", outside)
+                    assert "status" not in found, found
+                    assert "annotations" not in found["metadata"] or not any(
+                        key.startswith("slo.dev/") for key in found["metadata"]["annotations"]
+                    ), found["metadata"]
+                assert_refused_outside(
+                    control_plane, documents, release_namespace, watched, outside
+                )
+            log = process.log(lines=100_000)
+        assert not permission_problems(log), "\n".join(permission_problems(log))
+    finally:
+        for name in [*watched, outside]:
+            control_plane.delete_namespace(name)
+
+
+def assert_refused_outside(
+    plane: controlplane.ControlPlane,
+    documents: list[dict[str, Any]],
+    release_namespace: str,
+    watched: list[str],
+    outside: str,
+) -> None:
+    """With the ServiceAccount's own token: allowed inside, 403 for everything else."""
+    account = find(documents, "ServiceAccount")["metadata"]["name"]
+    token = plane.service_account_token(release_namespace, account)
+    slos = "/apis/slo.dev/v1alpha1/namespaces/{}/servicelevelobjectives"
+    rules = "/apis/monitoring.coreos.com/v1/namespaces/{}/prometheusrules"
+    configmaps = "/api/v1/namespaces/{}/configmaps"
+    allowed = [("GET", slos.format(watched[0]), None), ("GET", slos.format(watched[1]), None)]
+    refused = [
+        ("GET", slos.format(outside), None),
+        ("GET", "/apis/slo.dev/v1alpha1/servicelevelobjectives", None),
+        ("GET", slos.format(outside) + "/checkout-availability", None),
+        ("GET", rules.format(outside) + "/slo-checkout-availability", None),
+        ("POST", rules.format(outside), _rule_object(outside)),
+        ("POST", configmaps.format(outside), _config_map(outside)),
+        ("GET", f"/api/v1/namespaces/{watched[0]}/secrets", None),
+        ("DELETE", slos.format(watched[0]) + "/checkout-availability", None),
+        ("GET", f"/api/v1/namespaces/{outside}", None),
+        ("POST", "/apis/rbac.authorization.k8s.io/v1/clusterroles", _cluster_role()),
+    ]
+    for method, path, _ in allowed:
+        response = plane.api_request(method, path, token=token)
+        assert response.status == 200, (method, path, response.status, response.body)
+    for method, path, body in refused:
+        response = plane.api_request(method, path, token=token, body=body)
+        assert response.status == 403, (method, path, response.status, response.body)
+
+
+def _rule_object(namespace: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PrometheusRule",
+        "metadata": {"name": "intruder", "namespace": namespace},
+        "spec": {"groups": []},
+    }
+
+
+def _config_map(namespace: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "intruder", "namespace": namespace},
+        "data": {},
+    }
+
+
+def _cluster_role() -> dict[str, Any]:
+    return {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": "intruder"},
+        "rules": [],
+    }
