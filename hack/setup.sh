@@ -17,6 +17,16 @@ if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null; then
   $sudo_cmd service prometheus stop >/dev/null 2>&1 || true
 fi
 
+# Lua interpreters for the Argo CD health check's tests (docs/argocd/): Argo CD runs gopher-lua,
+# a Lua 5.1; the script is tested under 5.1 and 5.4 so it uses neither's extensions.
+if ! command -v lua5.4 >/dev/null || ! command -v lua5.1 >/dev/null; then
+  log "installing Debian's lua5.4 and lua5.1 packages"
+  sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends lua5.4 lua5.1 >/dev/null
+fi
+
 stamp=.venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
   log "creating .venv and installing slo-operator with its dev tools"
