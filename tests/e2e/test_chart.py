@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from e2e.helm_chart import CHART, REPO, VALUES_DIR, Helm, as_json, find
+from slo_operator.backends import config as backends_config
 from slo_operator.testing import controlplane
 
 VALUES_SETS = sorted(VALUES_DIR.glob("*.yaml"))
@@ -265,7 +266,7 @@ def test_rbac_follows_rule_output_and_webhook(helm: Helm) -> None:
     assert not [row for row in table if row[0] == ("admissionregistration.k8s.io",)]
 
 
-def test_backends_render_into_the_file_the_operator_reads(helm: Helm) -> None:
+def test_backends_render_into_the_file_the_operator_reads(helm: Helm, tmp_path: Path) -> None:
     documents = helm.render(values_files=[VALUES_DIR / "backends.yaml"])
     configmap = find(documents, "ConfigMap", "slo-slo-operator-backends")
     backends_file = yaml.safe_load(configmap["data"]["backends.yaml"])
@@ -291,6 +292,12 @@ def test_backends_render_into_the_file_the_operator_reads(helm: Helm) -> None:
             },
         ]
     }
+    # The operator's own loader accepts the file, with the default backend from prometheusUrl.
+    loaded_from = tmp_path / "backends.yaml"
+    loaded_from.write_text(configmap["data"]["backends.yaml"])
+    loaded = backends_config.load("http://prometheus.monitoring.svc:9090", str(loaded_from))
+    assert sorted(loaded.by_name) == ["default", "mimir-team-a", "thanos"]
+    assert loaded.resolve("mimir-team-a", "team-a-payments").timeout_seconds == 20
     pod = find(documents, "Deployment")["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     assert "--backends-file=/etc/slo-operator/config/backends.yaml" in container["args"]

@@ -2,10 +2,11 @@
 
 The chart's rendered ServiceAccount, (Cluster)Roles and bindings are applied to the control plane,
 a token is minted for the ServiceAccount through the TokenRequest API, and `slo-operator run`
-gets the Deployment's own arguments with a kubeconfig holding only that token. A full reconcile
-(every example Ready, its PrometheusRule or ConfigMap owned by it, the SLA observed) and a webhook
-that refuses an invalid manifest prove the RBAC is sufficient; 403s on everything outside the
-watched namespaces prove it is not more than that. There is no kubelet here, so the Deployment
+gets the Deployment's own arguments with a kubeconfig holding only that token, and a real (empty)
+Prometheus as its default backend. A full reconcile and evaluation (every example's rule object
+owned by it, the SLO evaluated: Ready with reason NoData; the SLA observed), a Warning Event, and a
+webhook that refuses an invalid manifest prove the RBAC is sufficient; 403s on everything outside
+the watched namespaces prove it is not more than that. There is no kubelet here, so the Deployment
 itself never runs: the webhook is served in URL mode (the apiserver cannot reach a Service
 without endpoints) with the same cluster-scoped webhook-configuration rights.
 """
@@ -26,13 +27,26 @@ import pytest
 import yaml
 
 from e2e.helm_chart import VALUES_DIR, Helm, as_json, find
-from slo_operator.testing import controlplane, operator_process
+from slo_operator.testing import controlplane, operator_process, prometheus
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
 WEBHOOK_CONFIGURATION = "slo-operator.slo.dev"
 # The flags OperatorProcess sets itself (free ports, a certificate folder, URL-mode webhook).
 _PROCESS_FLAGS = ("--metrics-port", "--health-port", "--webhook-port", "--webhook-cert-dir")
+
+
+@pytest.fixture(scope="module")
+def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[prometheus.PrometheusServer]:
+    """An empty Prometheus: every SLI query answers, with no samples (reason NoData)."""
+    folder = tmp_path_factory.mktemp("prometheus")
+    with prometheus.PrometheusServer(folder / "tsdb", work_dir=folder / "work") as server:
+        yield server
+
+
+def chart_values(backend: prometheus.PrometheusServer, *more: str) -> list[str]:
+    """--set-json assignments: the test's Prometheus, and a one-second evaluation cycle."""
+    return [f"prometheusUrl={json.dumps(backend.url)}", "evaluationInterval=1", *more]
 
 
 def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
@@ -146,7 +160,7 @@ def wait_for_webhook(plane: controlplane.ControlPlane) -> None:
 def assert_reconciled(
     plane: controlplane.ControlPlane, namespace: str, rule_kind: str, timeout: float = 30
 ) -> None:
-    """Every example SLO is Ready with an owned rule object; the SLA is observed."""
+    """Every example SLO has an owned rule object and was evaluated; the SLA is observed."""
     for body in example_documents(namespace):
         name = body["metadata"]["name"]
         if body["kind"] == "ServiceLevelAgreement":
@@ -157,12 +171,13 @@ def assert_reconciled(
             )
             continue
 
-        def ready(name: str = name) -> dict[str, Any] | None:
+        def evaluated(name: str = name) -> dict[str, Any] | None:
             slo = get_json(plane, "slo", name, "-n", namespace)
             ready = condition(slo, "Ready") if slo else None
-            return slo if observed(slo) and ready and ready["status"] == "True" else None
+            done = ready and ready["status"] == "True" and ready["reason"] == "NoData"
+            return slo if observed(slo) and done else None
 
-        slo = wait_for(ready, timeout, f"SLO {name} Ready")
+        slo = wait_for(evaluated, timeout, f"SLO {name} evaluated: Ready, reason NoData")
         rule = get_json(plane, rule_kind.lower(), f"slo-{name}", "-n", namespace)
         assert rule is not None, f"no {rule_kind} slo-{name}"
         owners = [(o["kind"], o["uid"]) for o in rule["metadata"]["ownerReferences"]]
@@ -226,13 +241,14 @@ def permission_problems(log: str) -> list[str]:
 def test_cluster_wide_operator_reconciles_with_the_chart_rbac(
     control_plane: controlplane.ControlPlane,
     helm: Helm,
+    backend: prometheus.PrometheusServer,
     release_namespace: str,
     namespace: str,
     tmp_path: Path,
 ) -> None:
-    with chart_installed(control_plane, helm, release_namespace, values_files=[], set_json=[]) as (
-        documents
-    ):
+    with chart_installed(
+        control_plane, helm, release_namespace, values_files=[], set_json=chart_values(backend)
+    ) as documents:
         process = operator_from_chart(control_plane, documents, release_namespace, tmp_path)
         assert "--all-namespaces" in process.args
         # Admitted: the chart's webhook configuration is empty until the operator fills it.
@@ -251,6 +267,7 @@ def test_cluster_wide_operator_reconciles_with_the_chart_rbac(
 def test_namespaced_operator_reconciles_its_namespaces_and_is_refused_the_rest(
     control_plane: controlplane.ControlPlane,
     helm: Helm,
+    backend: prometheus.PrometheusServer,
     release_namespace: str,
     tmp_path: Path,
     rule_kind: str,
@@ -264,7 +281,7 @@ def test_namespaced_operator_reconciles_its_namespaces_and_is_refused_the_rest(
             helm,
             release_namespace,
             values_files=values,
-            set_json=[f"watchNamespaces={json.dumps(watched)}"],
+            set_json=chart_values(backend, f"watchNamespaces={json.dumps(watched)}"),
         ) as documents:
             process = operator_from_chart(control_plane, documents, release_namespace, tmp_path)
             control_plane.apply(unknown_time_zone(watched[1], "admitted-before-start"))
