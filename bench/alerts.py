@@ -78,7 +78,7 @@ def _firing_times(
 ) -> set[float]:
     """Evaluation times at which the alert fires (its expression held for ``for``)."""
     step = rule.interval_seconds
-    hold = common.parse_duration_seconds(str(rule.body.get("for") or "0s"))
+    hold = common.parse_duration_seconds(str(rule.body["for"])) if rule.body.get("for") else 0.0
     active: dict[tuple[tuple[str, str], ...], list[float]] = {}
     chunk = step * MAX_STEPS
     begin = start

@@ -74,14 +74,14 @@ def scenario(*, tenants: int = TENANTS, days: int = DAYS, end: int = END) -> syn
             "chatbot-slow-at-peak",
             skeleton.peak_time(day_back(12)) - 30 * MINUTE,
             HOUR,
-            0.5,
+            1.0,
             jobs=chatbot,
         ),
         synthetic.Incident.latency_degradation(
             "chatbot-slow-at-trough",
             skeleton.trough_time(day_back(4)) - 60 * MINUTE,
             2 * HOUR,
-            0.5,
+            1.0,
             jobs=chatbot,
         ),
     )
