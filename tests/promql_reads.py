@@ -26,6 +26,8 @@ class Read:
     """Range of a `[range]` selector; None for an instant selector."""
     subquery: tuple[float, float] | None
     """(range, step) in seconds of the innermost subquery around it, if any."""
+    offset_seconds: float = 0.0
+    """Its `offset` modifier."""
 
     @property
     def raw(self) -> bool:
@@ -43,7 +45,8 @@ def _selector(node: Any, range_seconds: float | None, subquery: Any) -> Read:
     matchers = tuple(
         (m.name, OPS[str(m.op)], m.value) for m in node.matchers.matchers if m.name != "__name__"
     )
-    return Read(node.name, matchers, range_seconds, subquery)
+    offset = node.offset.total_seconds() if node.offset is not None else 0.0
+    return Read(node.name, matchers, range_seconds, subquery, offset)
 
 
 def reads(expr: str) -> list[Read]:

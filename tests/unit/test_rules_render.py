@@ -60,7 +60,7 @@ def test_every_recorded_series_carries_the_contract_labels(shape: dict[str, obje
 
 
 @pytest.mark.parametrize("shape", EVERY_SHAPE, ids=shape_id)
-def test_only_level1_reads_raw_series_and_only_over_a_short_range(
+def test_only_level1_reads_raw_series_and_only_the_last_minute(
     shape: dict[str, object],
 ) -> None:
     resource = slo_factory.build(**shape)  # type: ignore[arg-type]
@@ -70,9 +70,12 @@ def test_only_level1_reads_raw_series_and_only_over_a_short_range(
         if rule.record not in level1:
             assert not raw, f"{rule.record} reads raw series: {rule.expr}"
             continue
+        assert raw
         for read in raw:
-            assert read.range_seconds is not None and read.range_seconds <= 300
             assert read.subquery is None
+            # Counters: the latest value now and a minute ago; 0/1 gauges: the last minute.
+            assert read.offset_seconds in (0, 60)
+            assert read.range_seconds is None or read.range_seconds < 60
             if shape["group_by"]:
                 assert f"sum by ({', '.join(shape['group_by'])})" in rule.expr  # type: ignore[arg-type]
 
@@ -107,9 +110,9 @@ def test_windows_are_ratios_of_sums_never_averages_of_ratios(shape: dict[str, ob
 
 @pytest.mark.parametrize(
     ("window", "points"),
-    [("5m", None), ("30m", 30), ("1h", 60), ("2h", 120), ("6h", 360), ("1d", 1440), ("3d", 4320)],
+    [("5m", 5), ("30m", 30), ("1h", 60), ("2h", 120), ("6h", 360), ("1d", 1440), ("3d", 4320)],
 )
-def test_alert_windows_sum_exactly_window_over_1m_points(window: str, points: int | None) -> None:
+def test_alert_windows_sum_exactly_window_over_1m_points(window: str, points: int) -> None:
     resource = slo_factory.build(window="rolling-30d")
     (rule,) = [
         r
@@ -117,10 +120,7 @@ def test_alert_windows_sum_exactly_window_over_1m_points(window: str, points: in
         if r.record == series.ERROR_RATIO and r.labels["slo_window"] == window
     ]
     reads = promql_reads.reads(rule.expr)
-    assert [read.metric for read in reads] == ["slo:sli_bad:rate5m", "slo:sli_total:rate5m"]
-    if points is None:  # the level-1 5m rate itself
-        assert all(read.range_seconds is None for read in reads)
-        return
+    assert [read.metric for read in reads] == ["slo:sli_bad:increase1m", "slo:sli_total:increase1m"]
     for read in reads:
         # Both ends of a range are inclusive in Prometheus 2: W - 30s holds W/1m points
         # recorded in the same group, and consecutive windows share none.
@@ -134,7 +134,7 @@ def test_30d_window_is_720_hourly_tiles_of_60_points() -> None:
         for r in recording_rules(render.render_rule_groups(resource))
     }
     (tile_read,) = promql_reads.reads(rules[("slo:sli_total:sum1h", None)].expr)
-    assert tile_read.metric == "slo:sli_total:rate5m" and tile_read.range_seconds == 3570
+    assert tile_read.metric == "slo:sli_total:increase1m" and tile_read.range_seconds == 3570
     for name, tile in (
         ("slo:sli_total:sum", "slo:sli_total:sum1h"),
         ("slo:sli_bad:sum", "slo:sli_bad:sum1h"),
@@ -157,15 +157,14 @@ def test_short_full_windows_are_read_from_1m_points() -> None:
     assert not [r for r in rules if r.record.endswith("sum1h")]
     (total,) = [r for r in rules if r.record == "slo:sli_total:sum"]
     assert promql_reads.reads(total.expr)[0].range_seconds == 86400 - 30
-    assert total.expr.endswith("* 60"), "per-second rates x 60s per point = events"
 
 
 def test_tiers_share_level1_series_and_thresholds_get_one_bad_series_each() -> None:
     (chatbot,) = rule_yaml.example_slos()["chatbot-latency"]
     rules = recording_rules(render.render_rule_groups(chatbot))
-    level1_bad = [r for r in rules if r.record == "slo:sli_bad:rate5m"]
+    level1_bad = [r for r in rules if r.record == "slo:sli_bad:increase1m"]
     assert [r.labels["slo_threshold"] for r in level1_bad] == ["150ms", "200ms"]
-    assert len([r for r in rules if r.record == "slo:sli_total:rate5m"]) == 1
+    assert len([r for r in rules if r.record == "slo:sli_total:increase1m"]) == 1
     # Everything else reads all thresholds at once: one rule per window, not per objective.
     windows = [r.labels["slo_window"] for r in rules if r.record == series.ERROR_RATIO]
     assert len(windows) == len(set(windows))
@@ -205,8 +204,8 @@ def test_selectors_are_rendered_from_the_parsed_selector_never_pasted() -> None:
     }
     groups = render.render_rule_groups(rule_yaml.slo_from(manifest))
     exprs = [r.expr for r in recording_rules(groups)]
-    assert 'rate(http_requests_total{job="api",code=~"5.."}[5m])' in exprs[1]
-    assert 'rate(http_requests_total{job="api"}[5m])' in exprs[0]
+    assert '(http_requests_total{job="api",code=~"5.."} - http_requests_total' in exprs[1]
+    assert '(http_requests_total{job="api"} - http_requests_total{job="api"} offset 1m' in exprs[0]
 
 
 HOSTILE = "\"} or vector(1) # \\\" \n {{ $value }} `x` 'y'"
@@ -226,10 +225,10 @@ def test_no_label_value_can_escape_its_quotes() -> None:
     manifest["spec"]["labels"] = {"team": HOSTILE}
     groups = render.render_rule_groups(rule_yaml.slo_from(manifest))
     rules = recording_rules(groups)
-    (bad,) = [r for r in rules if r.record == "slo:sli_bad:rate5m"]
+    (bad,) = [r for r in rules if r.record == "slo:sli_bad:increase1m"]
     raw = [read for read in promql_reads.reads(bad.expr) if read.raw]
-    assert [read.metric for read in raw] == ["http_requests_total"]
-    assert ("path", "=", HOSTILE) in raw[0].matchers
+    assert {read.metric for read in raw} == {"http_requests_total"}
+    assert all(("path", "=", HOSTILE) in read.matchers for read in raw)
     assert all(r.labels["service"] == HOSTILE and r.labels["team"] == HOSTILE for r in rules)
     for alert in alerting_rules(groups):
         promql_reads.reads(alert.expr)  # parses: nothing leaked into PromQL
@@ -316,7 +315,8 @@ def test_alerts_are_for_the_primary_objective_with_user_labels_underneath_ours()
     assert page.annotations["runbook_url"] == "https://runbooks.example.com/chatbot"
     assert {"summary", "description"} <= set(page.annotations)
     assert (
-        no_data.expr == 'absent(slo:sli_total:rate5m{slo="chatbot-latency",slo_namespace="shop"})'
+        no_data.expr
+        == 'absent(slo:sli_total:increase1m{slo="chatbot-latency",slo_namespace="shop"})'
     )
 
 
@@ -361,28 +361,32 @@ def test_calendar_slos_record_labelled_tiles_and_leave_the_window_to_the_evaluat
 
 
 ID = '{slo="api",slo_namespace="ns"}'
-BAD_1M, TOTAL_1M = f"slo:sli_bad:rate1m{ID}", f"slo:sli_total:rate1m{ID}"
+BAD_INC, TOTAL_INC = f"slo:sli_bad:increase1m{ID}", f"slo:sli_total:increase1m{ID}"
 BAD_COUNT, TOTAL_COUNT = f"slo:sli_bad:count1m{ID}", f"slo:sli_total:count1m{ID}"
 
 
 @pytest.mark.parametrize(
-    ("indicator", "method", "level1", "slice_expr"),
+    ("indicator", "method", "duration", "level1", "slice_expr"),
     [
         (
             "ratio-errors",
             "Timeslices",
-            "slo:sli_total:rate1m",
-            f"({BAD_1M} / ({TOTAL_1M} > 0)) > bool 0.050000001",
+            "1m",
+            "slo:sli_total:increase1m",
+            f"(sum_over_time({BAD_INC}[30s]) / (sum_over_time({TOTAL_INC}[30s]) > 0))"
+            " > bool 0.050000001",
         ),
         (
             "ratio-good",
             "RatioTimeslices",
-            "slo:sli_total:rate1m",
-            f"{BAD_1M} / ({TOTAL_1M} > 0)",
+            "5m",
+            "slo:sli_total:increase1m",
+            f"sum_over_time({BAD_INC}[4m30s]) / (sum_over_time({TOTAL_INC}[4m30s]) > 0)",
         ),
         (
             "boolGauge",
             "Timeslices",
+            "1m",
             "slo:sli_total:count1m",
             f"(sum_over_time({BAD_COUNT}[30s]) / (sum_over_time({TOTAL_COUNT}[30s]) > 0))"
             " > bool 0.050000001",
@@ -390,10 +394,11 @@ BAD_COUNT, TOTAL_COUNT = f"slo:sli_bad:count1m{ID}", f"slo:sli_total:count1m{ID}
     ],
 )
 def test_timeslice_methods_record_the_slice_ending_each_minute(
-    indicator: str, method: str, level1: str, slice_expr: str
+    indicator: str, method: str, duration: str, level1: str, slice_expr: str
 ) -> None:
+    """A slice of d is the sum of d one-minute counts of level 1, ending at this minute."""
     resource = slo_factory.build(
-        indicator=indicator, method=method, timeslice={"duration": "1m", "target": 95}
+        indicator=indicator, method=method, timeslice={"duration": duration, "target": 95}
     )
     rules = recording_rules(render.render_rule_groups(resource))
     assert rules[0].record == level1
@@ -402,7 +407,8 @@ def test_timeslice_methods_record_the_slice_ending_each_minute(
     tile = next(r for r in rules if r.record == series.TOTAL_TILE)
     (read,) = promql_reads.reads(tile.expr)
     # Slices picked at their own boundaries: 60 per hour tile, never overlapping.
-    assert read.metric == series.SLICE_ERROR and read.subquery == (3600 - 0.001, 60)
+    step = 60 * int(duration[:-1])
+    assert read.metric == series.SLICE_ERROR and read.subquery == (3600 - 0.001, step)
 
 
 def test_prometheus_rule_object() -> None:

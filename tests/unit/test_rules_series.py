@@ -17,13 +17,9 @@ UTC = datetime.UTC
 @pytest.mark.parametrize(
     ("shape", "total", "bad"),
     [
-        ({}, "slo:sli_total:rate5m", "slo:sli_bad:rate5m"),
-        ({"method": "Timeslices"}, "slo:sli_total:rate5m", "slo:sli_bad:rate5m"),
-        (
-            {"method": "Timeslices", "timeslice": {"duration": "1m", "target": 99}},
-            "slo:sli_total:rate1m",
-            "slo:sli_bad:rate1m",
-        ),
+        ({}, "slo:sli_total:increase1m", "slo:sli_bad:increase1m"),
+        ({"method": "Timeslices"}, "slo:sli_total:increase1m", "slo:sli_bad:increase1m"),
+        ({"indicator": "latency"}, "slo:sli_total:increase1m", "slo:sli_bad:increase1m"),
         ({"indicator": "boolGauge"}, "slo:sli_total:count1m", "slo:sli_bad:count1m"),
     ],
 )

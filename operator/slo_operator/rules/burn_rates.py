@@ -37,9 +37,9 @@ MIN_FACTOR = 1.5
 MAX_FRACTION = 0.5
 """The largest share of the budget an alert may let burn before it fires."""
 MIN_LONG_SECONDS = 10 * MINUTE
-"""Shortest long window: below this the 5m rate smoothing dominates."""
+"""Shortest long window: shorter ones see too few events to tell a burn from noise."""
 MIN_SHORT_SECONDS = 5 * MINUTE
-"""Shortest short window: the level-1 rates are 5m rates."""
+"""Shortest short window, as in the workbook: five one-minute counts."""
 SHORT_TO_LONG = 12
 """A short window is 1/12 of its long window, as in the workbook."""
 

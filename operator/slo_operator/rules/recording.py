@@ -1,10 +1,10 @@
 """Recording rules of one SLO, in the order Prometheus must evaluate them.
 
-Level 1 is the only place raw series are read, over a short range, once per SLO. Every longer
-window is a ratio of sums of level-1 points; the full window is a sum of hourly tiles. All rules
-of an SLO live in one group so they share one evaluation timestamp: a range of `W - 30s` over
-1m points then holds exactly W/1m of them, and the points of consecutive windows never overlap.
-docs/rules.md explains the design and its cost.
+Level 1 is the only place raw series are read: once a minute, what happened in that minute,
+exactly. Every longer window is a ratio of sums of level-1 points; the full window is a sum of
+hourly tiles. All rules of an SLO live in one group so they share one evaluation timestamp: a
+range of `W - 30s` over 1m points then holds exactly W/1m of them, and the points of consecutive
+windows never overlap. docs/rules.md explains the design and its cost.
 """
 
 from __future__ import annotations
@@ -122,6 +122,20 @@ class _Builder:
 # --- level 1 -----------------------------------------------------------------------------------
 
 
+def increase_1m(selector: str) -> str:
+    """Per series, the exact increase of a counter since the previous evaluation a minute ago.
+
+    Differences of the counter's latest values telescope: summed over any run of minutes they
+    are the counter's increase between the samples at the run's ends, whatever the scrape
+    interval, with none of `rate()`'s extrapolation. A difference below 0 is a counter reset; the
+    restarted counter's value is what it counted since (events between the last sample before
+    the minute and the crash are lost, as they are to Prometheus). Where either sample is missing
+    (a new series, a gap longer than the 5m lookback) the minute is left out.
+    """
+    delta = f"{selector} - {selector} offset 1m"
+    return f"({delta} >= 0) or ({selector} + 0 and {delta} < 0)"
+
+
 def _level1(ctx: Context, builder: _Builder) -> None:
     spec = ctx.spec
     group_by = list(spec.group_by)
@@ -141,20 +155,19 @@ def _level1(ctx: Context, builder: _Builder) -> None:
         builder.add(bad_name, f"{total_recorded} - {good}", ctx.labels)
         return
 
-    rate_range = _duration(series.level1_range_seconds(spec))
     if indicator.ratio is not None:
         ratio = indicator.ratio
         total = common.parse_selector(ratio.total).render()
-        builder.add(total_name, _sum_by(group_by, f"rate({total}[{rate_range}])"), ctx.labels)
+        builder.add(total_name, _sum_by(group_by, increase_1m(total)), ctx.labels)
         # A counter that was never incremented has no series: `or 0 * total` keeps the bad-event
-        # rate at 0 for such groups instead of dropping them.
+        # count at 0 for such groups instead of dropping them.
         if ratio.errors is not None:
             errors = common.parse_selector(ratio.errors).render()
-            bad = f"{_sum_by(group_by, f'rate({errors}[{rate_range}])')} or 0 * {total_recorded}"
+            bad = f"{_sum_by(group_by, increase_1m(errors))} or 0 * {total_recorded}"
         else:
             assert ratio.good is not None  # the model guarantees errors xor good
             good_selector = common.parse_selector(ratio.good).render()
-            good = _sum_by(group_by, f"rate({good_selector}[{rate_range}])")
+            good = _sum_by(group_by, increase_1m(good_selector))
             bad = f"{total_recorded} - ({good} or 0 * {total_recorded})"
         builder.add(bad_name, bad, ctx.labels)
         return
@@ -162,13 +175,13 @@ def _level1(ctx: Context, builder: _Builder) -> None:
     assert indicator.latency is not None
     histogram = common.parse_selector(indicator.latency.metric)
     count = histogram.with_suffix("_count")
-    builder.add(total_name, _sum_by(group_by, f"rate({count}[{rate_range}])"), ctx.labels)
+    builder.add(total_name, _sum_by(group_by, increase_1m(count)), ctx.labels)
     for threshold in ctx.thresholds:
         bucket = histogram.render(
             metric=histogram.metric + "_bucket",
             extra=(common.Matcher(name="le", op="=~", value=le_regex(threshold)),),
         )
-        fast = _sum_by(group_by, f"rate({bucket}[{rate_range}])")
+        fast = _sum_by(group_by, increase_1m(bucket))
         builder.add(
             bad_name,
             f"{total_recorded} - {fast}",
@@ -184,20 +197,17 @@ def _per_total(ctx: Context) -> str:
 
 
 def _slice_error(ctx: Context, builder: _Builder) -> None:
-    """Timeslice methods: the error of the slice that ends at this evaluation."""
+    """Timeslice methods: the error of the slice that ends at this evaluation, from the d
+    one-minute counts of level 1."""
     spec = ctx.spec
     assert spec.timeslice is not None
     bad = series.selector(series.bad_level1(spec), ctx.identity)
     total = series.selector(series.total_level1(spec), ctx.identity)
-    if spec.indicator.bool_gauge is not None:
-        slice_range = _points_range(common.parse_duration_seconds(spec.timeslice.duration))
-        ratio = (
-            f"sum_over_time({bad}[{slice_range}]) "
-            f"{_per_total(ctx)}(sum_over_time({total}[{slice_range}]) > 0)"
-        )
-    else:
-        # Level 1 already reads the raw counters over exactly one slice.
-        ratio = f"{bad} {_per_total(ctx)}({total} > 0)"
+    slice_range = _points_range(common.parse_duration_seconds(spec.timeslice.duration))
+    ratio = (
+        f"sum_over_time({bad}[{slice_range}]) "
+        f"{_per_total(ctx)}(sum_over_time({total}[{slice_range}]) > 0)"
+    )
     if spec.budgeting_method is slo.BudgetingMethod.TIMESLICES:
         allowed = 1 - spec.timeslice.target / 100 + _TIMESLICE_TIE_EPSILON
         expr = f"({ratio}) > bool {_number(allowed)}"
@@ -227,17 +237,8 @@ def _window_ratio(ctx: Context, seconds: int) -> str:
         return f"sum_over_time({slices}[{span}]) / count_over_time({slices}[{span}])"
     bad = series.selector(series.bad_level1(spec), ctx.identity)
     total = series.selector(series.total_level1(spec), ctx.identity)
-    if spec.indicator.bool_gauge is None and seconds == series.level1_range_seconds(spec):
-        return f"{bad} {_per_total(ctx)}({total} > 0)"
     span = _points_range(seconds)
     return f"sum_over_time({bad}[{span}]) {_per_total(ctx)}(sum_over_time({total}[{span}]) > 0)"
-
-
-def _events_scale(spec: slo.ServiceLevelObjectiveSpec) -> str:
-    """Turns a sum of per-second level-1 rates at 1m resolution into events."""
-    if spec.indicator.bool_gauge is None and not series.uses_slices(spec):
-        return f" * {series.EVALUATION_INTERVAL_SECONDS}"
-    return ""
 
 
 def _sums_from_points(ctx: Context, seconds: int) -> tuple[str, str]:
@@ -252,11 +253,10 @@ def _sums_from_points(ctx: Context, seconds: int) -> tuple[str, str]:
             f"sum_over_time({slices}[{span}:{step}])",
             f"count_over_time({slices}[{span}:{step}])",
         )
-    scale = _events_scale(spec)
     span = _points_range(seconds)
     bad = series.selector(series.bad_level1(spec), ctx.identity)
     total = series.selector(series.total_level1(spec), ctx.identity)
-    return f"sum_over_time({bad}[{span}]){scale}", f"sum_over_time({total}[{span}]){scale}"
+    return f"sum_over_time({bad}[{span}])", f"sum_over_time({total}[{span}])"
 
 
 def _tiles(ctx: Context, builder: _Builder) -> None:

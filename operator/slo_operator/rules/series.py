@@ -66,15 +66,11 @@ SLICE_ERROR = "slo:sli_slice_error:ratio"
 `1 - good/total` for RatioTimeslices); absent for slices without events."""
 
 EVALUATION_INTERVAL_SECONDS = 60
-"""Every group is evaluated each minute; window ranges are built on this resolution."""
+"""Every group is evaluated each minute; level 1 records what happened in that minute."""
 TILE_SECONDS = 3600
 """Length of the coarse tiles the full window is summed from."""
 TILED_WINDOW_MIN_SECONDS = 7 * 86400
 """Full windows at least this long are read from hourly tiles; shorter ones from 1m points."""
-BOOL_GAUGE_COUNT_SECONDS = 60
-"""A 0/1 gauge's samples are counted per minute, exactly, so counts tile without overlap."""
-OCCURRENCES_RATE_SECONDS = 300
-"""The `rate()` range of counters for Occurrences: robust for scrape intervals up to ~1m."""
 
 CALENDAR_NOMINAL_SECONDS = {
     slo.CalendarPeriod.WEEK: 7 * 86400,
@@ -85,31 +81,24 @@ CALENDAR_NOMINAL_SECONDS = {
 """The nominal length of a calendar period, from which alert windows and factors are derived."""
 
 
-def level1_range_seconds(spec: slo.ServiceLevelObjectiveSpec) -> int:
-    """The range over which level 1 reads raw series.
-
-    Counters: 5m for Occurrences; the slice duration for the timeslice methods, so that the
-    level-1 point at each minute is exactly the slice ending then. 0/1 gauges: one minute.
-    """
-    if spec.indicator.bool_gauge is not None:
-        return BOOL_GAUGE_COUNT_SECONDS
-    if spec.timeslice is not None and spec.budgeting_method is not slo.BudgetingMethod.OCCURRENCES:
-        return int(common.parse_duration_seconds(spec.timeslice.duration))
-    return OCCURRENCES_RATE_SECONDS
+LEVEL1_TOTAL_NAMES = ("slo:sli_total:increase1m", "slo:sli_total:count1m")
+"""Every name a level-1 total series can have (counters, 0/1 gauges): events in the last minute."""
+LEVEL1_BAD_NAMES = ("slo:sli_bad:increase1m", "slo:sli_bad:count1m")
+"""Every name a level-1 bad-event series can have."""
 
 
 def total_level1(spec: slo.ServiceLevelObjectiveSpec) -> str:
-    """Name of the level-1 series of all events: a per-second rate, or a per-minute count."""
+    """Name of the level-1 series of all events in the last minute (samples, for a 0/1 gauge)."""
     if spec.indicator.bool_gauge is not None:
-        return "slo:sli_total:count1m"
-    return f"slo:sli_total:rate{common.format_duration(level1_range_seconds(spec))}"
+        return LEVEL1_TOTAL_NAMES[1]
+    return LEVEL1_TOTAL_NAMES[0]
 
 
 def bad_level1(spec: slo.ServiceLevelObjectiveSpec) -> str:
-    """Name of the level-1 series of bad events (one per latency threshold)."""
+    """Name of the level-1 series of bad events in the last minute (one per latency threshold)."""
     if spec.indicator.bool_gauge is not None:
-        return "slo:sli_bad:count1m"
-    return f"slo:sli_bad:rate{common.format_duration(level1_range_seconds(spec))}"
+        return LEVEL1_BAD_NAMES[1]
+    return LEVEL1_BAD_NAMES[0]
 
 
 def uses_slices(spec: slo.ServiceLevelObjectiveSpec) -> bool:
@@ -192,8 +181,8 @@ def needs_tiles(spec: slo.ServiceLevelObjectiveSpec) -> bool:
 def window_end(window: FullWindow, evaluated_at: datetime.datetime) -> datetime.datetime:
     """The end of the data a full-window series covers when it was evaluated at `evaluated_at`.
 
-    Tiled windows end at the last hour boundary (the tiles are read there); others end at the
-    evaluation. Either way the level-1 rates smear events by up to 5m (see docs/rules.md).
+    Tiled windows end at the last hour boundary (the tiles are read there, each recorded at the
+    group's last evaluation at or before it); others end at the evaluation.
     """
     if not window.tiled:
         return evaluated_at
