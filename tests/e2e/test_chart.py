@@ -266,6 +266,27 @@ def test_rbac_follows_rule_output_and_webhook(helm: Helm) -> None:
     assert not [row for row in table if row[0] == ("admissionregistration.k8s.io",)]
 
 
+def test_rbac_reads_secrets_only_when_policy_webhooks_may_call_out(helm: Helm) -> None:
+    secrets = (("",), ("secrets",), ("get",))
+    documents = helm.render(values_files=[VALUES_DIR / "policy-webhooks.yaml"])
+    (role,) = [d for d in documents if d["kind"] == "Role"]
+    assert rules(role) == [*NAMESPACED_RULES, secrets]
+    assert secrets not in rules(find(documents, "ClusterRole"))
+    args = find(documents, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+    hosts = [arg for arg in args if arg.startswith("--policy-webhook-host=")]
+    assert hosts == [
+        "--policy-webhook-host=hooks.example.com",
+        "--policy-webhook-host=*.chat.example.com",
+    ]
+    for values in [None, *VALUES_SETS]:
+        if values is not None and values.stem == "policy-webhooks":
+            continue
+        rendered = helm.render(values_files=[values] if values else [])
+        for document in rendered:
+            if document["kind"] in ("Role", "ClusterRole"):
+                assert secrets not in rules(document), (values, document["metadata"]["name"])
+
+
 def test_backends_render_into_the_file_the_operator_reads(helm: Helm, tmp_path: Path) -> None:
     documents = helm.render(values_files=[VALUES_DIR / "backends.yaml"])
     configmap = find(documents, "ConfigMap", "slo-slo-operator-backends")

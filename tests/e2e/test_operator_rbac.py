@@ -259,6 +259,12 @@ def test_cluster_wide_operator_reconciles_with_the_chart_rbac(
             assert_reconciled(control_plane, namespace, "PrometheusRule")
             assert_warned(control_plane, namespace, "admitted-before-start")
             assert_refused_by_webhook(control_plane, namespace)
+            # Without policyWebhookHosts no Secret is readable, not even by name.
+            token = control_plane.service_account_token(
+                release_namespace, find(documents, "ServiceAccount")["metadata"]["name"]
+            )
+            hook = webhook_secret(control_plane, namespace)
+            assert control_plane.api_request("GET", hook, token=token).status == 403
         log = process.log(lines=100_000)
     assert not permission_problems(log), "\n".join(permission_problems(log))
 
@@ -281,7 +287,11 @@ def test_namespaced_operator_reconciles_its_namespaces_and_is_refused_the_rest(
             helm,
             release_namespace,
             values_files=values,
-            set_json=chart_values(backend, f"watchNamespaces={json.dumps(watched)}"),
+            set_json=chart_values(
+                backend,
+                f"watchNamespaces={json.dumps(watched)}",
+                'policyWebhookHosts=["hooks.example.com"]',
+            ),
         ) as documents:
             process = operator_from_chart(control_plane, documents, release_namespace, tmp_path)
             control_plane.apply(unknown_time_zone(watched[1], "admitted-before-start"))
@@ -339,12 +349,28 @@ def assert_refused_outside(
         ("GET", f"/api/v1/namespaces/{outside}", None),
         ("POST", "/apis/rbac.authorization.k8s.io/v1/clusterroles", _cluster_role()),
     ]
+    # policyWebhookHosts is set: a policy Webhook's Secret is readable by name, inside only.
+    allowed.append(("GET", webhook_secret(plane, watched[0]), None))
+    refused.append(("GET", webhook_secret(plane, outside), None))
     for method, path, _ in allowed:
         response = plane.api_request(method, path, token=token)
         assert response.status == 200, (method, path, response.status, response.body)
     for method, path, body in refused:
         response = plane.api_request(method, path, token=token, body=body)
         assert response.status == 403, (method, path, response.status, response.body)
+
+
+def webhook_secret(plane: controlplane.ControlPlane, namespace: str) -> str:
+    """A Secret holding a policy webhook's URL (created as admin); its API path."""
+    plane.apply(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "chat-hook", "namespace": namespace},
+            "stringData": {"url": "https://hooks.example.com/slo"},
+        }
+    )
+    return f"/api/v1/namespaces/{namespace}/secrets/chat-hook"
 
 
 def _rule_object(namespace: str) -> dict[str, Any]:

@@ -96,6 +96,11 @@ ClusterRole in cluster-wide mode). Each verb is one the code uses; README.md say
 - apiGroups: [""]
   resources: [events]
   verbs: [create]
+{{- if .Values.policyWebhookHosts }}
+- apiGroups: [""]
+  resources: [secrets]
+  verbs: [get]
+{{- end }}
 {{- end }}
 
 {{/* Cluster-scoped rules, needed in both modes. */}}
