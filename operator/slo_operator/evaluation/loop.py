@@ -118,7 +118,7 @@ class EvaluationLoop:
         self._failing_since: dict[str, datetime.datetime] = {}
         self.last_errors: dict[str, str] = {}
         """The cause of each backend's last failure."""
-        self._parsed: dict[tuple[str, int | None, str], slo.ServiceLevelObjective | None] = {}
+        self._parsed: dict[tuple[str, int | None, str], slo_evaluator.SloFacts | None] = {}
         self._collect_statuses = False
         self._known: dict[registry.ObjectRef, str] = {}
         """uid of every SLO with numbers, to forget its policy state and metrics when it goes."""
@@ -158,20 +158,26 @@ class EvaluationLoop:
         report.objects = len(entries)
         self._forget_missing({entry.ref for entry in entries})
 
-        planner = slo_evaluator.Planner(now)
-        plans: dict[registry.ObjectRef, tuple[registry.Entry, slo.ServiceLevelObjective, Any]] = {}
+        group_labels = {
+            label
+            for entry in entries
+            if (parsed := self._parse(entry)) is not None
+            for label in parsed.group_by
+        }
+        planner = slo_evaluator.Planner(now, self.slos.shapes, sorted(group_labels))
+        plans: dict[registry.ObjectRef, tuple[registry.Entry, slo_evaluator.SloFacts, Any]] = {}
         by_backend: dict[str, list[registry.ObjectRef]] = defaultdict(list)
         not_allowed: dict[registry.ObjectRef, tuple[registry.Entry, errors.BackendNotAllowed]] = {}
         for entry in entries:
-            resource = self._parse(entry)
-            if resource is None or not self._evaluable(entry):
+            facts = self._parse(entry)
+            if facts is None or not self._evaluable(entry):
                 continue
             try:
-                backend = self.backends.resolve(resource.spec.backend, resource.namespace)
+                backend = self.backends.resolve(facts.backend, facts.namespace)
             except errors.BackendNotAllowed as error:
                 not_allowed[entry.ref] = (entry, error)
                 continue
-            plans[entry.ref] = (entry, resource, planner.plan(resource))
+            plans[entry.ref] = (entry, facts, planner.plan(facts))
             by_backend[backend.name].append(entry.ref)
 
         answers: dict[str, results.Results | errors.BackendUnavailable] = {}
@@ -204,12 +210,12 @@ class EvaluationLoop:
         for backend_name, refs in by_backend.items():
             answer = answers[backend_name]
             for ref in refs:
-                entry, resource, the_plan = plans[ref]
+                entry, facts, the_plan = plans[ref]
                 if isinstance(answer, errors.BackendUnavailable):
                     desired = self._failed(entry, answer, now)
                 else:
                     report.evaluated += 1
-                    desired = await self._evaluated(entry, resource, the_plan, answer, now)
+                    desired = await self._evaluated(entry, facts, the_plan, answer, now)
                 reasons[_condition_reason(desired["conditions"], "Ready") or ""] += 1
                 self._collect(report, entry, desired, patches)
         for entry, refusal in not_allowed.values():
@@ -228,7 +234,7 @@ class EvaluationLoop:
 
     # -- per object -------------------------------------------------------------------------
 
-    def _parse(self, entry: registry.Entry) -> slo.ServiceLevelObjective | None:
+    def _parse(self, entry: registry.Entry) -> slo_evaluator.SloFacts | None:
         key = (entry.uid, entry.generation, str(entry.ref))
         if key not in self._parsed:
             body = {k: v for k, v in entry.body.items() if k != "status"}
@@ -236,9 +242,11 @@ class EvaluationLoop:
             # the loop skips it. Python-mode validation: the body came from the apiserver (or
             # from `evaluate`'s own checks), this only builds the typed model.
             try:
-                self._parsed[key] = slo.ServiceLevelObjective.model_validate(body)
+                model = slo.ServiceLevelObjective.model_validate(body)
             except (pydantic.ValidationError, ValueError):
                 self._parsed[key] = None
+            else:
+                self._parsed[key] = self.slos.facts(model)
         return self._parsed[key]
 
     def _evaluable(self, entry: registry.Entry) -> bool:
@@ -266,12 +274,12 @@ class EvaluationLoop:
     async def _evaluated(
         self,
         entry: registry.Entry,
-        resource: slo.ServiceLevelObjective,
+        facts: slo_evaluator.SloFacts,
         the_plan: slo_evaluator.Plan,
         answer: results.Results,
         now: datetime.datetime,
     ) -> dict[str, Any]:
-        outcome = self.slos.evaluate(resource, entry.uid, entry.status, the_plan, answer)
+        outcome = self.slos.evaluate(facts, entry.uid, entry.status, the_plan, answer)
         generation = entry.generation
         items = list(entry.status.get("conditions") or [])
         if outcome.state == "NotMeasurable":
@@ -294,8 +302,8 @@ class EvaluationLoop:
             )
         if self.settings.run_policy_actions:
             for action in outcome.actions:
-                await self._act(entry, resource, outcome, action, now)
-        self._record_metrics(entry, resource, outcome)
+                await self._act(entry, facts, outcome, action, now)
+        self._record_metrics(entry, facts, outcome)
         desired: dict[str, Any] = {"conditions": items, **outcome.values}
         if outcome.primary is not None:
             desired["_context"] = {**outcome.context, "lastEvaluationTime": _timestamp(now)}
@@ -381,7 +389,7 @@ class EvaluationLoop:
     async def _act(
         self,
         entry: registry.Entry,
-        resource: slo.ServiceLevelObjective,
+        facts: slo_evaluator.SloFacts,
         outcome: slo_evaluator.Outcome,
         action: slo_evaluator.PolicyAction,
         now: datetime.datetime,
@@ -403,10 +411,10 @@ class EvaluationLoop:
         elif action.type is slo.PolicyActionType.WEBHOOK and action.webhook is not None:
             payload = {
                 "kind": entry.ref.kind,
-                "namespace": resource.namespace,
-                "name": resource.name,
+                "namespace": facts.namespace,
+                "name": facts.name,
                 "uid": entry.uid,
-                "service": resource.spec.service,
+                "service": facts.service,
                 "step": action.step,
                 "objective": primary.name,
                 "target": primary.target,
@@ -418,19 +426,19 @@ class EvaluationLoop:
                 "message": summary,
             }
             await self._attempt(
-                "Webhook", self._post_webhook(entry, resource, action.webhook, payload)
+                "Webhook", self._post_webhook(entry, facts, action.webhook, payload)
             )
 
     async def _post_webhook(
         self,
         entry: registry.Entry,
-        resource: slo.ServiceLevelObjective,
+        facts: slo_evaluator.SloFacts,
         target: slo.WebhookTarget,
         payload: Mapping[str, Any],
     ) -> None:
         ref = target.secret_ref
         try:
-            url = await self.writer.read_secret(resource.namespace, ref.name, ref.key)
+            url = await self.writer.read_secret(facts.namespace, ref.name, ref.key)
             await webhooks.post(url, payload, self.settings.webhook_hosts)
         except (webhooks.WebhookRefused, webhooks.WebhookFailed, LookupError) as error:
             await self.writer.emit_event(
@@ -457,12 +465,12 @@ class EvaluationLoop:
     def _record_metrics(
         self,
         entry: registry.Entry,
-        resource: slo.ServiceLevelObjective,
+        facts: slo_evaluator.SloFacts,
         outcome: slo_evaluator.Outcome,
     ) -> None:
         metrics.SLO_NUMBERS.set(
-            resource.namespace,
-            resource.name,
+            facts.namespace,
+            facts.name,
             [(n.name, n.sli, n.error_budget_remaining_percent, n.met) for n in outcome.numbers],
             outcome.burn_rates,
         )
