@@ -3,6 +3,7 @@ every documented values set accepted by the real apiserver (server-side dry run)
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import yaml
 
 from e2e.helm_chart import CHART, REPO, VALUES_DIR, Helm, as_json, find
 from slo_operator.backends import config as backends_config
+from slo_operator.kube import config as operator_config
 from slo_operator.testing import controlplane
 
 VALUES_SETS = sorted(VALUES_DIR.glob("*.yaml"))
@@ -379,3 +381,23 @@ def load(path: Path) -> dict[str, Any]:
     body = yaml.safe_load(path.read_text())
     assert isinstance(body, dict)
     return json.loads(json.dumps(body))
+
+
+# Flags of `slo-operator run` the chart leaves out on purpose, and why.
+NOT_FROM_THE_CHART = {
+    "--webhook-host": "URL mode, for an operator outside the cluster; the chart uses the Service",
+}
+
+
+def test_every_operator_flag_is_reachable_from_the_values(helm: Helm) -> None:
+    """A flag added to `slo-operator run` without a chart value fails here."""
+    parser = argparse.ArgumentParser(add_help=False)
+    operator_config.add_arguments(parser)
+    flags = {option for action in parser._actions for option in action.option_strings}
+    used: set[str] = set()
+    for values in [None, *VALUES_SETS]:
+        documents = helm.render(values_files=[values] if values else [])
+        container = find(documents, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+        used |= {arg.partition("=")[0] for arg in container["args"]}
+    assert used <= flags, f"the chart passes flags the operator lacks: {used - flags}"
+    assert flags - used == set(NOT_FROM_THE_CHART), f"no chart value sets {flags - used}"
