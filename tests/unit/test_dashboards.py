@@ -106,7 +106,8 @@ def _metric_names(expr: str) -> set[str]:
                 names.add(node.name)
             for matcher in node.matchers.matchers:
                 if matcher.name == "__name__":
-                    names.add(f"~{matcher.value}")
+                    # An alternation of plain names reads each of them.
+                    names.update(matcher.value.split("|"))
             return
         for attribute in ("expr", "lhs", "rhs", "vector_selector", "param"):
             child = getattr(node, attribute, None)
@@ -126,8 +127,8 @@ RECORDED = {
     series.BAD_TILE,
     series.TOTAL_TILE,
     series.SLICE_ERROR,
-    "~slo:sli_total:(rate|count).+",
-    "~slo:sli_bad:(rate|count).+",
+    *series.LEVEL1_TOTAL_NAMES,
+    *series.LEVEL1_BAD_NAMES,
 }
 
 

@@ -273,8 +273,8 @@ def _sel(metric: str, *matchers: str) -> str:
 
 _NS_MULTI = f'{series.LABEL_NAMESPACE}=~"$namespace"'
 _OP_NS_MULTI = 'namespace=~"$namespace"'
-_TOTAL_LEVEL1 = '__name__=~"slo:sli_total:(rate|count).+"'
-_BAD_LEVEL1 = '__name__=~"slo:sli_bad:(rate|count).+"'
+_TOTAL_LEVEL1 = f'__name__=~"{"|".join(series.LEVEL1_TOTAL_NAMES)}"'
+_BAD_LEVEL1 = f'__name__=~"{"|".join(series.LEVEL1_BAD_NAMES)}"'
 
 
 def overview_dashboard() -> dict[str, Any]:
@@ -366,7 +366,7 @@ def overview_dashboard() -> dict[str, Any]:
     )
     layout.panel(
         "timeseries",
-        "Events per second",
+        "Events per minute",
         [
             Query(
                 f"sum by ({series.LABEL_NAMESPACE}, {series.LABEL_SLO}) "
@@ -539,7 +539,7 @@ def detail_dashboard(group_labels: Iterable[str] = ()) -> dict[str, Any]:
             Query(f"{{{_TOTAL_LEVEL1},{','.join(_ONE_SLO)}}}", "total"),
             Query(f"{{{_BAD_LEVEL1},{','.join(_ONE_SLO)}}}", "bad {{slo_threshold}}"),
         ],
-        description="Level-1 recorded rates per second (samples per minute for 0/1 gauges).",
+        description="Level-1 recorded events per minute (samples per minute for 0/1 gauges).",
         width=12,
     )
     layout.panel(
