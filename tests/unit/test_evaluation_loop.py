@@ -279,3 +279,76 @@ def test_objects_whose_rules_failed_are_left_to_the_reconcile(reason: str) -> No
     harness.loop.require_rules = True
     report = harness.cycle()
     assert report.evaluated == 0 and report.patches == 0
+
+
+class ToyFacts:
+    def __init__(self, namespace: str) -> None:
+        self.namespace = namespace
+        self.backend: str | None = None
+
+
+class ToyPlan:
+    queries = (client.Query("toy_metric", T0),)
+
+
+class ToyOutcome:
+    state = "Evaluated"
+    message = ""
+    values = {"attainment": 99.9}
+    context: dict[str, Any] = {}
+    conditions = [("Compliant", True, "TargetsMet", "")]
+    measured = True
+
+
+class ToyEvaluator:
+    """A second kind, the way the SLA evaluator (issue 6) plugs into the same loop."""
+
+    kind = "ServiceLevelAgreement"
+    requires_rules = False
+
+    def __init__(self) -> None:
+        self.forgotten: list[str] = []
+        self.acted = 0
+
+    def parse(self, body: Mapping[str, Any]) -> ToyFacts | None:
+        return ToyFacts(body["metadata"]["namespace"])
+
+    def begin(self, at: datetime.datetime, facts: Any) -> None:
+        return None
+
+    def plan(self, facts: ToyFacts) -> ToyPlan:
+        return ToyPlan()
+
+    def evaluate(self, entry: Any, facts: Any, planned: Any, answers: Any) -> ToyOutcome:
+        assert answers.has(ToyPlan.queries[0])
+        return ToyOutcome()
+
+    async def act(self, *args: Any) -> None:
+        self.acted += 1
+
+    def forget(self, ref: registry.ObjectRef, uid: str) -> None:
+        self.forgotten.append(ref.name)
+
+
+def test_another_kind_plugs_in_and_shares_the_batch() -> None:
+    harness = Harness(body("a"))
+    toy = ToyEvaluator()
+    harness.loop.evaluators.append(toy)
+    sla = {
+        "apiVersion": "slo.dev/v1alpha1",
+        "kind": "ServiceLevelAgreement",
+        "metadata": {"name": "acme", "namespace": "shop", "uid": "uid-acme", "generation": 1},
+        "spec": {},
+    }
+    harness.objects.upsert("ServiceLevelAgreement", sla)
+    alone = Harness(body("a")).cycle().queries
+    report = asyncio.run(harness.loop.run_cycle(T0))
+    assert report.queries == alone + 1
+    assert report.evaluated == 2
+    patched = {ref.kind: patch for ref, patch in harness.writer.patches}
+    assert patched["ServiceLevelAgreement"]["attainment"] == 99.9
+    assert condition(patched["ServiceLevelAgreement"], "Compliant")["status"] == "True"
+    assert toy.acted == 1
+    harness.objects.remove("ServiceLevelAgreement", "shop", "acme")
+    asyncio.run(harness.loop.run_cycle(T0))
+    assert toy.forgotten == ["acme"]

@@ -2,8 +2,9 @@
 
 Each cycle takes a snapshot of the registry, plans the queries of every SLO, sends each distinct
 query once per backend (so the count grows with distinct windows, not with SLOs), computes every
-SLO's status and patches only the objects whose rounded values or conditions changed. Objects
-are evaluated by a per-kind evaluator; SLAs join with their own evaluator (issue 6).
+SLO's status and patches only the objects whose rounded values or conditions changed. Each kind
+has its evaluator (`kinds.KindEvaluator`): SLOs now, SLAs (issue 6) by passing theirs in
+`evaluators`.
 
 Failure handling: a backend that fails any query of a cycle fails the cycle for all of its
 objects. They keep their last good values (and the `lastEvaluationTime` they were measured at),
@@ -19,15 +20,13 @@ import datetime
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, Protocol
-
-import pydantic
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from .. import errors
-from ..api import conditions, slo
+from ..api import conditions
 from ..backends import client, config
-from . import metrics, registry, results, slo_evaluator, webhooks
+from . import kinds, metrics, registry, results, slo_evaluator
 
 logger = logging.getLogger(__name__)
 
@@ -38,16 +37,8 @@ RECONCILE_REASONS = frozenset(
 and the loop leaves the object alone."""
 
 
-class StatusWriter(Protocol):
-    """The Kubernetes writes the loop needs; `kube` implements them, tests may record them."""
-
-    async def patch_status(self, ref: registry.ObjectRef, patch: Mapping[str, Any]) -> None: ...
-
-    async def emit_event(
-        self, ref: registry.ObjectRef, uid: str, reason: str, message: str, *, warning: bool
-    ) -> None: ...
-
-    async def read_secret(self, namespace: str, name: str, key: str) -> str: ...
+StatusWriter = kinds.StatusWriter
+"""Re-exported: `kube` implements it, `evaluate` and the tests stand in for it."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,6 +96,7 @@ class EvaluationLoop:
         *,
         backend_factory: BackendFactory = client.PrometheusBackend,
         require_rules: bool = True,
+        evaluators: Sequence[kinds.KindEvaluator[Any, Any, Any]] | None = None,
     ) -> None:
         self.registry = objects
         self.backends = backends
@@ -115,13 +107,18 @@ class EvaluationLoop:
         `evaluate` on the command line has no such status and turns this off."""
         self.clients = {name: backend_factory(cfg) for name, cfg in backends.by_name.items()}
         self.slos = slo_evaluator.SloEvaluator()
+        """The SLO evaluator (always present)."""
+        self.evaluators: list[kinds.KindEvaluator[Any, Any, Any]] = [self.slos]
+        for evaluator in evaluators or ():
+            if evaluator.kind != slo_evaluator.KIND:
+                self.evaluators.append(evaluator)
         self._failing_since: dict[str, datetime.datetime] = {}
         self.last_errors: dict[str, str] = {}
         """The cause of each backend's last failure."""
-        self._parsed: dict[tuple[str, int | None, str], slo_evaluator.SloFacts | None] = {}
+        self._parsed: dict[tuple[str, int | None, str], Any] = {}
         self._collect_statuses = False
         self._known: dict[registry.ObjectRef, str] = {}
-        """uid of every SLO with numbers, to forget its policy state and metrics when it goes."""
+        """uid of every object evaluated, to forget its memory and metrics when it goes."""
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -154,37 +151,34 @@ class EvaluationLoop:
         now = now or datetime.datetime.now(datetime.UTC)
         report = CycleReport()
         self._collect_statuses = collect_statuses
-        entries = self.registry.entries(slo_evaluator.KIND)
-        report.objects = len(entries)
-        self._forget_missing({entry.ref for entry in entries})
-
-        group_labels = {
-            label
-            for entry in entries
-            if (parsed := self._parse(entry)) is not None
-            for label in parsed.group_by
-        }
-        planner = slo_evaluator.Planner(now, self.slos.shapes, sorted(group_labels))
-        plans: dict[registry.ObjectRef, tuple[registry.Entry, slo_evaluator.SloFacts, Any]] = {}
+        Work = tuple[kinds.KindEvaluator[Any, Any, Any], registry.Entry, Any, Any]
+        plans: dict[registry.ObjectRef, Work] = {}
         by_backend: dict[str, list[registry.ObjectRef]] = defaultdict(list)
         not_allowed: dict[registry.ObjectRef, tuple[registry.Entry, errors.BackendNotAllowed]] = {}
-        for entry in entries:
-            facts = self._parse(entry)
-            if facts is None or not self._evaluable(entry):
-                continue
-            try:
-                backend = self.backends.resolve(facts.backend, facts.namespace)
-            except errors.BackendNotAllowed as error:
-                not_allowed[entry.ref] = (entry, error)
-                continue
-            plans[entry.ref] = (entry, facts, planner.plan(facts))
-            by_backend[backend.name].append(entry.ref)
+        present: set[registry.ObjectRef] = set()
+        for evaluator in self.evaluators:
+            entries = self.registry.entries(evaluator.kind)
+            report.objects += len(entries)
+            present.update(entry.ref for entry in entries)
+            parsed = [(entry, self._parse(evaluator, entry)) for entry in entries]
+            evaluator.begin(now, [facts for _, facts in parsed if facts is not None])
+            for entry, facts in parsed:
+                if facts is None or not self._evaluable(evaluator, entry):
+                    continue
+                try:
+                    backend = self.backends.resolve(facts.backend, facts.namespace)
+                except errors.BackendNotAllowed as error:
+                    not_allowed[entry.ref] = (entry, error)
+                    continue
+                plans[entry.ref] = (evaluator, entry, facts, evaluator.plan(facts))
+                by_backend[backend.name].append(entry.ref)
+        self._forget_missing(present)
 
         answers: dict[str, results.Results | errors.BackendUnavailable] = {}
 
         async def ask(backend_name: str, refs: list[registry.ObjectRef]) -> None:
             backend = self.clients[backend_name]
-            distinct_plans = {id(plans[ref][2]): plans[ref][2] for ref in refs}
+            distinct_plans = {id(plans[ref][3]): plans[ref][3] for ref in refs}
             queries = [query for p in distinct_plans.values() for query in p.queries]
             distinct = list(dict.fromkeys(queries))
             report.queries += len(distinct)
@@ -206,21 +200,21 @@ class EvaluationLoop:
         await asyncio.gather(*(ask(name, refs) for name, refs in by_backend.items()))
 
         patches: list[tuple[registry.ObjectRef, dict[str, Any]]] = []
-        reasons: dict[str, int] = defaultdict(int)
+        reasons: dict[tuple[str, str], int] = defaultdict(int)
         for backend_name, refs in by_backend.items():
             answer = answers[backend_name]
             for ref in refs:
-                entry, facts, the_plan = plans[ref]
+                evaluator, entry, facts, planned = plans[ref]
                 if isinstance(answer, errors.BackendUnavailable):
                     desired = self._failed(entry, answer, now)
                 else:
                     report.evaluated += 1
-                    desired = await self._evaluated(entry, facts, the_plan, answer, now)
-                reasons[_condition_reason(desired["conditions"], "Ready") or ""] += 1
+                    desired = await self._evaluated(evaluator, entry, facts, planned, answer, now)
+                reasons[(ref.kind, _condition_reason(desired["conditions"], "Ready") or "")] += 1
                 self._collect(report, entry, desired, patches)
         for entry, refusal in not_allowed.values():
             desired = self._not_allowed(entry, refusal)
-            reasons["BackendNotAllowed"] += 1
+            reasons[(entry.ref.kind, "BackendNotAllowed")] += 1
             self._collect(report, entry, desired, patches)
 
         await self._write(patches)
@@ -228,33 +222,31 @@ class EvaluationLoop:
         report.seconds = time.monotonic() - started
         metrics.CYCLES.inc()
         metrics.CYCLE_DURATION.observe(report.seconds)
-        for reason, count in reasons.items():
-            metrics.OBJECTS.labels(slo_evaluator.KIND, reason).set(count)
+        for (kind, reason), count in reasons.items():
+            metrics.OBJECTS.labels(kind, reason).set(count)
         return report
 
     # -- per object -------------------------------------------------------------------------
 
-    def _parse(self, entry: registry.Entry) -> slo_evaluator.SloFacts | None:
+    def _parse(self, evaluator: kinds.KindEvaluator[Any, Any, Any], entry: registry.Entry) -> Any:
+        """The object's facts, parsed once per generation; None while its spec is invalid."""
         key = (entry.uid, entry.generation, str(entry.ref))
         if key not in self._parsed:
             body = {k: v for k, v in entry.body.items() if k != "status"}
-            # An invalid spec is the reconcile handler's to report (with every problem named);
-            # the loop skips it. Python-mode validation: the body came from the apiserver (or
-            # from `evaluate`'s own checks), this only builds the typed model.
-            try:
-                model = slo.ServiceLevelObjective.model_validate(body)
-            except (pydantic.ValidationError, ValueError):
-                self._parsed[key] = None
-            else:
-                self._parsed[key] = self.slos.facts(model)
+            self._parsed[key] = evaluator.parse(body)
         return self._parsed[key]
 
-    def _evaluable(self, entry: registry.Entry) -> bool:
-        """Rules applied for this generation, and no reconcile failure pending."""
+    def _evaluable(
+        self, evaluator: kinds.KindEvaluator[Any, Any, Any], entry: registry.Entry
+    ) -> bool:
+        """Reconciled for this generation (rules applied, for kinds with rules), and no
+        reconcile failure pending."""
         if not self.require_rules:
             return True
         status = entry.status
-        if not status.get("rules") or status.get("observedGeneration") != entry.generation:
+        if status.get("observedGeneration") != entry.generation:
+            return False
+        if evaluator.requires_rules and not status.get("rules"):
             return False
         items = status.get("conditions") or []
         return not any(
@@ -266,47 +258,51 @@ class EvaluationLoop:
         for ref in list(self._known):
             if ref not in present:
                 uid = self._known.pop(ref)
-                self.slos.forget(uid)
-                metrics.SLO_NUMBERS.forget(ref.namespace, ref.name)
+                for evaluator in self.evaluators:
+                    if evaluator.kind == ref.kind:
+                        evaluator.forget(ref, uid)
         if len(self._parsed) > 2 * max(len(present), 1000):
             self._parsed.clear()
 
     async def _evaluated(
         self,
+        evaluator: kinds.KindEvaluator[Any, Any, Any],
         entry: registry.Entry,
-        facts: slo_evaluator.SloFacts,
-        the_plan: slo_evaluator.Plan,
+        facts: Any,
+        planned: Any,
         answer: results.Results,
         now: datetime.datetime,
     ) -> dict[str, Any]:
-        outcome = self.slos.evaluate(facts, entry.uid, entry.status, the_plan, answer)
+        outcome = evaluator.evaluate(entry, facts, planned, answer)
+        self._known[entry.ref] = entry.uid
         generation = entry.generation
+        stamp = _timestamp(now)
         items = list(entry.status.get("conditions") or [])
         if outcome.state == "NotMeasurable":
             items = conditions.set_condition(
-                items, "Ready", False, outcome.state, outcome.message, generation, _timestamp(now)
+                items, "Ready", False, outcome.state, outcome.message, generation, stamp
             )
             items = conditions.set_condition(
-                items, "Stalled", True, outcome.state, outcome.message, generation, _timestamp(now)
+                items, "Stalled", True, outcome.state, outcome.message, generation, stamp
             )
         else:
             items = conditions.set_condition(
-                items, "Ready", True, outcome.state, outcome.message, generation, _timestamp(now)
+                items, "Ready", True, outcome.state, outcome.message, generation, stamp
             )
             items = conditions.set_condition(
-                items, "Stalled", False, "Evaluated", "", generation, _timestamp(now)
+                items, "Stalled", False, "Evaluated", "", generation, stamp
             )
         for type_, state, reason, message in outcome.conditions:
             items = conditions.set_condition(
-                items, type_, state, reason, message, generation, _timestamp(now)
+                items, type_, state, reason, message, generation, stamp
             )
         if self.settings.run_policy_actions:
-            for action in outcome.actions:
-                await self._act(entry, facts, outcome, action, now)
-        self._record_metrics(entry, facts, outcome)
+            await evaluator.act(
+                entry, facts, outcome, self.writer, self.settings.webhook_hosts, now
+            )
         desired: dict[str, Any] = {"conditions": items, **outcome.values}
-        if outcome.primary is not None:
-            desired["_context"] = {**outcome.context, "lastEvaluationTime": _timestamp(now)}
+        if outcome.measured:
+            desired["_context"] = {**outcome.context, "lastEvaluationTime": stamp}
         return desired
 
     def _failed(
@@ -383,95 +379,3 @@ class EvaluationLoop:
                     logger.warning("status patch of %s failed: %s", ref, error)
 
         await asyncio.gather(*(one(ref, patch) for ref, patch in patches))
-
-    # -- policy actions ---------------------------------------------------------------------
-
-    async def _act(
-        self,
-        entry: registry.Entry,
-        facts: slo_evaluator.SloFacts,
-        outcome: slo_evaluator.Outcome,
-        action: slo_evaluator.PolicyAction,
-        now: datetime.datetime,
-    ) -> None:
-        primary = outcome.primary
-        assert primary is not None
-        summary = (
-            f"error budget policy step {action.step} reached: {action.consumed_percent:.1f}% of "
-            f"objective {primary.name}'s error budget consumed (SLI {primary.sli:.3f}%, "
-            f"target {primary.target}%)"
-        )
-        if action.type is slo.PolicyActionType.EVENT:
-            await self._attempt(
-                "Event",
-                self.writer.emit_event(
-                    entry.ref, entry.uid, "ErrorBudgetPolicy", summary, warning=True
-                ),
-            )
-        elif action.type is slo.PolicyActionType.WEBHOOK and action.webhook is not None:
-            payload = {
-                "kind": entry.ref.kind,
-                "namespace": facts.namespace,
-                "name": facts.name,
-                "uid": entry.uid,
-                "service": facts.service,
-                "step": action.step,
-                "objective": primary.name,
-                "target": primary.target,
-                "sli": primary.sli,
-                "errorBudgetRemainingPercent": primary.error_budget_remaining_percent,
-                "consumedPercent": action.consumed_percent,
-                "at": _timestamp(now),
-                "idempotencyKey": f"{entry.uid}/{action.step}/{_timestamp(now)}",
-                "message": summary,
-            }
-            await self._attempt(
-                "Webhook", self._post_webhook(entry, facts, action.webhook, payload)
-            )
-
-    async def _post_webhook(
-        self,
-        entry: registry.Entry,
-        facts: slo_evaluator.SloFacts,
-        target: slo.WebhookTarget,
-        payload: Mapping[str, Any],
-    ) -> None:
-        ref = target.secret_ref
-        try:
-            url = await self.writer.read_secret(facts.namespace, ref.name, ref.key)
-            await webhooks.post(url, payload, self.settings.webhook_hosts)
-        except (webhooks.WebhookRefused, webhooks.WebhookFailed, LookupError) as error:
-            await self.writer.emit_event(
-                entry.ref,
-                entry.uid,
-                "WebhookFailed",
-                f"policy step {payload['step']}: webhook from Secret {ref.name}/{ref.key} "
-                f"not delivered: {error}",
-                warning=True,
-            )
-            raise
-
-    async def _attempt(self, kind: str, action: Awaitable[None]) -> None:
-        try:
-            await action
-        except Exception as error:
-            metrics.POLICY_ACTIONS.labels(kind, "failed").inc()
-            logger.warning("policy action %s failed: %s", kind, error)
-            return
-        metrics.POLICY_ACTIONS.labels(kind, "done").inc()
-
-    # -- metrics ----------------------------------------------------------------------------
-
-    def _record_metrics(
-        self,
-        entry: registry.Entry,
-        facts: slo_evaluator.SloFacts,
-        outcome: slo_evaluator.Outcome,
-    ) -> None:
-        metrics.SLO_NUMBERS.set(
-            facts.namespace,
-            facts.name,
-            [(n.name, n.sli, n.error_budget_remaining_percent, n.met) for n in outcome.numbers],
-            outcome.burn_rates,
-        )
-        self._known[entry.ref] = entry.uid

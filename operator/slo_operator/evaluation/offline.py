@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .. import errors
-from ..api import slo
+from ..api import sla, slo
 from ..backends import config
-from . import loop, registry
+from . import loop, registry, sla_evaluator
 
 
 @dataclasses.dataclass(frozen=True)
@@ -45,7 +45,7 @@ class _NoWrites:
 
 
 async def evaluate(
-    resources: Sequence[slo.ServiceLevelObjective],
+    resources: Sequence[slo.ServiceLevelObjective | sla.ServiceLevelAgreement],
     prometheus_url: str,
     at: datetime.datetime,
 ) -> list[Evaluated]:
@@ -59,7 +59,7 @@ async def evaluate(
         body = resource.model_dump(mode="json", by_alias=True, exclude_none=True)
         body["metadata"].setdefault("namespace", resource.namespace)
         body["metadata"].setdefault("uid", f"offline-{index}")
-        objects.upsert(slo.ServiceLevelObjective.__name__, body)
+        objects.upsert(type(resource).__name__, body)
     backends = config.Backends(
         [config.BackendConfig(name=config.DEFAULT_BACKEND, url=prometheus_url)]
     )
@@ -69,6 +69,7 @@ async def evaluate(
         _NoWrites(),
         loop.Settings(run_policy_actions=False),
         require_rules=False,
+        evaluators=[sla_evaluator.SlaEvaluator(objects)],
     )
     report = await cycle.run_cycle(at, collect_statuses=True)
     if report.failed_backends:
@@ -77,9 +78,7 @@ async def evaluate(
         )
     found = []
     for resource in resources:
-        ref = registry.ObjectRef(
-            slo.ServiceLevelObjective.__name__, resource.namespace, resource.name
-        )
+        ref = registry.ObjectRef(type(resource).__name__, resource.namespace, resource.name)
         status = report.statuses.get(ref)
         if status is not None:
             found.append(Evaluated(ref.kind, ref.namespace, ref.name, status))
@@ -101,6 +100,22 @@ def table(found: Sequence[Evaluated]) -> str:
     for item in found:
         conditions: list[dict[str, Any]] = item.status.get("conditions") or []
         ready = next((c for c in conditions if c.get("type") == "Ready"), {})
+        if item.kind == sla.ServiceLevelAgreement.__name__:
+            period = item.status.get("currentPeriod") or {}
+            for c in period.get("commitments") or []:
+                rows.append(
+                    (
+                        item.namespace,
+                        item.name,
+                        _text(c.get("name")),
+                        _text(c.get("target")),
+                        _text(c.get("attainment")),
+                        _text(c.get("met")),
+                        f"credit {_text(period.get('creditPercent'))}%",
+                        f"projected {_text(c.get('projected'))}",
+                    )
+                )
+            continue
         objectives = item.status.get("objectives") or []
         if not objectives:
             reason = ready.get("reason", "")

@@ -22,10 +22,13 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+import pydantic
+
 from ..api import common, slo
 from ..backends import client
 from ..budget import groups, objectives, periods, policy, rounding
 from ..rules import recording, series
+from . import kinds, metrics, policy_actions, registry
 from . import results as results_module
 
 KIND = "ServiceLevelObjective"
@@ -250,6 +253,10 @@ class Outcome:
     numbers: list[objectives.ObjectiveNumbers]
     burn_rates: dict[str, float]
 
+    @property
+    def measured(self) -> bool:
+        return self.primary is not None
+
 
 _Key = tuple[str, ...]
 
@@ -286,12 +293,23 @@ class SloEvaluator:
     """
 
     kind = KIND
+    requires_rules = True
 
     def __init__(self) -> None:
         self._policy: dict[str, policy.PolicyState] = {}
         self.shapes: dict[tuple[str | None, slo.Calendar | None], slo.ServiceLevelObjectiveSpec]
         self.shapes = {}
         """One spec per window shape seen, from which `Planner` builds plans."""
+        self._planner: Planner | None = None
+
+    def parse(self, body: Mapping[str, Any]) -> SloFacts | None:
+        """Python-mode validation: the body came from the apiserver (or from `evaluate`'s own
+        checks); this only builds the typed model. The reconcile handler reports invalid ones."""
+        try:
+            resource = slo.ServiceLevelObjective.model_validate(body)
+        except (pydantic.ValidationError, ValueError):
+            return None
+        return self.facts(resource)
 
     def facts(self, resource: slo.ServiceLevelObjective) -> SloFacts:
         """The compact view of a parsed SLO; remembers its window shape for planning."""
@@ -299,8 +317,42 @@ class SloEvaluator:
         self.shapes.setdefault(found.shape, resource.spec)
         return found
 
-    def forget(self, uid: str) -> None:
+    def begin(self, at: datetime.datetime, facts: Sequence[SloFacts]) -> None:
+        group_labels = sorted({label for item in facts for label in item.group_by})
+        self._planner = Planner(at, self.shapes, group_labels)
+
+    def plan(self, facts: SloFacts) -> Plan:
+        assert self._planner is not None, "begin() first"
+        return self._planner.plan(facts)
+
+    def forget(self, ref: registry.ObjectRef, uid: str) -> None:
         self._policy.pop(uid, None)
+        metrics.SLO_NUMBERS.forget(ref.namespace, ref.name)
+
+    async def act(
+        self,
+        entry: registry.Entry,
+        facts: SloFacts,
+        outcome: Outcome,
+        writer: kinds.StatusWriter,
+        webhook_hosts: Sequence[str],
+        at: datetime.datetime,
+    ) -> None:
+        """The Event and Webhook actions of the policy steps this evaluation crossed."""
+        if outcome.primary is None:
+            return
+        for action in outcome.actions:
+            await policy_actions.carry_out(
+                writer,
+                webhook_hosts,
+                entry,
+                facts.service,
+                outcome.primary,
+                action.step,
+                action.type,
+                action.webhook,
+                at,
+            )
 
     def policy_state(self, uid: str, status: Mapping[str, Any]) -> policy.PolicyState:
         state = self._policy.get(uid)
@@ -316,13 +368,30 @@ class SloEvaluator:
 
     def evaluate(
         self,
+        entry: registry.Entry,
         facts: SloFacts,
+        planned: Plan,
+        answers: results_module.Results,
+    ) -> Outcome:
+        """The SLO's numbers and conditions from the cycle's answers; updates its metrics."""
+        outcome = self._evaluate(entry.uid, entry.status, facts, planned, answers)
+        if outcome.primary is not None:
+            metrics.SLO_NUMBERS.set(
+                facts.namespace,
+                facts.name,
+                [(n.name, n.sli, n.error_budget_remaining_percent, n.met) for n in outcome.numbers],
+                outcome.burn_rates,
+            )
+        return outcome
+
+    def _evaluate(
+        self,
         uid: str,
         status: Mapping[str, Any],
+        facts: SloFacts,
         the_plan: Plan,
         answers: results_module.Results,
     ) -> Outcome:
-        """The SLO's numbers and conditions from the cycle's answers."""
         namespace, name = facts.namespace, facts.name
         group_by = facts.group_by
         if the_plan.sums is not None:

@@ -1,0 +1,93 @@
+"""Carrying out the Event and Webhook actions of an error budget policy step that was crossed."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Awaitable, Mapping, Sequence
+from typing import Any
+
+from ..api import slo
+from ..budget import objectives
+from . import kinds, metrics, registry, webhooks
+
+logger = logging.getLogger(__name__)
+
+
+def _timestamp(moment: datetime.datetime) -> str:
+    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+async def carry_out(
+    writer: kinds.StatusWriter,
+    webhook_hosts: Sequence[str],
+    entry: registry.Entry,
+    service: str,
+    primary: objectives.ObjectiveNumbers,
+    step: str,
+    action_type: slo.PolicyActionType,
+    webhook: slo.WebhookTarget | None,
+    at: datetime.datetime,
+) -> None:
+    """One action of `step`; failures are logged, counted and reported as Events, not raised."""
+    summary = (
+        f"error budget policy step {step} reached: {primary.consumed_percent:.1f}% of "
+        f"objective {primary.name}'s error budget consumed (SLI {primary.sli:.3f}%, "
+        f"target {primary.target}%)"
+    )
+    if action_type is slo.PolicyActionType.EVENT:
+        await _attempt(
+            "Event",
+            writer.emit_event(entry.ref, entry.uid, "ErrorBudgetPolicy", summary, warning=True),
+        )
+    elif action_type is slo.PolicyActionType.WEBHOOK and webhook is not None:
+        payload = {
+            "kind": entry.ref.kind,
+            "namespace": entry.ref.namespace,
+            "name": entry.ref.name,
+            "uid": entry.uid,
+            "service": service,
+            "step": step,
+            "objective": primary.name,
+            "target": primary.target,
+            "sli": primary.sli,
+            "errorBudgetRemainingPercent": primary.error_budget_remaining_percent,
+            "consumedPercent": primary.consumed_percent,
+            "at": _timestamp(at),
+            "idempotencyKey": f"{entry.uid}/{step}/{_timestamp(at)}",
+            "message": summary,
+        }
+        await _attempt("Webhook", _post(writer, webhook_hosts, entry, webhook, payload))
+
+
+async def _post(
+    writer: kinds.StatusWriter,
+    webhook_hosts: Sequence[str],
+    entry: registry.Entry,
+    target: slo.WebhookTarget,
+    payload: Mapping[str, Any],
+) -> None:
+    ref = target.secret_ref
+    try:
+        url = await writer.read_secret(entry.ref.namespace, ref.name, ref.key)
+        await webhooks.post(url, payload, webhook_hosts)
+    except (webhooks.WebhookRefused, webhooks.WebhookFailed, LookupError) as error:
+        await writer.emit_event(
+            entry.ref,
+            entry.uid,
+            "WebhookFailed",
+            f"policy step {payload['step']}: webhook from Secret {ref.name}/{ref.key} "
+            f"not delivered: {error}",
+            warning=True,
+        )
+        raise
+
+
+async def _attempt(kind: str, action: Awaitable[None]) -> None:
+    try:
+        await action
+    except Exception as error:
+        metrics.POLICY_ACTIONS.labels(kind, "failed").inc()
+        logger.warning("policy action %s failed: %s", kind, error)
+        return
+    metrics.POLICY_ACTIONS.labels(kind, "done").inc()
