@@ -18,6 +18,7 @@ import dashboard_queries
 from slo_operator.api import validation
 from slo_operator.dashboards import grafana
 from slo_operator.evaluation import metrics as evaluation_metrics
+from slo_operator.evaluation import sla_metrics  # noqa: F401  (registers the SLA gauges)
 from slo_operator.kube import metrics as kube_metrics
 from slo_operator.rules import series
 
@@ -156,6 +157,10 @@ def _registered() -> dict[str, tuple[str, ...]]:
             name = getattr(collector, "_name", None)
             labels = tuple(getattr(collector, "_labelnames", ()))
             if name is None:
+                # Collectors rendered at scrape time (per-SLO and per-SLA numbers) list their
+                # families, with label names, in describe().
+                for family in collector.describe():
+                    found[family.name] = tuple(getattr(family, "_labelnames", ()))
                 continue
             kind = getattr(collector, "_type", "")
             found[f"{name}_total" if kind == "counter" else name] = labels
