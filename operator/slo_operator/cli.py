@@ -22,7 +22,7 @@ from typing import Any, TextIO
 import yaml
 
 from . import __version__, errors
-from .api import crd, slo, validation
+from .api import crd, sla, slo, validation
 from .rules import checks, render
 
 EXIT_OK = 0
@@ -381,10 +381,12 @@ def _run_evaluate(args: argparse.Namespace) -> int:
         _print_problems(problems, sys.stderr)
         return EXIT_INVALID
     slos = [
-        resource for _, resource in resources if isinstance(resource, slo.ServiceLevelObjective)
+        resource
+        for _, resource in resources
+        if isinstance(resource, slo.ServiceLevelObjective | sla.ServiceLevelAgreement)
     ]
     if not slos:
-        print(f"no ServiceLevelObjective found in {' '.join(args.paths)}", file=sys.stderr)
+        print(f"no SLO or SLA found in {' '.join(args.paths)}", file=sys.stderr)
         return EXIT_INVALID
     at = args.at or datetime.datetime.now(datetime.UTC)
     try:
