@@ -13,6 +13,7 @@ import kubernetes
 from ..backends import config as backends_config
 from ..evaluation import loop as evaluation_loop
 from ..evaluation import registry as evaluation_registry
+from ..evaluation import sla_evaluator
 from . import config as config_module
 from . import handlers, metrics, status_writer, webhook
 
@@ -84,6 +85,7 @@ def build_registry(cfg: config_module.OperatorConfig) -> kopf.OperatorRegistry:
                 stalled_after_seconds=cfg.stalled_after,
                 webhook_hosts=cfg.policy_webhook_hosts,
             ),
+            evaluators=[sla_evaluator.SlaEvaluator(memo["objects"])],
         )
         # One task for every object (no per-object timers): started here, cancelled at cleanup.
         memo["evaluation_task"] = asyncio.create_task(evaluation.run_forever())
