@@ -55,6 +55,10 @@ class Settings:
     """Status patches in flight."""
     run_policy_actions: bool = True
     """Carry out Event and Webhook actions (off for `slo-operator evaluate`)."""
+    now: datetime.datetime | None = None
+    """Test-only frozen clock: every cycle of `run_forever` evaluates at this instant instead of
+    the wall clock, so the operator can be run over backfilled data in the past (env
+    `SLO_OPERATOR_TEST_NOW`, docs/evaluation.md). None, the default, is the wall clock."""
 
 
 @dataclasses.dataclass
@@ -127,7 +131,7 @@ class EvaluationLoop:
         while True:
             started = time.monotonic()
             try:
-                report = await self.run_cycle()
+                report = await self.run_cycle(self.settings.now)
                 logger.debug(
                     "evaluation cycle: %d objects, %d queries, %d patches in %.2fs",
                     report.objects,

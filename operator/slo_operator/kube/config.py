@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime
 import os
 from collections.abc import Mapping, Sequence
 from typing import Literal
@@ -51,6 +52,10 @@ class OperatorConfig:
     """Seconds a backend may fail before its objects are marked Stalled."""
     policy_webhook_hosts: tuple[str, ...] = ()
     """Hosts (shell patterns) error budget policy webhooks may POST to; empty: none."""
+    test_now: datetime.datetime | None = None
+    """Test-only: evaluate every cycle at this instant instead of the wall clock. Environment
+    only (`SLO_OPERATOR_TEST_NOW`, RFC 3339 with a zone), no flag: it is not a production
+    setting, and the chart never sets it."""
 
     @property
     def clusterwide(self) -> bool:
@@ -181,6 +186,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _test_now() -> datetime.datetime | None:
+    text = _env("TEST_NOW")
+    if not text:
+        return None
+    moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"SLO_OPERATOR_TEST_NOW needs a time zone (e.g. Z): {text!r}")
+    return moment.astimezone(datetime.UTC)
+
+
 def from_arguments(arguments: argparse.Namespace) -> OperatorConfig:
     """The configuration from parsed flags (which already fell back to the environment)."""
     namespaces = arguments.namespaces
@@ -206,4 +221,5 @@ def from_arguments(arguments: argparse.Namespace) -> OperatorConfig:
         evaluation_interval=arguments.evaluation_interval,
         stalled_after=arguments.stalled_after,
         policy_webhook_hosts=tuple(arguments.policy_webhook_hosts),
+        test_now=_test_now(),
     )

@@ -84,9 +84,15 @@ def build_registry(cfg: config_module.OperatorConfig) -> kopf.OperatorRegistry:
                 interval_seconds=cfg.evaluation_interval,
                 stalled_after_seconds=cfg.stalled_after,
                 webhook_hosts=cfg.policy_webhook_hosts,
+                now=cfg.test_now,
             ),
             evaluators=[sla_evaluator.SlaEvaluator(memo["objects"])],
         )
+        if cfg.test_now is not None:
+            logger.warning(
+                "SLO_OPERATOR_TEST_NOW: every evaluation runs at %s, not now (tests only)",
+                cfg.test_now.isoformat(),
+            )
         # One task for every object (no per-object timers): started here, cancelled at cleanup.
         memo["evaluation_task"] = asyncio.create_task(evaluation.run_forever())
 
