@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import datetime
 import http.server
 import json
 import pathlib
@@ -252,6 +253,10 @@ def applied(
     return manifests
 
 
+def _time(text: str) -> float:
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
 def get_slo(plane: controlplane.ControlPlane, namespace: str, name: str) -> dict[str, Any]:
     return dict(plane.kubectl_json("get", "slo", name, "-n", namespace))
 
@@ -303,6 +308,9 @@ def test_examples_get_numbers_within_one_cycle(
         checkout = get_slo(control_plane, namespace, "checkout-availability")
         assert condition(checkout, "Ready")["reason"] == "PartialWindow"
         assert "younger than the 30d window" in condition(checkout, "Ready")["message"]
+        # windowStart shows what is covered: the 36 backfilled hours, not 30 days.
+        covered_since = _time(checkout["status"]["windowStart"])
+        assert time.time() - 37 * 3600 < covered_since < time.time() - 30 * 3600
         assert len(checkout["status"]["groups"]) == 2
         chatbot = get_slo(control_plane, namespace, "chatbot-latency")
         assert condition(chatbot, "Ready")["reason"] == "Evaluated"

@@ -115,6 +115,18 @@ SLOS = [
 ]
 
 
+YOUNG = _slo(
+    "checkout-young",
+    {
+        "indicator": CHECKOUT_RATIO,
+        "window": "7d",
+        "objectives": [{"name": "standard", "target": 99.5}],
+    },
+)
+"""A 7d SLO whose rules ran only for the last two days."""
+YOUNG_SINCE = AT - datetime.timedelta(days=2)
+
+
 @pytest.fixture(scope="module")
 def evaluated(
     synthetic_data: synthetic.SyntheticData,
@@ -123,14 +135,19 @@ def evaluated(
 ) -> tuple[dict[str, dict[str, Any]], prometheus.PrometheusServer]:
     folder = tmp_path_factory.mktemp("accuracy")
     manifests = folder / "slos.yaml"
-    manifests.write_text(yaml.safe_dump_all(SLOS))
+    manifests.write_text(yaml.safe_dump_all([*SLOS, YOUNG]))
     resources = [validation.parse_resource(body) for body in SLOS]
     rule_file = folder / "rules.yaml"
     rule_file.write_text(yaml.safe_dump(render.render_rule_file(resources), sort_keys=False))
+    young_rules = folder / "young.yaml"
+    young_rules.write_text(
+        yaml.safe_dump(render.render_rule_file([validation.parse_resource(YOUNG)]))
+    )
     server = prometheus.PrometheusServer(synthetic_tsdb(), work_dir=folder / "prometheus")
     server.start()
     at = AT.timestamp()
     backfill.backfill_rules([rule_file], at - 7 * DAY - 4 * HOUR, at, server)
+    backfill.backfill_rules([young_rules], YOUNG_SINCE.timestamp(), at, server)
     completed = subprocess.run(
         [
             str(pathlib.Path(sys.executable).parent / "slo-operator"), "evaluate",
@@ -269,11 +286,31 @@ def _condition(status: dict[str, Any], type_: str) -> dict[str, Any]:
     return next(c for c in status["conditions"] if c["type"] == type_)
 
 
+def test_young_slo_reports_and_measures_what_its_series_cover(
+    evaluated: Any, synthetic_data: synthetic.SyntheticData
+) -> None:
+    """Rules that ran two days of a 7d window: PartialWindow, windowStart where the recorded
+    series start (never earlier; later by at most one tile and one 14m coverage step), and the
+    SLI right for that span."""
+    statuses, server = evaluated
+    status = statuses["checkout-young"]
+    ready = _condition(status, "Ready")
+    assert ready["reason"] == "PartialWindow"
+    assert "younger than the 7d window" in ready["message"]
+    start = _time(status["windowStart"])
+    assert 0 <= start - YOUNG_SINCE.timestamp() <= HOUR + 14 * 60
+    assert "or up to 1h14m earlier" in ready["message"]
+    end = _recorded_at(server, "checkout-young")
+    end -= end % HOUR
+    truth = synthetic_data.counts(CHECKOUT_TOTAL, YOUNG_SINCE.timestamp(), end, bad=CHECKOUT_BAD)
+    _assert_close(status["sli"], _percent(truth), "checkout-young")
+
+
 def test_every_status_is_a_valid_status(evaluated: Any) -> None:
     from slo_operator.api import status as status_models
 
     statuses, _ = evaluated
-    assert set(statuses) == {body["metadata"]["name"] for body in SLOS}
+    assert set(statuses) == {body["metadata"]["name"] for body in [*SLOS, YOUNG]}
     for found in statuses.values():
         status_models.ServiceLevelObjectiveStatus.model_validate(found)
         assert _condition(found, "Ready")["status"] == "True"

@@ -47,6 +47,8 @@ class TableBackend:
         self.total: dict[str, float] = {}
         self.down = False
         self.sent: list[str] = []
+        self.first_recorded: dict[str, float] = {}
+        """When each SLO's full-window sum was first recorded; absent: long ago."""
 
     async def query_all(
         self, queries: Iterable[client.Query], concurrency: int = 4
@@ -67,8 +69,8 @@ class TableBackend:
             if "slo_sum" in promql:
                 samples.append(client.Sample({**labels, "slo_sum": "total"}, total))
                 samples.append(client.Sample({**labels, "slo_sum": "bad"}, bad))
-            elif promql.startswith("group by"):
-                samples.append(client.Sample(labels, 1.0))
+            elif promql.startswith("min_over_time(timestamp"):
+                samples.append(client.Sample(labels, self.first_recorded.get(name, 0.0)))
             elif total:
                 samples.append(client.Sample(labels, bad / total))
         return samples
@@ -162,6 +164,24 @@ def test_numbers_and_no_patch_when_nothing_changed() -> None:
     harness.backend.bad["a"] = 5
     assert harness.cycle(T0 + datetime.timedelta(minutes=2)).patches == 1
     assert harness.status("a")["lastEvaluationTime"] == "2026-11-27T10:02:00Z"
+
+
+def test_young_series_report_what_they_cover() -> None:
+    harness = Harness(body("a"), body("b"))
+    for name in ("a", "b"):
+        harness.backend.total[name] = 1000
+    harness.backend.first_recorded["a"] = (T0 - datetime.timedelta(hours=5)).timestamp()
+    harness.cycle()
+    young, old = harness.status("a"), harness.status("b")
+    assert condition(young, "Ready")["reason"] == "PartialWindow"
+    assert condition(young, "Ready")["message"] == (
+        "the recorded series are younger than the 1d window: they start at "
+        "2026-11-27T05:00:00Z (or up to 2m earlier), and the numbers cover the time since"
+    )
+    assert young["windowStart"] == "2026-11-27T05:00:00Z"
+    assert young["sli"] == 100.0
+    assert condition(old, "Ready")["reason"] == "Evaluated"
+    assert old["windowStart"] == "2026-11-26T10:00:00Z"
 
 
 def test_no_data_is_ready_without_numbers() -> None:

@@ -6,8 +6,7 @@ per distinct window, not one per SLO (`rules.series` is the contract of the seri
 - burn rates, one query per alert window: `slo:sli_error:ratio{slo_window="1h"}`;
 - bad and total over a rolling window, one per window: `slo:sli_bad:sum{slo_window="30d"}` and
   `slo:sli_total:sum{slo_window="30d"}`, joined with `or` and told apart by a `slo_sum` label;
-- whether the series reach back a whole window, one per window:
-  `group by (slo_namespace, slo) (slo:sli_total:sum{slo_window="30d"} offset 30d)`;
+- since when the series cover the window, one per window (`coverage_query`);
 - bad and total since a calendar period start, two per calendar
   (`series.calendar_window_query`).
 
@@ -54,14 +53,20 @@ class Plan:
     """Rolling windows: bad and total over the full window, in one query."""
     calendar_bad: client.Query | None
     calendar_total: client.Query | None
-    presence: client.Query | None
-    """Rolling windows: answers for the SLOs whose series reach back a whole window."""
+    coverage: client.Query | None
+    """Rolling windows: per SLO, the first `coverage_step` at which its full-window sum was
+    recorded within the window (see `coverage_query`)."""
     window_start: datetime.datetime | None
     window_seconds: int
+    coverage_step: int = 0
+    coverage_precision: int = 0
+    """How much earlier than reported the covered data may start: one coverage step, plus one
+    tile for tiled windows (their sum first appears at the first hour boundary after the rules
+    started)."""
 
     @property
     def queries(self) -> tuple[client.Query, ...]:
-        optional = (self.sums, self.calendar_bad, self.calendar_total, self.presence)
+        optional = (self.sums, self.calendar_bad, self.calendar_total, self.coverage)
         return (*self.ratio_queries.values(), *(q for q in optional if q is not None))
 
 
@@ -137,6 +142,27 @@ class SloFacts:
         )
 
 
+COVERAGE_STEPS = 720
+"""Resolution of the coverage check: a window is probed at 720 steps (1h for 30 days, 2m for a
+day), so it costs about as much as one evaluation of the tiled full-window rule."""
+
+
+def coverage_step(window_seconds: int) -> int:
+    """Step of the coverage subquery: the window / 720, in whole minutes."""
+    return max(60, window_seconds // COVERAGE_STEPS // 60 * 60)
+
+
+def coverage_query(window_label: str, window_seconds: int) -> str:
+    """Per SLO with this window: the first step inside the window at which its full-window total
+    was recorded. Series as old as the window answer about `now - window`; young ones later."""
+    step = common.format_duration(coverage_step(window_seconds))
+    recorded = series.selector(series.TOTAL_SUM, {series.LABEL_WINDOW: window_label})
+    return (
+        f"min_over_time(timestamp(group by ({series.LABEL_NAMESPACE}, {series.LABEL_SLO}) "
+        f"({recorded}))[{window_label}:{step}])"
+    )
+
+
 class Planner:
     """Plans for one evaluation time. A plan depends only on the window (or calendar), so SLOs
     sharing a window share one plan object, computed once per cycle.
@@ -203,13 +229,13 @@ def plan(
             + _tagged(series.selector(series.TOTAL_SUM, window_labels), keep, "total"),
             at,
         )
-        presence = client.Query(
-            f"group by ({series.LABEL_NAMESPACE}, {series.LABEL_SLO}) "
-            f"({series.selector(series.TOTAL_SUM, window_labels)} offset {window.label})",
-            at,
-        )
+        step = coverage_step(window.seconds)
+        coverage = client.Query(coverage_query(window.label, window.seconds), at)
         start = series.window_end(window, at) - datetime.timedelta(seconds=window.seconds)
-        return Plan(at, ratio_queries, sums, None, None, presence, start, window.seconds)
+        precision = step + (series.TILE_SECONDS if window.tiled else 0)
+        return Plan(
+            at, ratio_queries, sums, None, None, coverage, start, window.seconds, step, precision
+        )
     assert spec.calendar is not None  # the model guarantees window xor calendar
     period_start, _ = periods.period_bounds(spec.calendar.period, spec.calendar.time_zone, at)
     bad = series.calendar_window_query(series.BAD_TILE, spec.calendar, period_start, at)
@@ -518,23 +544,46 @@ class SloEvaluator:
 
         state: State = "Evaluated"
         message = ""
-        if the_plan.presence is not None and not answers.samples(
-            the_plan.presence, namespace, name
-        ):
+        window_start = the_plan.window_start
+        first = self._first_recorded(facts, the_plan, answers)
+        if first is not None and window_start is not None and first > window_start:
+            # Young: the sums cover only the time since the rules started. Say so, and show
+            # where the covered window starts instead of the nominal start.
             state = "PartialWindow"
+            window_start = first
             message = (
                 "the recorded series are younger than the "
-                f"{common.format_duration(the_plan.window_seconds)} window: "
-                "the numbers cover only the time since they started"
+                f"{common.format_duration(the_plan.window_seconds)} window: they start at "
+                f"{_timestamp(first)} (or up to "
+                f"{common.format_duration(the_plan.coverage_precision)} earlier), "
+                "and the numbers cover the time since"
             )
         if unmeasurable:
             message = "; ".join([message, *unmeasurable]) if message else "; ".join(unmeasurable)
         context = {}
-        if the_plan.window_start is not None:
-            context["windowStart"] = _timestamp(the_plan.window_start)
+        if window_start is not None:
+            context["windowStart"] = _timestamp(window_start)
         return Outcome(
             state, message, values, context, domain, actions, primary, numbers, burn_rates
         )
+
+    def _first_recorded(
+        self, facts: SloFacts, the_plan: Plan, answers: results_module.Results
+    ) -> datetime.datetime | None:
+        """When the SLO's full-window sum was first recorded inside the window, if later than
+        one coverage step after the window's start (an older series covers the window)."""
+        if the_plan.coverage is None or the_plan.window_start is None:
+            return None
+        found = answers.samples(the_plan.coverage, facts.namespace, facts.name)
+        if not found or found[0].value != found[0].value:
+            return None
+        first = datetime.datetime.fromtimestamp(found[0].value, datetime.UTC)
+        # The probe's range starts at `at - window` (a tiled window starts up to an hour earlier):
+        # a series present at its first step covers the window.
+        probe_start = the_plan.at - datetime.timedelta(seconds=the_plan.window_seconds)
+        if (first - probe_start).total_seconds() <= the_plan.coverage_step:
+            return None
+        return first
 
     def _no_data(self, values: dict[str, Any], the_plan: Plan) -> Outcome:
         message = "the recorded series hold no events for this window yet"
