@@ -5,7 +5,7 @@ VENV_BIN := $(CURDIR)/.venv/bin
 export PATH := $(VENV_BIN):$(PATH)
 
 .PHONY: setup control-plane lint test test-unit test-integration test-cluster demo crds golden \
-        cluster-up cluster-down format control-plane-gomod bench
+        cluster-up cluster-down format control-plane-gomod bench demo-down
 
 setup:
 	@bash hack/setup.sh
@@ -50,8 +50,12 @@ crds: setup
 golden: setup
 	$(PY) -m pytest tests/unit/test_golden_rules.py --update-golden
 
+# The product end to end with live numbers (hack/demo.sh); `make demo-down` stops all of it.
 demo: setup
 	@bash hack/demo.sh
+
+demo-down: setup
+	@$(PY) -m slo_operator.testing.demo down
 
 # Prints `export KUBECONFIG=...` and `export PATH=...` for: eval "$$(make -s cluster-up)"
 # (`up` builds the binaries itself when missing; progress goes to stderr.)
