@@ -206,7 +206,21 @@ def report(rows: Sequence[Mapping[str, Any]]) -> list[str]:
     out = [
         "## 4. Alert detection time and false alerts",
         "",
-        (__doc__ or "").split("\n\n", 1)[1].strip(),
+        "The incidents above on a one-tenant copy of the data (alert timing depends on the "
+        "error ratio, not on the number of series, and one tenant keeps 27 days of every "
+        "peer's multi-day windows cheap to backfill). Each tool's recording rules are "
+        "backfilled from day 5 (after the longest alert window, Pyrra's 4d6h51m) to the end; "
+        "every burn-rate alert expression is evaluated at each step of its group's interval "
+        "over that range, and an alert *fires* once its expression has held for its `for` "
+        "duration, as in Prometheus ([bench/alerts.py](../bench/alerts.py)). Each tool's "
+        "default alerts: ours and Sloth's page and ticket on the SRE workbook's windows, "
+        "Pyrra's four windows scaled to 30 days (its two critical ones count as pages, its "
+        "two warnings as tickets).",
+        "",
+        "An incident is matched with the SLOs it affects (errors: availability SLOs of its "
+        "service; slow requests: latency SLOs). A *false* alert is a firing episode that "
+        "starts when no incident affecting the SLO is under way or ended less than 6 hours "
+        "before.",
         "",
         "Detection: time to the first page / first ticket after the incident started "
         "(— : none fired); in brackets, how long alerts kept firing after it ended.",

@@ -233,7 +233,9 @@ def main(argv: list[str] | None = None) -> int:
     charts = args.output.parent / "benchmarks"
     (charts / "results.json").parent.mkdir(parents=True, exist_ok=True)
     (charts / "results.json").write_text(json.dumps(dataclasses.asdict(results), indent=1) + "\n")
-    args.output.write_text(report.render(dataclasses.asdict(results), charts, args.output.parent))
+    previous = args.output.read_text() if args.output.is_file() else ""
+    rendered = report.render(dataclasses.asdict(results), charts, args.output.parent)
+    args.output.write_text(report.merge(rendered, previous))
     logger.info("wrote %s", args.output)
     return 0
 
