@@ -137,6 +137,15 @@ def register(
             metrics.RECONCILES.labels("ServiceLevelAgreement", "invalid").inc()
             return
         metrics.RECONCILES.labels("ServiceLevelAgreement", "accepted").inc()
+        stalled = conditions.get_condition(old_conditions, "Stalled")
+        if (
+            status.get("observedGeneration") == generation
+            and stalled is not None
+            and stalled.get("reason") not in evaluation_loop.RECONCILE_REASONS
+        ):
+            # Resumed (a restart) with the spec already accepted: Stalled is the loop's now;
+            # resetting it would write the status twice, the loop then writing it back.
+            return
         new_conditions = conditions.set_condition(
             old_conditions, "Stalled", False, "Reconciled", "", generation
         )
