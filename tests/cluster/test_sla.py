@@ -21,6 +21,7 @@ neither duplicate nor rewrite it (the status is not even written again).
 
 from __future__ import annotations
 
+import copy
 import datetime
 import json
 import pathlib
@@ -261,6 +262,7 @@ def start_operator(
     at: datetime.datetime,
     log_dir: pathlib.Path,
 ) -> operator_process.OperatorProcess:
+    log_dir.mkdir(parents=True, exist_ok=True)
     process = operator_process.OperatorProcess(
         [
             f"--namespace={namespace}",
@@ -400,3 +402,75 @@ def test_missing_slo_objective_and_group_are_stalled_by_name(
     assert "gold" in message  # the missing objective
     assert "initech" in message  # the group without series
     assert conditions(status)["Ready"][0] == "False"
+
+
+def cycles(operator: operator_process.OperatorProcess) -> float:
+    return operator.metric_sum("slo_operator_evaluation_cycles_total")
+
+
+def test_operator_stopped_across_the_month_end_closes_it_once_and_never_rewrites_it(
+    control_plane: controlplane.ControlPlane,
+    server: prometheus.PrometheusServer,
+    data: synthetic.SyntheticData,
+    namespaces: tuple[str, str],
+    tmp_path: pathlib.Path,
+) -> None:
+    namespace = namespaces[1]
+    manifests = [slo(namespace), sla(namespace, "acme", ACME)]
+    for body in manifests:
+        control_plane.apply(body)
+
+    def run(at: datetime.datetime, until: Callable[[dict[str, Any]], bool], what: str) -> None:
+        log_dir = tmp_path / at.strftime("%Y%m%dT%H%M")
+        operator = start_operator(control_plane, server, namespace, at, log_dir)
+        try:
+            wait_for(lambda: until(get_sla(control_plane, namespace, "acme")), 60, what)
+        finally:
+            operator.stop()
+
+    # Month M: January is the open period; nothing to close.
+    in_january = evaluate(server, manifests, T1)["acme"]["currentPeriod"]
+    run(T1, lambda body: body.get("status", {}).get("currentPeriod") == in_january, "January")
+    assert "history" not in get_sla(control_plane, namespace, "acme")["status"]
+
+    # Month M+1, after the operator was down across the month end: January closed once.
+    offline = evaluate(server, manifests, T2)["acme"]
+    assert [entry["start"] for entry in offline["history"]] == ["2026-01-01T00:00:00Z"]
+    run(T2, lambda body: body.get("status", {}).get("currentPeriod") == offline["currentPeriod"],
+        "February")  # fmt: skip
+    status = get_sla(control_plane, namespace, "acme")["status"]
+    assert status["history"] == offline["history"]
+    (closed,) = status["history"]
+    assert (closed["start"], closed["end"]) == ("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z")
+    real = truth(data, START, FEBRUARY)
+    measured = closed["commitments"][0]["attainment"]
+    print(f"January closed at {measured}, truth {real:.5f}, off {measured - real:+.5f} pp")
+    assert abs(measured - real) <= TOLERANCE_PP
+    assert closed["creditPercent"] == credit(real) == 10
+    assert closed["commitments"][0]["met"] is True
+    assert closed["commitments"][0]["projected"] == measured
+
+    # Restarted later in February: the current period moves on, January stays as it was.
+    later = evaluate(server, manifests, T3)["acme"]
+    run(T3, lambda body: body.get("status", {}).get("currentPeriod") == later["currentPeriod"],
+        "later in February")  # fmt: skip
+    assert get_sla(control_plane, namespace, "acme")["status"]["history"] == [closed]
+
+    # What the history says stays, even where a new measurement would differ: a customer was
+    # told January owed 10%. Edit the entry, restart at the same instant: nothing is written.
+    told = copy.deepcopy(closed)
+    told["attainment"] = told["commitments"][0]["attainment"] = 99.6
+    control_plane.kubectl(
+        "patch", "servicelevelagreement", "acme", "-n", namespace, "--subresource=status",
+        "--type=merge", "-p", json.dumps({"status": {"history": [told]}}),
+    )  # fmt: skip
+    before = get_sla(control_plane, namespace, "acme")
+    operator = start_operator(control_plane, server, namespace, T3, tmp_path / "again")
+    try:
+        wait_for(lambda: cycles(operator) >= 3, 30, "three evaluation cycles")
+    finally:
+        operator.stop()
+    after = get_sla(control_plane, namespace, "acme")
+    assert after["status"]["history"] == [told]
+    # Not written at all: neither the reconcile on resume nor the loop patched the status.
+    assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
