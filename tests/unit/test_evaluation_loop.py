@@ -69,8 +69,12 @@ class TableBackend:
             if "slo_sum" in promql:
                 samples.append(client.Sample({**labels, "slo_sum": "total"}, total))
                 samples.append(client.Sample({**labels, "slo_sum": "bad"}, bad))
-            elif promql.startswith("min_over_time(timestamp"):
-                samples.append(client.Sample(labels, self.first_recorded.get(name, 0.0)))
+            elif promql.startswith("group by"):  # presence: recorded one window ago
+                if name not in self.first_recorded:
+                    samples.append(client.Sample(labels, 1.0))
+            elif promql.startswith("min_over_time(timestamp"):  # coverage probe
+                if name in self.first_recorded and f'"{name}"' in promql.replace("|", '"'):
+                    samples.append(client.Sample(labels, self.first_recorded[name]))
             elif total:
                 samples.append(client.Sample(labels, bad / total))
         return samples
@@ -171,7 +175,16 @@ def test_young_series_report_what_they_cover() -> None:
     for name in ("a", "b"):
         harness.backend.total[name] = 1000
     harness.backend.first_recorded["a"] = (T0 - datetime.timedelta(hours=5)).timestamp()
-    harness.cycle()
+    first = harness.cycle()
+    young = harness.status("a")
+    assert condition(young, "Ready")["reason"] == "PartialWindow"
+    assert "being located" in condition(young, "Ready")["message"]
+    assert "windowStart" not in young, "never the nominal start of a window it does not cover"
+    # The next cycle probes where the young SLO's series start, and only for it.
+    second = harness.cycle(T0)
+    assert second.queries == first.queries + 1
+    probes = [q for q in harness.backend.sent if q.startswith("min_over_time")]
+    assert len(probes) == 1 and 'slo=~"a"' in probes[0]
     young, old = harness.status("a"), harness.status("b")
     assert condition(young, "Ready")["reason"] == "PartialWindow"
     assert condition(young, "Ready")["message"] == (
@@ -182,6 +195,8 @@ def test_young_series_report_what_they_cover() -> None:
     assert young["sli"] == 100.0
     assert condition(old, "Ready")["reason"] == "Evaluated"
     assert old["windowStart"] == "2026-11-26T10:00:00Z"
+    # Known now: no more probes.
+    assert harness.cycle(T0).queries == first.queries
 
 
 def test_no_data_is_ready_without_numbers() -> None:

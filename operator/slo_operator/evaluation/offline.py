@@ -72,6 +72,9 @@ async def evaluate(
         evaluators=[sla_evaluator.SlaEvaluator(objects)],
     )
     report = await cycle.run_cycle(at, collect_statuses=True)
+    if cycle.slos.locating and not report.failed_backends:
+        # Young SLOs: a second cycle at the same instant probes where their series start.
+        report = await cycle.run_cycle(at, collect_statuses=True)
     if report.failed_backends:
         raise errors.BackendUnavailable(
             config.DEFAULT_BACKEND, cycle.last_errors.get(config.DEFAULT_BACKEND, "no answer")

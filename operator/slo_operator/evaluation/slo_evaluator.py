@@ -6,7 +6,8 @@ per distinct window, not one per SLO (`rules.series` is the contract of the seri
 - burn rates, one query per alert window: `slo:sli_error:ratio{slo_window="1h"}`;
 - bad and total over a rolling window, one per window: `slo:sli_bad:sum{slo_window="30d"}` and
   `slo:sli_total:sum{slo_window="30d"}`, joined with `or` and told apart by a `slo_sum` label;
-- since when the series cover the window, one per window (`coverage_query`);
+- whether the series reach back a whole window, one per window (`presence_query`), and, for young
+  SLOs whose start is not known yet, where they start (`coverage_query`);
 - bad and total since a calendar period start, two per calendar
   (`series.calendar_window_query`).
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -53,11 +55,13 @@ class Plan:
     """Rolling windows: bad and total over the full window, in one query."""
     calendar_bad: client.Query | None
     calendar_total: client.Query | None
-    coverage: client.Query | None
-    """Rolling windows: per SLO, the first `coverage_step` at which its full-window sum was
-    recorded within the window (see `coverage_query`)."""
+    presence: client.Query | None
+    """Rolling windows: answers for the SLOs whose recorded sums reach back a whole window."""
     window_start: datetime.datetime | None
     window_seconds: int
+    coverage: client.Query | None = None
+    """Rolling windows with young SLOs of unknown start: per SLO, the first `coverage_step` at
+    which its full-window sum was recorded (`coverage_query`)."""
     coverage_step: int = 0
     coverage_precision: int = 0
     """How much earlier than reported the covered data may start: one coverage step, plus one
@@ -66,7 +70,7 @@ class Plan:
 
     @property
     def queries(self) -> tuple[client.Query, ...]:
-        optional = (self.sums, self.calendar_bad, self.calendar_total, self.coverage)
+        optional = (self.sums, self.calendar_bad, self.calendar_total, self.presence, self.coverage)
         return (*self.ratio_queries.values(), *(q for q in optional if q is not None))
 
 
@@ -143,8 +147,11 @@ class SloFacts:
 
 
 COVERAGE_STEPS = 720
-"""Resolution of the coverage check: a window is probed at 720 steps (1h for 30 days, 2m for a
-day), so it costs about as much as one evaluation of the tiled full-window rule."""
+"""Resolution of the coverage probe: a window is probed at 720 steps (1h for 30 days, 2m for a
+day). Each step costs a lookup per series, so the probe is only sent for young SLOs whose start
+is not known yet, at most `COVERAGE_BATCH` of them per window and cycle, and the answer is
+kept: where a series starts does not change."""
+COVERAGE_BATCH = 500
 
 
 def coverage_step(window_seconds: int) -> int:
@@ -152,11 +159,25 @@ def coverage_step(window_seconds: int) -> int:
     return max(60, window_seconds // COVERAGE_STEPS // 60 * 60)
 
 
-def coverage_query(window_label: str, window_seconds: int) -> str:
-    """Per SLO with this window: the first step inside the window at which its full-window total
-    was recorded. Series as old as the window answer about `now - window`; young ones later."""
-    step = common.format_duration(coverage_step(window_seconds))
+def presence_query(window_label: str) -> str:
+    """The SLOs of this window whose full-window total was recorded one window ago: their series
+    cover the whole window. One lookup per series."""
     recorded = series.selector(series.TOTAL_SUM, {series.LABEL_WINDOW: window_label})
+    return (
+        f"group by ({series.LABEL_NAMESPACE}, {series.LABEL_SLO}) "
+        f"({recorded} offset {window_label})"
+    )
+
+
+def coverage_query(window_label: str, window_seconds: int, names: Sequence[str]) -> str:
+    """For the SLOs named (any namespace; the answer is matched by namespace too): the first
+    step inside the window at which each one's full-window total was recorded."""
+    step = common.format_duration(coverage_step(window_seconds))
+    pattern = "|".join(re.escape(name) for name in sorted(set(names)))
+    recorded = (
+        f"{series.TOTAL_SUM}{{{series.LABEL_WINDOW}={common.quote_promql_string(window_label)},"
+        f"{series.LABEL_SLO}=~{common.quote_promql_string(pattern)}}}"
+    )
     return (
         f"min_over_time(timestamp(group by ({series.LABEL_NAMESPACE}, {series.LABEL_SLO}) "
         f"({recorded}))[{window_label}:{step}])"
@@ -177,18 +198,22 @@ class Planner:
         at: datetime.datetime,
         shapes: Mapping[tuple[str | None, slo.Calendar | None], slo.ServiceLevelObjectiveSpec],
         group_labels: Sequence[str] = (),
+        young: Mapping[str, Sequence[str]] | None = None,
     ) -> None:
         self.at = at
         self.shapes = shapes
         """One spec per window shape (`SloEvaluator.shapes`): plans are built from it."""
         self.keep = _keep_labels(group_labels)
+        self.young = young or {}
+        """Window -> names of young SLOs whose start is still to be found."""
         self._plans: dict[tuple[str | None, slo.Calendar | None], Plan] = {}
 
     def plan(self, facts: SloFacts) -> Plan:
         found = self._plans.get(facts.shape)
         if found is None:
             spec = self.shapes[facts.shape]
-            found = self._plans[facts.shape] = plan(spec, self.at, self.keep)
+            young = self.young.get(facts.window or "", ())
+            found = self._plans[facts.shape] = plan(spec, self.at, self.keep, young)
         return found
 
 
@@ -209,7 +234,10 @@ def _tagged(promql: str, keep: str, value: str) -> str:
 
 
 def plan(
-    spec: slo.ServiceLevelObjectiveSpec, at: datetime.datetime, keep: str | None = None
+    spec: slo.ServiceLevelObjectiveSpec,
+    at: datetime.datetime,
+    keep: str | None = None,
+    young: Sequence[str] = (),
 ) -> Plan:
     """The queries for an SLO at `at`; equal for every SLO with the same window or calendar."""
     keep = keep or _keep_labels(spec.group_by)
@@ -229,12 +257,25 @@ def plan(
             + _tagged(series.selector(series.TOTAL_SUM, window_labels), keep, "total"),
             at,
         )
+        presence = client.Query(presence_query(window.label), at)
+        coverage = None
+        if young:
+            coverage = client.Query(coverage_query(window.label, window.seconds, young), at)
         step = coverage_step(window.seconds)
-        coverage = client.Query(coverage_query(window.label, window.seconds), at)
         start = series.window_end(window, at) - datetime.timedelta(seconds=window.seconds)
         precision = step + (series.TILE_SECONDS if window.tiled else 0)
         return Plan(
-            at, ratio_queries, sums, None, None, coverage, start, window.seconds, step, precision
+            at,
+            ratio_queries,
+            sums,
+            None,
+            None,
+            presence,
+            start,
+            window.seconds,
+            coverage,
+            step,
+            precision,
         )
     assert spec.calendar is not None  # the model guarantees window xor calendar
     period_start, _ = periods.period_bounds(spec.calendar.period, spec.calendar.time_zone, at)
@@ -327,6 +368,10 @@ class SloEvaluator:
         self.shapes = {}
         """One spec per window shape seen, from which `Planner` builds plans."""
         self._planner: Planner | None = None
+        self._first_recorded_at: dict[tuple[str, str, str], datetime.datetime] = {}
+        """(namespace, name, window) of young SLOs -> where their recorded sums start."""
+        self._young_unknown: dict[str, set[tuple[str, str]]] = {}
+        """Window -> young SLOs whose start the next cycle's coverage probe should find."""
 
     def parse(self, body: Mapping[str, Any]) -> SloFacts | None:
         """Python-mode validation: the body came from the apiserver (or from `evaluate`'s own
@@ -343,9 +388,19 @@ class SloEvaluator:
         self.shapes.setdefault(found.shape, resource.spec)
         return found
 
+    @property
+    def locating(self) -> bool:
+        """Whether young SLOs wait for the next cycle's coverage probe."""
+        return any(self._young_unknown.values())
+
     def begin(self, at: datetime.datetime, facts: Sequence[SloFacts]) -> None:
         group_labels = sorted({label for item in facts for label in item.group_by})
-        self._planner = Planner(at, self.shapes, group_labels)
+        young = {
+            window: sorted(name for _, name in keys)[:COVERAGE_BATCH]
+            for window, keys in self._young_unknown.items()
+            if keys
+        }
+        self._planner = Planner(at, self.shapes, group_labels, young)
 
     def plan(self, facts: SloFacts) -> Plan:
         assert self._planner is not None, "begin() first"
@@ -353,6 +408,10 @@ class SloEvaluator:
 
     def forget(self, ref: registry.ObjectRef, uid: str) -> None:
         self._policy.pop(uid, None)
+        for key in [k for k in self._first_recorded_at if k[:2] == (ref.namespace, ref.name)]:
+            del self._first_recorded_at[key]
+        for keys in self._young_unknown.values():
+            keys.discard((ref.namespace, ref.name))
         metrics.SLO_NUMBERS.forget(ref.namespace, ref.name)
 
     async def act(
@@ -545,19 +604,26 @@ class SloEvaluator:
         state: State = "Evaluated"
         message = ""
         window_start = the_plan.window_start
-        first = self._first_recorded(facts, the_plan, answers)
-        if first is not None and window_start is not None and first > window_start:
-            # Young: the sums cover only the time since the rules started. Say so, and show
-            # where the covered window starts instead of the nominal start.
+        if self._young(facts, the_plan, answers):
+            # The sums cover only the time since the rules started. Say so, and show where the
+            # covered window starts instead of the nominal start (once the probe found it).
             state = "PartialWindow"
-            window_start = first
-            message = (
-                "the recorded series are younger than the "
-                f"{common.format_duration(the_plan.window_seconds)} window: they start at "
-                f"{_timestamp(first)} (or up to "
-                f"{common.format_duration(the_plan.coverage_precision)} earlier), "
-                "and the numbers cover the time since"
-            )
+            window_label = common.format_duration(the_plan.window_seconds)
+            first = self._first_recorded_at.get((namespace, name, facts.window or ""))
+            if first is None:
+                window_start = None  # not the nominal start: that would claim too much
+                message = (
+                    f"the recorded series are younger than the {window_label} window: "
+                    "the numbers cover the time since they started (being located)"
+                )
+            else:
+                window_start = first
+                message = (
+                    f"the recorded series are younger than the {window_label} window: they "
+                    f"start at {_timestamp(first)} (or up to "
+                    f"{common.format_duration(the_plan.coverage_precision)} earlier), "
+                    "and the numbers cover the time since"
+                )
         if unmeasurable:
             message = "; ".join([message, *unmeasurable]) if message else "; ".join(unmeasurable)
         context = {}
@@ -567,23 +633,28 @@ class SloEvaluator:
             state, message, values, context, domain, actions, primary, numbers, burn_rates
         )
 
-    def _first_recorded(
-        self, facts: SloFacts, the_plan: Plan, answers: results_module.Results
-    ) -> datetime.datetime | None:
-        """When the SLO's full-window sum was first recorded inside the window, if later than
-        one coverage step after the window's start (an older series covers the window)."""
-        if the_plan.coverage is None or the_plan.window_start is None:
-            return None
-        found = answers.samples(the_plan.coverage, facts.namespace, facts.name)
-        if not found or found[0].value != found[0].value:
-            return None
-        first = datetime.datetime.fromtimestamp(found[0].value, datetime.UTC)
-        # The probe's range starts at `at - window` (a tiled window starts up to an hour earlier):
-        # a series present at its first step covers the window.
-        probe_start = the_plan.at - datetime.timedelta(seconds=the_plan.window_seconds)
-        if (first - probe_start).total_seconds() <= the_plan.coverage_step:
-            return None
-        return first
+    def _young(self, facts: SloFacts, the_plan: Plan, answers: results_module.Results) -> bool:
+        """Whether the SLO's recorded sums are younger than its window; learns where they start
+        from the coverage probe, or queues the SLO for the next cycle's probe."""
+        if the_plan.presence is None or facts.window is None:
+            return False
+        key = (facts.namespace, facts.name, facts.window)
+        pending = self._young_unknown.setdefault(facts.window, set())
+        if answers.samples(the_plan.presence, facts.namespace, facts.name):
+            self._first_recorded_at.pop(key, None)
+            pending.discard(key[:2])
+            return False
+        if the_plan.coverage is not None:
+            found = answers.samples(the_plan.coverage, facts.namespace, facts.name)
+            if found and found[0].value == found[0].value:
+                self._first_recorded_at[key] = datetime.datetime.fromtimestamp(
+                    found[0].value, datetime.UTC
+                )
+        if key not in self._first_recorded_at:
+            pending.add(key[:2])
+        else:
+            pending.discard(key[:2])
+        return True
 
     def _no_data(self, values: dict[str, Any], the_plan: Plan) -> Outcome:
         message = "the recorded series hold no events for this window yet"
