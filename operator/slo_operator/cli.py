@@ -83,8 +83,16 @@ def _add_paths_argument(parser: argparse.ArgumentParser) -> None:
 
 def _print_problems(problems: Sequence[validation.Problem], stream: TextIO) -> None:
     for problem in problems:
-        # One line per problem, whatever the message holds.
-        print(str(problem).replace("\n", " "), file=stream)
+        # One line per problem, whatever the input holds: control characters (including the
+        # ones str.splitlines() breaks on, such as \x1e) are shown escaped.
+        print(_printable(str(problem)), file=stream)
+
+
+def _printable(text: str) -> str:
+    return "".join(
+        char if char.isprintable() or char == "\t" else char.encode("unicode_escape").decode()
+        for char in text
+    )
 
 
 def _run_validate(args: argparse.Namespace) -> int:
