@@ -36,7 +36,9 @@ def check_url(url: str, allowed_hosts: Sequence[str]) -> None:
     """WebhookRefused unless `url` is http(s) to a host on the allow-list (shell patterns)."""
     parsed = urllib.parse.urlsplit(url.strip())
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
-        raise WebhookRefused(f"not an http(s) URL: {parsed.scheme or '?'}://{parsed.hostname}")
+        raise WebhookRefused(
+            f"not an http(s) URL with a host (scheme {parsed.scheme or 'missing'!r})"
+        )
     host = parsed.hostname
     if not any(fnmatch.fnmatchcase(host, pattern) for pattern in allowed_hosts):
         raise WebhookRefused(
