@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .. import errors
-from ..api import sla, slo
+from ..api import conditions, sla, slo
 from ..backends import config
-from . import loop, registry, sla_evaluator
+from . import loop, raw, registry, sla_evaluator, slo_evaluator
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,12 +80,71 @@ async def evaluate(
             config.DEFAULT_BACKEND, cycle.last_errors.get(config.DEFAULT_BACKEND, "no answer")
         )
     found = []
-    for resource in resources:
+    for index, resource in enumerate(resources):
         ref = registry.ObjectRef(type(resource).__name__, resource.namespace, resource.name)
         status = report.statuses.get(ref)
-        if status is not None:
-            found.append(Evaluated(ref.kind, ref.namespace, ref.name, status))
+        if status is None:
+            continue
+        if isinstance(resource, slo.ServiceLevelObjective) and _ready_reason(status) == "NoData":
+            status = await _from_raw_series(cycle, resource, f"offline-{index}", status, at)
+        found.append(Evaluated(ref.kind, ref.namespace, ref.name, status))
     return found
+
+
+def _ready_reason(status: Mapping[str, Any]) -> str | None:
+    for condition in status.get("conditions") or []:
+        if condition.get("type") == "Ready":
+            return str(condition.get("reason"))
+    return None
+
+
+async def _from_raw_series(
+    cycle: loop.EvaluationLoop,
+    resource: slo.ServiceLevelObjective,
+    uid: str,
+    status: dict[str, Any],
+    at: datetime.datetime,
+) -> dict[str, Any]:
+    """No recorded series: the same status measured from the raw series (Occurrences only)."""
+    stamp = at.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    raw_plan = raw.plan(resource, at)
+    if raw_plan is None:
+        message = (
+            "no recorded series, and the timeslice methods cannot be measured from raw series "
+            "(load the SLO's rules)"
+        )
+        items = conditions.set_condition(
+            status.get("conditions") or [], "Ready", True, "NoData", message, now=stamp
+        )
+        return {**status, "conditions": items}
+    backend = cycle.clients[config.DEFAULT_BACKEND]
+    answers = await backend.query_all([raw_plan.total, *raw_plan.good.values()])
+    facts = cycle.slos.facts(resource)
+    totals, bads = raw.sums(raw_plan, answers, facts.group_by)
+    window = dataclasses.replace(
+        slo_evaluator.plan(resource.spec, at), window_start=raw_plan.window_start
+    )
+    outcome = cycle.slos.outcome(uid, {}, facts, window, totals, bads, {}, young=False)
+    if outcome.primary is None:
+        return status
+    items = conditions.set_condition(
+        status.get("conditions") or [],
+        "Ready",
+        outcome.state != "NotMeasurable",
+        "RawSeries" if outcome.state != "NotMeasurable" else outcome.state,
+        "no recorded series: measured from the raw series over the whole window"
+        + (f"; {outcome.message}" if outcome.message else ""),
+        now=stamp,
+    )
+    for type_, state, reason, message in outcome.conditions:
+        items = conditions.set_condition(items, type_, state, reason, message, now=stamp)
+    return {
+        **status,
+        **outcome.values,
+        **outcome.context,
+        "lastEvaluationTime": stamp,
+        "conditions": items,
+    }
 
 
 def _text(value: Any) -> str:

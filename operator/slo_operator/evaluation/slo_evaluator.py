@@ -483,6 +483,34 @@ class SloEvaluator:
             totals, bads = _split_sums(answers.samples(the_plan.sums, namespace, name), group_by)
         else:
             totals, bads = self._calendar_sums(facts, the_plan, answers)
+        if not any(total > 0 for total in totals.values()):
+            return self._no_data({"target": facts.primary.target}, the_plan)
+        return self.outcome(
+            uid,
+            status,
+            facts,
+            the_plan,
+            totals,
+            bads,
+            self._burn_rates(facts, the_plan, answers),
+            self._young(facts, the_plan, answers),
+        )
+
+    def outcome(
+        self,
+        uid: str,
+        status: Mapping[str, Any],
+        facts: SloFacts,
+        the_plan: Plan,
+        totals: Mapping[_Key, float],
+        bads: Mapping[tuple[_Key, str], float],
+        burn_rates: dict[str, float],
+        young: bool,
+    ) -> Outcome:
+        """Numbers, conditions and policy from bad and total per group (and threshold), however
+        they were measured: from the recorded sums, or from raw series (`raw`)."""
+        namespace, name = facts.namespace, facts.name
+        group_by = facts.group_by
         slice_minutes = facts.slice_minutes
         base_values: dict[str, Any] = {"target": facts.primary.target}
         if not any(total > 0 for total in totals.values()):
@@ -544,7 +572,6 @@ class SloEvaluator:
                 {},
             )
 
-        burn_rates = self._burn_rates(facts, the_plan, answers)
         values = dict(base_values)
         values["sli"] = rounding.sli(primary.sli)
         values["errorBudgetRemainingPercent"] = rounding.budget_percent(
@@ -604,7 +631,7 @@ class SloEvaluator:
         state: State = "Evaluated"
         message = ""
         window_start = the_plan.window_start
-        if self._young(facts, the_plan, answers):
+        if young:
             # The sums cover only the time since the rules started. Say so, and show where the
             # covered window starts instead of the nominal start (once the probe found it).
             state = "PartialWindow"

@@ -1,0 +1,113 @@
+"""Measuring an SLO from its raw series, for `slo-operator evaluate` when no recorded series exist.
+
+The operator never does this (it reads the recorded series, one batched query per window); an
+SRE trying a manifest against an existing Prometheus before deploying its rules can. Each SLO
+costs two or three queries over its whole window of raw data — the price the rules avoid.
+
+Occurrences only: bad and total events over the window with `increase()` (counters) or
+`sum_over_time`/`count_over_time` (0/1 gauges), per `groupBy` group and latency threshold. The
+timeslice methods need every slice of the window, which only the recorded series have; they are
+reported as not measurable from raw data. Burn rates are left out (they are the alert windows'
+business, served by the rules).
+
+`increase()` is exact when the evaluation time and the window start are sample times (no
+extrapolation); otherwise Prometheus extrapolates each series by up to one scrape interval at
+each edge.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Mapping
+
+from ..api import common, slo
+from ..backends import client
+from ..budget import periods
+from ..rules import recording, series
+
+_Key = tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class RawPlan:
+    """Queries over the raw series of one SLO, and the window they cover."""
+
+    total: client.Query
+    good: Mapping[str, client.Query]
+    """Threshold label (empty for non-latency) -> good events; or bad events if `counts_bad`."""
+    counts_bad: bool
+    absent_is_zero: bool
+    """Counters: a counter that never moved has no series, so nothing found is 0 events.
+    Histogram buckets: a threshold without a bucket is not measurable (never 0%)."""
+    window_start: datetime.datetime
+    window_seconds: float
+
+
+def plan(resource: slo.ServiceLevelObjective, at: datetime.datetime) -> RawPlan | None:
+    """The raw queries of `resource` at `at`; None for the timeslice methods."""
+    spec = resource.spec
+    if series.uses_slices(spec):
+        return None
+    if spec.calendar is not None:
+        start, _ = periods.period_bounds(spec.calendar.period, spec.calendar.time_zone, at)
+    else:
+        start = at - datetime.timedelta(seconds=series.window_seconds(spec))
+    seconds = (at - start).total_seconds()
+    span = common.format_duration(seconds)
+    by = f"sum by ({', '.join(spec.group_by)}) " if spec.group_by else "sum "
+
+    def increase(selector: str) -> client.Query:
+        return client.Query(f"{by}(increase({selector}[{span}]))", at)
+
+    indicator = spec.indicator
+    if indicator.bool_gauge is not None:
+        gauge = common.parse_selector(indicator.bool_gauge.metric).render()
+        total = client.Query(f"{by}(count_over_time({gauge}[{span}]))", at)
+        good = {"": client.Query(f"{by}(sum_over_time({gauge}[{span}]))", at)}
+        return RawPlan(total, good, False, True, start, seconds)
+    if indicator.ratio is not None:
+        ratio = indicator.ratio
+        total = increase(common.parse_selector(ratio.total).render())
+        if ratio.errors is not None:
+            bad = {"": increase(common.parse_selector(ratio.errors).render())}
+            return RawPlan(total, bad, True, True, start, seconds)
+        assert ratio.good is not None
+        good = {"": increase(common.parse_selector(ratio.good).render())}
+        return RawPlan(total, good, False, True, start, seconds)
+    assert indicator.latency is not None
+    histogram = common.parse_selector(indicator.latency.metric)
+    total = increase(histogram.with_suffix("_count"))
+    good = {}
+    for objective in spec.objectives:
+        if objective.threshold_seconds is None:
+            continue
+        bucket = histogram.render(
+            metric=histogram.metric + "_bucket",
+            extra=(common.Matcher("le", "=~", recording.le_regex(objective.threshold_seconds)),),
+        )
+        good[series.threshold_label(objective.threshold_seconds)] = increase(bucket)
+    return RawPlan(total, good, False, False, start, seconds)
+
+
+def sums(
+    raw: RawPlan,
+    answers: Mapping[client.Query, list[client.Sample]],
+    group_by: tuple[str, ...],
+) -> tuple[dict[_Key, float], dict[tuple[_Key, str], float]]:
+    """(total per group, bad per (group, threshold)) in the shape the evaluator takes."""
+    totals: dict[_Key, float] = {}
+    for sample in answers[raw.total]:
+        totals[tuple(sample.labels.get(name, "") for name in group_by)] = sample.value
+    bads: dict[tuple[_Key, str], float] = {}
+    for threshold, query in raw.good.items():
+        found = {
+            tuple(sample.labels.get(name, "") for name in group_by): sample.value
+            for sample in answers[query]
+        }
+        for key, total in totals.items():
+            if key not in found and not raw.absent_is_zero:
+                continue  # left out: the evaluator reports the objective as not measurable
+            value = found.get(key, 0.0)
+            bads[(key, threshold)] = value if raw.counts_bad else total - value
+    return totals, bads
