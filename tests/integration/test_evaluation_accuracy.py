@@ -124,6 +124,15 @@ YOUNG = _slo(
     },
 )
 """A 7d SLO whose rules ran only for the last two days."""
+YOUNG_WEEK = _slo(
+    "checkout-week-young",
+    {
+        "indicator": CHECKOUT_RATIO,
+        "calendar": {"period": "Week", "timeZone": "Europe/Berlin"},
+        "objectives": [{"name": "standard", "target": 99.5}],
+    },
+)
+"""A calendar week whose rules started a day and an hour after the week did."""
 YOUNG_SINCE = AT - datetime.timedelta(days=2)
 
 
@@ -135,13 +144,15 @@ def evaluated(
 ) -> tuple[dict[str, dict[str, Any]], prometheus.PrometheusServer]:
     folder = tmp_path_factory.mktemp("accuracy")
     manifests = folder / "slos.yaml"
-    manifests.write_text(yaml.safe_dump_all([*SLOS, YOUNG]))
+    manifests.write_text(yaml.safe_dump_all([*SLOS, YOUNG, YOUNG_WEEK]))
     resources = [validation.parse_resource(body) for body in SLOS]
     rule_file = folder / "rules.yaml"
     rule_file.write_text(yaml.safe_dump(render.render_rule_file(resources), sort_keys=False))
     young_rules = folder / "young.yaml"
     young_rules.write_text(
-        yaml.safe_dump(render.render_rule_file([validation.parse_resource(YOUNG)]))
+        yaml.safe_dump(
+            render.render_rule_file([validation.parse_resource(b) for b in (YOUNG, YOUNG_WEEK)])
+        )
     )
     server = prometheus.PrometheusServer(synthetic_tsdb(), work_dir=folder / "prometheus")
     server.start()
@@ -306,11 +317,27 @@ def test_young_slo_reports_and_measures_what_its_series_cover(
     _assert_close(status["sli"], _percent(truth), "checkout-young")
 
 
+def test_young_calendar_slo_reports_where_its_tiles_start(
+    evaluated: Any, synthetic_data: synthetic.SyntheticData
+) -> None:
+    statuses, _ = evaluated
+    status = statuses["checkout-week-young"]
+    ready = _condition(status, "Ready")
+    assert ready["reason"] == "PartialWindow"
+    assert "younger than the Week period in Europe/Berlin" in ready["message"]
+    start = _time(status["windowStart"])
+    assert 0 <= start - YOUNG_SINCE.timestamp() <= 10 * 60
+    week_start = _time("2026-01-18T23:00:00Z")
+    end = week_start + math.floor((AT.timestamp() - week_start) / HOUR) * HOUR
+    truth = synthetic_data.counts(CHECKOUT_TOTAL, YOUNG_SINCE.timestamp(), end, bad=CHECKOUT_BAD)
+    _assert_close(status["sli"], _percent(truth), "checkout-week-young")
+
+
 def test_every_status_is_a_valid_status(evaluated: Any) -> None:
     from slo_operator.api import status as status_models
 
     statuses, _ = evaluated
-    assert set(statuses) == {body["metadata"]["name"] for body in [*SLOS, YOUNG]}
+    assert set(statuses) == {body["metadata"]["name"] for body in [*SLOS, YOUNG, YOUNG_WEEK]}
     for found in statuses.values():
         status_models.ServiceLevelObjectiveStatus.model_validate(found)
         assert _condition(found, "Ready")["status"] == "True"

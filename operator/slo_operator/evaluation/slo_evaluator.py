@@ -63,6 +63,10 @@ class Plan:
     """Rolling windows with young SLOs of unknown start: per SLO, the first `coverage_step` at
     which its full-window sum was recorded (`coverage_query`)."""
     coverage_step: int = 0
+    coverage_key: str = ""
+    """The window (`30d`) or calendar (`Month/Europe/Berlin`) young SLOs are tracked under."""
+    window_name: str = ""
+    """For messages: `30d window`, `Month period in Europe/Berlin`."""
     coverage_precision: int = 0
     """How much earlier than reported the covered data may start: one coverage step, plus one
     tile for tiled windows (their sum first appears at the first hour boundary after the rules
@@ -113,6 +117,13 @@ class SloFacts:
     def shape(self) -> tuple[str | None, slo.Calendar | None]:
         """What a plan depends on."""
         return (self.window, self.calendar)
+
+    @property
+    def coverage_key(self) -> str:
+        """The window or calendar label young SLOs are tracked under."""
+        if self.calendar is not None:
+            return series.calendar_label(self.calendar)
+        return self.window or ""
 
     @classmethod
     def of(cls, resource: slo.ServiceLevelObjective) -> SloFacts:
@@ -173,15 +184,45 @@ def coverage_query(window_label: str, window_seconds: int, names: Sequence[str])
     """For the SLOs named (any namespace; the answer is matched by namespace too): the first
     step inside the window at which each one's full-window total was recorded."""
     step = common.format_duration(coverage_step(window_seconds))
-    pattern = "|".join(re.escape(name) for name in sorted(set(names)))
-    recorded = (
-        f"{series.TOTAL_SUM}{{{series.LABEL_WINDOW}={common.quote_promql_string(window_label)},"
-        f"{series.LABEL_SLO}=~{common.quote_promql_string(pattern)}}}"
-    )
+    recorded = _named(series.TOTAL_SUM, {series.LABEL_WINDOW: window_label}, names)
     return (
         f"min_over_time(timestamp(group by ({series.LABEL_NAMESPACE}, {series.LABEL_SLO}) "
         f"({recorded}))[{window_label}:{step}])"
     )
+
+
+def _named(metric: str, labels: Mapping[str, str], names: Sequence[str]) -> str:
+    pattern = "|".join(re.escape(name) for name in sorted(set(names)))
+    matchers = [f"{key}={common.quote_promql_string(value)}" for key, value in labels.items()]
+    matchers.append(f"{series.LABEL_SLO}=~{common.quote_promql_string(pattern)}")
+    return f"{metric}{{{','.join(matchers)}}}"
+
+
+def calendar_presence_query(calendar_label: str, period_start: datetime.datetime) -> str:
+    """The SLOs of this calendar whose hourly tiles were recorded an hour into the period (the
+    first tile's end): their tiles cover the period. One lookup per series."""
+    tiles = series.selector(series.TOTAL_TILE, {series.LABEL_CALENDAR: calendar_label})
+    first_tile = round(period_start.timestamp()) + series.TILE_SECONDS
+    return f"group by ({series.LABEL_NAMESPACE}, {series.LABEL_SLO}) ({tiles} @ {first_tile})"
+
+
+def calendar_coverage_query(
+    calendar_label: str,
+    period_start: datetime.datetime,
+    at: datetime.datetime,
+    names: Sequence[str],
+) -> tuple[str, int]:
+    """For the SLOs named: the first step since the period start at which each one's tiles were
+    recorded; and the step."""
+    elapsed = int((at - period_start).total_seconds())
+    step = coverage_step(elapsed)
+    tiles = _named(series.TOTAL_TILE, {series.LABEL_CALENDAR: calendar_label}, names)
+    query = (
+        f"min_over_time(timestamp(group by ({series.LABEL_NAMESPACE}, {series.LABEL_SLO}) "
+        f"({tiles}))[{common.format_duration(elapsed)}:{common.format_duration(step)}] "
+        f"@ {round(at.timestamp())})"
+    )
+    return query, step
 
 
 class Planner:
@@ -212,7 +253,7 @@ class Planner:
         found = self._plans.get(facts.shape)
         if found is None:
             spec = self.shapes[facts.shape]
-            young = self.young.get(facts.window or "", ())
+            young = self.young.get(facts.coverage_key, ())
             found = self._plans[facts.shape] = plan(spec, self.at, self.keep, young)
         return found
 
@@ -275,21 +316,37 @@ def plan(
             window.seconds,
             coverage,
             step,
+            window.label,
+            f"{window.label} window",
             precision,
         )
     assert spec.calendar is not None  # the model guarantees window xor calendar
     period_start, _ = periods.period_bounds(spec.calendar.period, spec.calendar.time_zone, at)
     bad = series.calendar_window_query(series.BAD_TILE, spec.calendar, period_start, at)
     total = series.calendar_window_query(series.TOTAL_TILE, spec.calendar, period_start, at)
+    label = series.calendar_label(spec.calendar)
+    tiles_presence: client.Query | None = None
+    tiles_coverage: client.Query | None = None
+    tiles_step = 0
+    if total is not None:
+        tiles_presence = client.Query(calendar_presence_query(label, period_start), at)
+        if young:
+            text, tiles_step = calendar_coverage_query(label, period_start, at, young)
+            tiles_coverage = client.Query(text, at)
     return Plan(
         at,
         ratio_queries,
         None,
         client.Query(_slim(bad.query, keep), at) if bad else None,
         client.Query(_slim(total.query, keep), at) if total else None,
-        None,
+        tiles_presence,
         period_start,
         series.window_seconds(spec),
+        tiles_coverage,
+        tiles_step,
+        label,
+        f"{spec.calendar.period.value} period in {spec.calendar.time_zone}",
+        tiles_step,
     )
 
 
@@ -635,18 +692,17 @@ class SloEvaluator:
             # The sums cover only the time since the rules started. Say so, and show where the
             # covered window starts instead of the nominal start (once the probe found it).
             state = "PartialWindow"
-            window_label = common.format_duration(the_plan.window_seconds)
-            first = self._first_recorded_at.get((namespace, name, facts.window or ""))
+            first = self._first_recorded_at.get((namespace, name, facts.coverage_key))
             if first is None:
                 window_start = None  # not the nominal start: that would claim too much
                 message = (
-                    f"the recorded series are younger than the {window_label} window: "
+                    f"the recorded series are younger than the {the_plan.window_name}: "
                     "the numbers cover the time since they started (being located)"
                 )
             else:
                 window_start = first
                 message = (
-                    f"the recorded series are younger than the {window_label} window: they "
+                    f"the recorded series are younger than the {the_plan.window_name}: they "
                     f"start at {_timestamp(first)} (or up to "
                     f"{common.format_duration(the_plan.coverage_precision)} earlier), "
                     "and the numbers cover the time since"
@@ -663,10 +719,10 @@ class SloEvaluator:
     def _young(self, facts: SloFacts, the_plan: Plan, answers: results_module.Results) -> bool:
         """Whether the SLO's recorded sums are younger than its window; learns where they start
         from the coverage probe, or queues the SLO for the next cycle's probe."""
-        if the_plan.presence is None or facts.window is None:
+        if the_plan.presence is None:
             return False
-        key = (facts.namespace, facts.name, facts.window)
-        pending = self._young_unknown.setdefault(facts.window, set())
+        key = (facts.namespace, facts.name, facts.coverage_key)
+        pending = self._young_unknown.setdefault(facts.coverage_key, set())
         if answers.samples(the_plan.presence, facts.namespace, facts.name):
             self._first_recorded_at.pop(key, None)
             pending.discard(key[:2])
