@@ -186,8 +186,10 @@ SECTION_TEXT = """\
 against Prometheus 2.42 holding their recorded series (backfilled with promtool). Status patches
 go to a writer that applies them to the registry as the watch would, so the second cycle sees the
 first one's status and writes nothing. The first cycle's 10,000 patches therefore cost nothing
-here; through a real apiserver (16 in flight) they take longer and are not measured. Targets: at
-most 20 queries, 10 s and 300 MB.
+here; through a real apiserver (16 in flight) they take longer and are not measured. Wall time
+depends on what else runs on the two cores (another run at load average 6.7 took 10.1 s and
+5.7 s); the CPU time of the operator process is the stable figure. Targets: at most 20 queries,
+10 s and 300 MB.
 
     .venv/bin/python bench/bench_evaluation.py --write docs/benchmarks.md
 
