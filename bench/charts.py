@@ -34,6 +34,7 @@ def grouped_bars(
     *,
     log: bool = False,
     annotate: bool = True,
+    reference: tuple[float, str] | None = None,
 ) -> None:
     """One group of bars per category, one bar per tool."""
     pyplot = _pyplot()
@@ -45,14 +46,21 @@ def grouped_bars(
         if annotate:
             labels = [f"{value:,.0f}" if value >= 100 else f"{value:.3g}" for value in values]
             axes.bar_label(bars, labels=labels, fontsize=7, padding=1)
-    axes.set_xticks(range(len(categories)), categories)
+    axes.set_xticks(range(len(categories)), categories, fontsize=8)
+    if reference is not None:
+        axes.axhline(reference[0], color="#555555", linestyle="--", linewidth=0.8)
+        axes.annotate(
+            reference[1], (len(categories) - 0.5, reference[0]), ha="right", va="bottom", fontsize=7
+        )
     axes.set_ylabel(ylabel)
     axes.set_title(title)
     if log:
         axes.set_yscale("log")
+        smallest = min((v for values in series.values() for v in values if v > 0), default=1.0)
+        axes.set_ylim(bottom=smallest / 5)
     axes.legend(frameon=False, fontsize=8)
     axes.spines[["top", "right"]].set_visible(False)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, format="svg", metadata={"Date": None})
+    figure.savefig(path, format=path.suffix.lstrip("."), metadata={"Date": None}, dpi=110)
     pyplot.close(figure)

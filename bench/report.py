@@ -463,6 +463,7 @@ def _accuracy_section(results: Mapping[str, Any], chart_dir: Path, docs_dir: Pat
         },
         log=True,
         annotate=False,
+        reference=(SLI_TARGET_PP, f"target {SLI_TARGET_PP} pp"),
     )
     out += [
         "",
