@@ -63,7 +63,8 @@ def read_slo_generator(
     data: synthetic.SyntheticData,
     items: Sequence[specs.BenchSlo],
     times: Sequence[float],
-) -> list[Reading]:
+) -> tuple[list[Reading], dict[str, list[str]]]:
+    """slo-generator's readings, and the queries it sent for each SLO."""
     slos = []
     for item in items:
         if item.kind == "availability":
@@ -85,13 +86,15 @@ def read_slo_generator(
     )
     by_name = {item.name: item for item in items}
     readings = []
+    queries: dict[str, list[str]] = {}
     for line in done.stdout.splitlines():
         row = json.loads(line)
         item = by_name[row["name"]]
+        queries[item.name] = row["queries"]
         measured = math.nan if row["sli"] is None else float(row["sli"])
         readings.append(
             Reading(
                 "slo-generator", item.name, row["time"], measured, truth(data, item, row["time"])
             )
         )
-    return readings
+    return readings, queries

@@ -14,7 +14,7 @@ import dataclasses
 import statistics
 from collections.abc import Sequence
 
-from . import harness, specs
+from . import harness, rulesets, specs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,6 +23,8 @@ class RuleCost:
     slo: str
     group: str
     name: str
+    window: str
+    """The window label of the recorded series (``slo_window``, ``sloth_window``), if any."""
     expr: str
     interval_seconds: float
     samples: int
@@ -56,6 +58,7 @@ def measure(
                 slo=harness.slo_of_group(rule.group, items),
                 group=rule.group,
                 name=rule.name,
+                window=_window_label(rule),
                 expr=rule.expr,
                 interval_seconds=rule.interval_seconds,
                 samples=runs[0].total_queryable_samples,
@@ -64,6 +67,11 @@ def measure(
             )
         )
     return costs
+
+
+def _window_label(rule: rulesets.Rule) -> str:
+    labels = rule.body.get("labels") or {}
+    return str(labels.get("slo_window") or labels.get("sloth_window") or "")
 
 
 @dataclasses.dataclass(frozen=True)

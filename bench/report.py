@@ -375,14 +375,28 @@ def _cost_section(
             row.append(f"{_n(theirs)} ({_ratio(theirs, ours_slo)})")
         rows.append(row)
     out += _table(["SLO", OURS, *peers_], rows)
+    generator = results.get("slo_generator_samples") or {}
+    if generator:
+        out += [
+            "",
+            "slo-generator records no rules; each SLI it computes sends two queries "
+            "(`sum(increase(good[2592000s]))`, `sum(increase(valid[2592000s]))`) that read "
+            + ", ".join(f"{_n(samples)} samples for `{slo}`" for slo, samples in generator.items())
+            + " — on every run (it is typically scheduled every few minutes, per window).",
+        ]
     out += ["", "The costliest rules of each tool for the first SLO (samples per minute):", ""]
     rows = []
     for tool in tools:
         chosen = [c for c in costs if c["tool"] == tool and c["slo"] == slos[0]]
         chosen.sort(key=lambda c: -c["samples"] * 60 / c["interval_seconds"])
         for cost in chosen[:3]:
+            window = f" ({cost['window']})" if cost.get("window") else ""
             rows.append(
-                [tool, f"`{cost['name']}`", _n(cost["samples"] * 60 / cost["interval_seconds"])]
+                [
+                    tool,
+                    f"`{cost['name']}`{window}",
+                    _n(cost["samples"] * 60 / cost["interval_seconds"]),
+                ]
             )
     out += _table(["Tool", "Rule", "Samples per minute"], rows)
     chart = chart_dir / "cost.svg"
@@ -517,6 +531,14 @@ def _generate_section(results: Mapping[str, Any], chart_dir: Path, docs_dir: Pat
     out += _table(
         ["Tool", "Mean s", "Min s", "SLOs per s", "Rules written", "Time / ours", "Command"], rows
     )
+    phases = results.get("generate_phases") or {}
+    if phases:
+        out += [
+            "",
+            "Where our time goes, the same steps timed once inside one process: "
+            + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phases.items())
+            + ".",
+        ]
     out += [""]
     return out
 

@@ -51,6 +51,8 @@ class Results:
     alerts: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     generate: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     setup_seconds: dict[str, float] = dataclasses.field(default_factory=dict)
+    slo_generator_samples: dict[str, int] = dataclasses.field(default_factory=dict)
+    generate_phases: dict[str, float] = dataclasses.field(default_factory=dict)
     notes: list[str] = dataclasses.field(default_factory=list)
 
 
@@ -102,6 +104,8 @@ def environment() -> dict[str, str]:
 class MeasuredCosts:
     rules: list[cost.RuleCost]
     setup_seconds: dict[str, float]
+    slo_generator_samples: dict[str, int] = dataclasses.field(default_factory=dict)
+    """Samples slo-generator's queries read for one SLI computation, per SLO."""
 
 
 def measure_tools(
@@ -136,9 +140,15 @@ def measure_tools(
             measured.rules += cost.measure(tool_server, items, at, repeats=repeats)
             readings += accuracy.read_tool(tool_server, synthetic_data, items, sli_times)
             if with_slo_generator and tool == tools[0]:
-                readings += accuracy.read_slo_generator(
+                generator_readings, queries = accuracy.read_slo_generator(
                     tool_server.server.url, synthetic_data, items, sli_times
                 )
+                readings += generator_readings
+                for name, sent in queries.items():
+                    measured.slo_generator_samples[name] = sum(
+                        tool_server.server.query_stats(query, at).total_queryable_samples
+                        for query in sent
+                    )
         finally:
             tool_server.server.stop()
     return measured, readings
@@ -218,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, seconds in costs.setup_seconds.items():
             results.setup_seconds[name] = seconds
         results.costs = [dataclasses.asdict(item) for item in costs.rules]
+        results.slo_generator_samples = costs.slo_generator_samples
         results.readings = [
             {**dataclasses.asdict(reading), "error_pp": reading.error_pp} for reading in readings
         ]
@@ -231,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
                 dataclasses.asdict(timing)
                 for timing in generate_speed.run(work / "generate", runs=args.generate_runs)
             ]
+            results.generate_phases = generate_speed.phases(work / "generate/inputs/ours")
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -45,10 +45,21 @@ def main() -> None:
         for timestamp in request["timestamps"]:
             client.at = timestamp
             good, bad = backend.good_bad_ratio(timestamp, request["window"], config)
+            queries = [
+                PrometheusBackend._fmt_query(item[key], request["window"], ["increase", "sum"])
+                for key in ("filter_good", "filter_valid")
+            ]
             sli = good / (good + bad) if good + bad > 0 else None
             print(
                 json.dumps(
-                    {"name": item["name"], "time": timestamp, "good": good, "bad": bad, "sli": sli}
+                    {
+                        "name": item["name"],
+                        "time": timestamp,
+                        "good": good,
+                        "queries": queries,
+                        "bad": bad,
+                        "sli": sli,
+                    }
                 )
             )
 
