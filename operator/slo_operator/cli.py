@@ -409,6 +409,102 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# --- report -----------------------------------------------------------------------------------
+
+
+def _add_report_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_paths_argument(parser)
+    parser.add_argument(
+        "--prometheus-url", required=True, help="Prometheus-compatible backend to query"
+    )
+    parser.add_argument(
+        "--period",
+        choices=("last-month",),
+        help="the previous calendar month in UTC (instead of --from/--to)",
+    )
+    parser.add_argument(
+        "--from",
+        dest="start",
+        type=_time,
+        metavar="TIME",
+        help="charts start at TIME (default: each SLO's own window start)",
+    )
+    parser.add_argument(
+        "--to",
+        dest="end",
+        type=_time,
+        metavar="TIME",
+        help="evaluate at TIME, as `evaluate --at` (default: now)",
+    )
+    parser.add_argument("--html", type=pathlib.Path, metavar="FILE", help="write HTML to FILE")
+    parser.add_argument(
+        "--markdown",
+        type=pathlib.Path,
+        metavar="FILE",
+        help="write Markdown to FILE, its charts as PNG files next to it",
+    )
+
+
+def _report_span(
+    args: argparse.Namespace, now: datetime.datetime
+) -> tuple[datetime.datetime | None, datetime.datetime]:
+    if args.period == "last-month":
+        this_month = now.astimezone(datetime.UTC).replace(
+            day=1, hour=0, minute=0, second=0, microsecond=0
+        )
+        last_month = (this_month - datetime.timedelta(days=1)).replace(day=1)
+        return last_month, this_month
+    end: datetime.datetime = args.end or now
+    return args.start, end
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .report import gather, render
+
+    if args.html is None and args.markdown is None:
+        print("slo-operator report: give --html FILE and/or --markdown FILE", file=sys.stderr)
+        return 2
+    if args.period and (args.start or args.end):
+        print("slo-operator report: --period excludes --from/--to", file=sys.stderr)
+        return 2
+    resources, problems = validation.load_resources(args.paths, checks.check_resource)
+    if problems:
+        _print_problems(problems, sys.stderr)
+        return EXIT_INVALID
+    objects = [
+        resource
+        for _, resource in resources
+        if isinstance(resource, slo.ServiceLevelObjective | sla.ServiceLevelAgreement)
+    ]
+    if not objects:
+        print(f"no SLO or SLA found in {' '.join(args.paths)}", file=sys.stderr)
+        return EXIT_INVALID
+    start, end = _report_span(args, datetime.datetime.now(datetime.UTC))
+    if start is not None and start >= end:
+        print("slo-operator report: --from must be before --to", file=sys.stderr)
+        return 2
+    try:
+        data = asyncio.run(gather.gather(objects, args.prometheus_url, end, start))
+    except errors.BackendUnavailable as error:
+        print(f"slo-operator report: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    drawn = render.charts(data)
+    if args.html is not None:
+        args.html.parent.mkdir(parents=True, exist_ok=True)
+        args.html.write_text(render.render_html(data, drawn), encoding="utf-8")
+        print(f"wrote {args.html}", file=sys.stderr)
+    if args.markdown is not None:
+        folder: pathlib.Path = args.markdown.parent
+        folder.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(render.render_markdown(data, drawn), encoding="utf-8")
+        for name, png in drawn.items():
+            (folder / name).write_bytes(png)
+        print(f"wrote {args.markdown} and {len(drawn)} chart(s) next to it", file=sys.stderr)
+    return EXIT_OK
+
+
 # --- entry point ------------------------------------------------------------------------------
 
 VERBS: tuple[Verb, ...] = (
@@ -445,6 +541,12 @@ VERBS: tuple[Verb, ...] = (
         "SLIs and error budgets of SLO manifests from a Prometheus, without a cluster",
         _add_evaluate_arguments,
         _run_evaluate,
+    ),
+    Verb(
+        "report",
+        "HTML and Markdown report of SLOs and SLAs with budget and burn-rate charts",
+        _add_report_arguments,
+        _run_report,
     ),
 )
 

@@ -42,6 +42,24 @@ class Sample:
     value: float
 
 
+@dataclasses.dataclass(frozen=True)
+class RangeQuery:
+    """One range query: `promql` at every `step_seconds` from `start` to `end` inclusive."""
+
+    promql: str
+    start: datetime.datetime
+    end: datetime.datetime
+    step_seconds: float
+
+
+@dataclasses.dataclass(frozen=True)
+class RangeSeries:
+    """One series of a range vector: (Unix seconds, value) points in time order."""
+
+    labels: Mapping[str, str]
+    points: tuple[tuple[float, float], ...]
+
+
 def _read(path: str) -> str:
     return pathlib.Path(path).read_text().strip()
 
@@ -108,6 +126,29 @@ class PrometheusBackend:
             raise errors.BackendUnavailable(self.name, _short(error)) from None
         return [_sample(item) for item in result]
 
+    def query_range_sync(self, query: RangeQuery) -> list[RangeSeries]:
+        """Run one range query (`slo-operator report`'s charts); BackendUnavailable on failure."""
+        try:
+            headers, auth = self._auth()
+            self._client.headers = headers
+            self._client.auth = auth
+            self.queries_sent += 1
+            result: list[dict[str, Any]] = self._client.custom_query_range(
+                query.promql,
+                start_time=query.start,
+                end_time=query.end,
+                step=f"{query.step_seconds:g}",
+            )
+        except OSError as error:
+            raise errors.BackendUnavailable(
+                self.name, f"cannot read credentials: {error}"
+            ) from None
+        except (requests.RequestException, ValueError) as error:
+            raise errors.BackendUnavailable(self.name, _short(error)) from None
+        except prometheus_exceptions.PrometheusApiClientException as error:
+            raise errors.BackendUnavailable(self.name, _short(error)) from None
+        return [_range_series(item) for item in result]
+
     async def query(self, query: Query) -> list[Sample]:
         return await asyncio.to_thread(self.query_sync, query)
 
@@ -136,6 +177,17 @@ def _sample(item: Mapping[str, Any]) -> Sample:
     except (TypeError, ValueError):
         value = math.nan
     return Sample(labels=labels, value=value)
+
+
+def _range_series(item: Mapping[str, Any]) -> RangeSeries:
+    points = []
+    for stamp, text in item.get("values") or ():
+        try:
+            value = float(text)
+        except (TypeError, ValueError):
+            value = math.nan
+        points.append((float(stamp), value))
+    return RangeSeries(labels=item.get("metric") or {}, points=tuple(points))
 
 
 def _short(error: BaseException) -> str:

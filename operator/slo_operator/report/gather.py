@@ -1,0 +1,331 @@
+"""What a report shows, read from a backend: `evaluate`'s statuses and the series behind them.
+
+The tables are the evaluation engine's statuses at the report's instant, never recomputed. The
+charts come from range queries over the SLOs' level-1 series (events per minute, the series every
+other number is summed from):
+
+- budget burn-down: bad events summed since the chart start, against the budget the events of the
+  whole span allow; read at hour boundaries on tiled windows, it ends on the status' remaining
+  budget;
+- burn rate at each alert window of the primary objective, aggregated over groups.
+
+Timeslice methods have no burn-down or burn-rate chart yet (their budget counts slices, not
+events); the report says so instead of drawing something else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import datetime
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..api import common, sla, slo
+from ..backends import client, config
+from ..budget import objectives
+from ..evaluation import offline
+from ..rules import recording, series
+
+HOUR = 3600
+SHORT_STEP_SECONDS = 300
+"""Burn-down step of spans under two days (1d windows): 5 minutes, 288 points a day."""
+BURN_RATE_POINTS = 240
+"""About this many points on each burn-rate curve, whatever the span."""
+WORST_GROUPS = 5
+
+
+@dataclasses.dataclass(frozen=True)
+class BudgetCurve:
+    """Error budget remaining over time for one objective: the data behind the burn-down chart."""
+
+    objective: str
+    target: float
+    times: tuple[float, ...]
+    """Unix seconds; the first is the chart start (nothing spent yet)."""
+    bad: tuple[float, ...]
+    """Bad events summed from the chart start to each time."""
+    total: float
+    """Events over the whole span: the budget is `(1 - target) * total` bad events."""
+    remaining_percent: tuple[float, ...]
+
+    def zero_crossing(self) -> float | None:
+        """The first time the budget was spent (remaining below 0), or None."""
+        for moment, remaining in zip(self.times, self.remaining_percent, strict=True):
+            if remaining < 0:
+                return moment
+        return None
+
+
+@dataclasses.dataclass(frozen=True)
+class BurnRateCurve:
+    """Burn rate of the primary objective over one alert window, at each time."""
+
+    window: str
+    times: tuple[float, ...]
+    values: tuple[float, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class PolicyStepReached:
+    name: str
+    when_consumed_percent: float
+    reached_at: float | None
+    """When the primary objective's curve first consumed that much, within the chart span."""
+
+
+@dataclasses.dataclass(frozen=True)
+class SloReport:
+    namespace: str
+    name: str
+    service: str
+    window: str
+    """`7d`, or `Month in Europe/Berlin` for calendar SLOs."""
+    primary_objective: str
+    status: Mapping[str, Any]
+    """`evaluate`'s status, as is."""
+    chart_start: float | None
+    chart_end: float
+    budget_curves: tuple[BudgetCurve, ...]
+    burn_rates: tuple[BurnRateCurve, ...]
+    policy_steps: tuple[PolicyStepReached, ...]
+    chart_note: str = ""
+    """Why charts are missing, when they are."""
+
+    @property
+    def worst_groups(self) -> list[Mapping[str, Any]]:
+        groups: list[Mapping[str, Any]] = self.status.get("groups") or []
+        return groups[:WORST_GROUPS]
+
+
+@dataclasses.dataclass(frozen=True)
+class SlaReport:
+    namespace: str
+    name: str
+    customer: str
+    status: Mapping[str, Any]
+
+
+@dataclasses.dataclass(frozen=True)
+class ReportData:
+    at: datetime.datetime
+    """The instant every status was evaluated at."""
+    requested_start: datetime.datetime | None
+    """`--from` or the period's start; None: each SLO's own window."""
+    slos: tuple[SloReport, ...]
+    slas: tuple[SlaReport, ...]
+
+
+def _just_under(seconds: float) -> str:
+    """A range that holds the level-1 points of `seconds` once each, on either end convention."""
+    return f"{round(seconds * 1000) - 1}ms"
+
+
+def _seconds(text: str) -> float:
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def _window_text(spec: slo.ServiceLevelObjectiveSpec) -> str:
+    if spec.calendar is not None:
+        return f"{spec.calendar.period.value} in {spec.calendar.time_zone}"
+    return str(spec.window)
+
+
+def _selector(name: str, labels: Mapping[str, str]) -> str:
+    return series.selector(name, dict(labels))
+
+
+async def _range(
+    backend: client.PrometheusBackend, promql: str, start: float, end: float, step: float
+) -> dict[float, float]:
+    """Points of a single-series range query by time (no series: no points)."""
+    query = client.RangeQuery(
+        promql,
+        datetime.datetime.fromtimestamp(start, datetime.UTC),
+        datetime.datetime.fromtimestamp(end, datetime.UTC),
+        step,
+    )
+    found = await asyncio.to_thread(backend.query_range_sync, query)
+    points: dict[float, float] = {}
+    for item in found:
+        for moment, value in item.points:
+            if not math.isnan(value):
+                points[moment] = points.get(moment, 0.0) + value
+    return points
+
+
+async def _budget_curves(
+    backend: client.PrometheusBackend,
+    resource: slo.ServiceLevelObjective,
+    start: float,
+    end: float,
+) -> tuple[BudgetCurve, ...]:
+    spec = resource.spec
+    span = end - start
+    step = float(HOUR if span >= 2 * 86400 else SHORT_STEP_SECONDS)
+    count = math.floor(span / step)
+    if count < 1:
+        return ()
+    last = start + count * step
+    times = [start + k * step for k in range(count + 1)]
+    total_selector = _selector(series.total_level1(spec), series.identity_labels(resource))
+    totals = await _range(
+        backend,
+        f"sum(sum_over_time({total_selector}[{_just_under(step)}]))",
+        start + step,
+        last,
+        step,
+    )
+    whole = sum(totals.get(moment, 0.0) for moment in times[1:])
+    curves = []
+    for objective in spec.objectives:
+        bad_selector = _selector(
+            series.bad_level1(spec), series.objective_labels(resource, objective)
+        )
+        bads = await _range(
+            backend,
+            f"sum(sum_over_time({bad_selector}[{_just_under(step)}]))",
+            start + step,
+            last,
+            step,
+        )
+        allowed = objectives.allowed_error_ratio(objective.target) * whole
+        spent = 0.0
+        cumulative = [0.0]
+        for moment in times[1:]:
+            spent += bads.get(moment, 0.0)
+            cumulative.append(spent)
+        remaining = tuple(
+            100.0 * (1.0 - value / allowed) if allowed > 0 else math.nan for value in cumulative
+        )
+        curves.append(
+            BudgetCurve(
+                objective=objective.name,
+                target=objective.target,
+                times=tuple(times),
+                bad=tuple(cumulative),
+                total=whole,
+                remaining_percent=remaining,
+            )
+        )
+    return tuple(curves)
+
+
+async def _burn_rates(
+    backend: client.PrometheusBackend,
+    resource: slo.ServiceLevelObjective,
+    start: float,
+    end: float,
+) -> tuple[BurnRateCurve, ...]:
+    spec = resource.spec
+    primary = spec.primary
+    allowed = objectives.allowed_error_ratio(primary.target)
+    step = max(60.0, math.ceil((end - start) / BURN_RATE_POINTS / 60) * 60)
+    bad_selector = _selector(series.bad_level1(spec), series.objective_labels(resource, primary))
+    total_selector = _selector(series.total_level1(spec), series.identity_labels(resource))
+    curves = []
+    for window in recording.alert_windows(spec):
+        span = _just_under(window)
+        promql = (
+            f"(sum(sum_over_time({bad_selector}[{span}])) "
+            f"/ (sum(sum_over_time({total_selector}[{span}])) > 0)) / {allowed!r}"
+        )
+        points = await _range(backend, promql, start + step, end, step)
+        ordered = sorted(points.items())
+        curves.append(
+            BurnRateCurve(
+                window=common.format_duration(window),
+                times=tuple(moment for moment, _ in ordered),
+                values=tuple(value for _, value in ordered),
+            )
+        )
+    return tuple(curves)
+
+
+def _policy_steps(
+    spec: slo.ServiceLevelObjectiveSpec, curves: Sequence[BudgetCurve]
+) -> tuple[PolicyStepReached, ...]:
+    primary = next((c for c in curves if c.objective == spec.primary.name), None)
+    reached = []
+    for step in spec.error_budget_policy:
+        moment = None
+        if primary is not None:
+            for when, remaining in zip(primary.times, primary.remaining_percent, strict=True):
+                if 100.0 - remaining >= step.when_consumed_percent:
+                    moment = when
+                    break
+        reached.append(PolicyStepReached(step.name, step.when_consumed_percent, moment))
+    return tuple(reached)
+
+
+async def _slo_report(
+    backend: client.PrometheusBackend,
+    resource: slo.ServiceLevelObjective,
+    status: Mapping[str, Any],
+    at: datetime.datetime,
+    requested_start: datetime.datetime | None,
+) -> SloReport:
+    spec = resource.spec
+    end = at.timestamp()
+    if series.needs_tiles(spec):
+        end -= end % HOUR  # tiled windows end at the last hour boundary, as the status does
+    start: float | None = None
+    if requested_start is not None:
+        start = requested_start.timestamp()
+    elif status.get("windowStart"):
+        start = _seconds(str(status["windowStart"]))
+    note = ""
+    curves: tuple[BudgetCurve, ...] = ()
+    rates: tuple[BurnRateCurve, ...] = ()
+    if series.uses_slices(spec):
+        note = "no charts yet for the timeslice budgeting methods (their budget counts slices)"
+    elif start is None or start >= end:
+        note = "no window measured at this instant: nothing to chart"
+    else:
+        curves = await _budget_curves(backend, resource, start, end)
+        rates = await _burn_rates(backend, resource, start, end)
+    return SloReport(
+        namespace=resource.namespace,
+        name=resource.name,
+        service=spec.service,
+        window=_window_text(spec),
+        primary_objective=spec.primary.name,
+        status=status,
+        chart_start=start,
+        chart_end=end,
+        budget_curves=curves,
+        burn_rates=rates,
+        policy_steps=_policy_steps(spec, curves),
+        chart_note=note,
+    )
+
+
+async def gather(
+    resources: Sequence[slo.ServiceLevelObjective | sla.ServiceLevelAgreement],
+    prometheus_url: str,
+    at: datetime.datetime,
+    requested_start: datetime.datetime | None = None,
+) -> ReportData:
+    """Evaluate every object at `at` (the `evaluate` engine) and read the series of its charts.
+
+    Raises BackendUnavailable when the backend did not answer.
+    """
+    found = await offline.evaluate(resources, prometheus_url, at)
+    statuses = {(item.kind, item.namespace, item.name): item.status for item in found}
+    backend = client.PrometheusBackend(
+        config.BackendConfig(name=config.DEFAULT_BACKEND, url=prometheus_url)
+    )
+    slo_reports = []
+    sla_reports = []
+    for resource in resources:
+        status = statuses.get((type(resource).__name__, resource.namespace, resource.name))
+        if status is None:
+            continue
+        if isinstance(resource, slo.ServiceLevelObjective):
+            slo_reports.append(await _slo_report(backend, resource, status, at, requested_start))
+        else:
+            sla_reports.append(
+                SlaReport(resource.namespace, resource.name, resource.spec.customer, status)
+            )
+    return ReportData(at, requested_start, tuple(slo_reports), tuple(sla_reports))
