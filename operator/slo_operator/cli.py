@@ -413,7 +413,23 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 
 
 def _add_report_arguments(parser: argparse.ArgumentParser) -> None:
-    _add_paths_argument(parser)
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "-f",
+        "--filename",
+        dest="paths",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="PATH",
+        help="manifest files or directories (default: the SLOs and SLAs in the cluster)",
+    )
+    source.add_argument(
+        "-n", "--namespace", help="the cluster's namespace (default: the kubeconfig context's)"
+    )
+    source.add_argument(
+        "-A", "--all-namespaces", action="store_true", help="SLOs and SLAs of every namespace"
+    )
     parser.add_argument(
         "--prometheus-url", required=True, help="Prometheus-compatible backend to query"
     )
@@ -458,6 +474,36 @@ def _report_span(
     return args.start, end
 
 
+def _cluster_resources(
+    namespace: str | None, all_namespaces: bool
+) -> tuple[str, list[Any], list[validation.Problem]] | None:
+    """The cluster's SLOs and SLAs, validated as `-f` files are; None (said why) on failure."""
+    import kubernetes
+
+    from .kube import listing
+
+    try:
+        if namespace is None and not all_namespaces:
+            namespace = listing.current_namespace()
+        manifests = listing.list_manifests(namespace)
+    except (kubernetes.config.ConfigException, kubernetes.client.ApiException) as error:
+        reason = getattr(error, "reason", None) or str(error)
+        print(f"slo-operator report: cannot list from the cluster: {reason}", file=sys.stderr)
+        return None
+    where = "all namespaces" if namespace is None else f"namespace {namespace}"
+    found: list[Any] = []
+    problems: list[validation.Problem] = []
+    for index, manifest in enumerate(manifests, start=1):
+        metadata = manifest["metadata"]
+        source = f"{manifest['kind']} {metadata['namespace']}/{metadata['name']}"
+        checked = checks.check_resource(manifest, source, index)
+        if isinstance(checked, list):
+            problems.extend(checked)
+        else:
+            found.append(checked)
+    return where, found, problems
+
+
 def _run_report(args: argparse.Namespace) -> int:
     import asyncio
 
@@ -469,17 +515,25 @@ def _run_report(args: argparse.Namespace) -> int:
     if args.period and (args.start or args.end):
         print("slo-operator report: --period excludes --from/--to", file=sys.stderr)
         return 2
-    resources, problems = validation.load_resources(args.paths, checks.check_resource)
+    if args.paths:
+        where = " ".join(args.paths)
+        resources, problems = validation.load_resources(args.paths, checks.check_resource)
+        found: list[Any] = [resource for _, resource in resources]
+    else:
+        listed = _cluster_resources(args.namespace, args.all_namespaces)
+        if listed is None:
+            return EXIT_INVALID
+        where, found, problems = listed
     if problems:
         _print_problems(problems, sys.stderr)
         return EXIT_INVALID
     objects = [
         resource
-        for _, resource in resources
+        for resource in found
         if isinstance(resource, slo.ServiceLevelObjective | sla.ServiceLevelAgreement)
     ]
     if not objects:
-        print(f"no SLO or SLA found in {' '.join(args.paths)}", file=sys.stderr)
+        print(f"no SLO or SLA found in {where}", file=sys.stderr)
         return EXIT_INVALID
     start, end = _report_span(args, datetime.datetime.now(datetime.UTC))
     if start is not None and start >= end:

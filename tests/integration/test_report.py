@@ -227,7 +227,9 @@ def test_charts_are_self_contained_pngs_of_the_documented_size(
     written: tuple[str, str, pathlib.Path],
 ) -> None:
     page, markdown, folder = written
-    assert "http://" not in page and "https://" not in page.replace("https://checkout", "")
+    # No external asset: every src is inline data, no stylesheet link, no script.
+    assert re.findall(r'(?:src|href)="(?!data:)', page) == []
+    assert "<link" not in page and "<script" not in page
     embedded = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
     assert len(embedded) == 4  # burn-down and burn rate of both SLOs
     linked = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)

@@ -34,6 +34,8 @@ SHORT_STEP_SECONDS = 300
 BURN_RATE_POINTS = 240
 """About this many points on each burn-rate curve, whatever the span."""
 WORST_GROUPS = 5
+CONCURRENCY = 4
+"""Range queries in flight at once, as the evaluation's batches send them."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -136,17 +138,29 @@ def _selector(name: str, labels: Mapping[str, str]) -> str:
     return series.selector(name, dict(labels))
 
 
+class _Backend:
+    """Range queries off the event loop, `CONCURRENCY` at a time across every SLO."""
+
+    def __init__(self, backend: client.PrometheusBackend) -> None:
+        self.backend = backend
+        self.limit = asyncio.Semaphore(CONCURRENCY)
+
+    async def range(self, query: client.RangeQuery) -> list[client.RangeSeries]:
+        async with self.limit:
+            return await asyncio.to_thread(self.backend.query_range_sync, query)
+
+
 async def _range(
-    backend: client.PrometheusBackend, promql: str, start: float, end: float, step: float
+    backend: _Backend, promql: str, start: float, end: float, step: float
 ) -> dict[float, float]:
-    """Points of a single-series range query by time (no series: no points)."""
+    """Points of a range query by time, summed over its series (no series: no points)."""
     query = client.RangeQuery(
         promql,
         datetime.datetime.fromtimestamp(start, datetime.UTC),
         datetime.datetime.fromtimestamp(end, datetime.UTC),
         step,
     )
-    found = await asyncio.to_thread(backend.query_range_sync, query)
+    found = await backend.range(query)
     points: dict[float, float] = {}
     for item in found:
         for moment, value in item.points:
@@ -156,7 +170,7 @@ async def _range(
 
 
 async def _budget_curves(
-    backend: client.PrometheusBackend,
+    backend: _Backend,
     resource: slo.ServiceLevelObjective,
     start: float,
     end: float,
@@ -213,7 +227,7 @@ async def _budget_curves(
 
 
 async def _burn_rates(
-    backend: client.PrometheusBackend,
+    backend: _Backend,
     resource: slo.ServiceLevelObjective,
     start: float,
     end: float,
@@ -260,7 +274,7 @@ def _policy_steps(
 
 
 async def _slo_report(
-    backend: client.PrometheusBackend,
+    backend: _Backend,
     resource: slo.ServiceLevelObjective,
     status: Mapping[str, Any],
     at: datetime.datetime,
@@ -313,19 +327,22 @@ async def gather(
     """
     found = await offline.evaluate(resources, prometheus_url, at)
     statuses = {(item.kind, item.namespace, item.name): item.status for item in found}
-    backend = client.PrometheusBackend(
-        config.BackendConfig(name=config.DEFAULT_BACKEND, url=prometheus_url)
+    backend = _Backend(
+        client.PrometheusBackend(
+            config.BackendConfig(name=config.DEFAULT_BACKEND, url=prometheus_url)
+        )
     )
-    slo_reports = []
+    pending = []
     sla_reports = []
     for resource in resources:
         status = statuses.get((type(resource).__name__, resource.namespace, resource.name))
         if status is None:
             continue
         if isinstance(resource, slo.ServiceLevelObjective):
-            slo_reports.append(await _slo_report(backend, resource, status, at, requested_start))
+            pending.append(_slo_report(backend, resource, status, at, requested_start))
         else:
             sla_reports.append(
                 SlaReport(resource.namespace, resource.name, resource.spec.customer, status)
             )
+    slo_reports = await asyncio.gather(*pending)
     return ReportData(at, requested_start, tuple(slo_reports), tuple(sla_reports))
