@@ -515,6 +515,10 @@ def _run_report(args: argparse.Namespace) -> int:
     if args.period and (args.start or args.end):
         print("slo-operator report: --period excludes --from/--to", file=sys.stderr)
         return 2
+    start, end = _report_span(args, datetime.datetime.now(datetime.UTC))
+    if start is not None and start >= end:
+        print("slo-operator report: --from must be before --to", file=sys.stderr)
+        return 2
     if args.paths:
         where = " ".join(args.paths)
         resources, problems = validation.load_resources(args.paths, checks.check_resource)
@@ -535,10 +539,6 @@ def _run_report(args: argparse.Namespace) -> int:
     if not objects:
         print(f"no SLO or SLA found in {where}", file=sys.stderr)
         return EXIT_INVALID
-    start, end = _report_span(args, datetime.datetime.now(datetime.UTC))
-    if start is not None and start >= end:
-        print("slo-operator report: --from must be before --to", file=sys.stderr)
-        return 2
     try:
         data = asyncio.run(gather.gather(objects, args.prometheus_url, end, start))
     except errors.BackendUnavailable as error:

@@ -144,8 +144,11 @@ def burn_rate_chart(item: gather.SloReport) -> bytes:
             linewidth=1.2,
             label=curve.window,
         )
-    axes.axhline(1, color="black", linewidth=1.0, linestyle="--")
+    axes.axhline(1, color="#777777", linewidth=1.0, linestyle="--")
+    # Linear up to 1 (the budget-neutral rate), logarithmic above: a 1000x outage and a 0.5x
+    # steady state both stay readable.
     axes.set_yscale("symlog", linthresh=1)
+    axes.set_ylim(bottom=0)
     axes.set_ylabel("burn rate (x budget)")
     axes.set_title(
         f"{item.namespace}/{item.name}: burn rate of {item.primary_objective}", loc="left"
