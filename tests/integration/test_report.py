@@ -51,6 +51,7 @@ TOTAL = 'http_requests_total{job="checkout"}'
 BAD = 'http_requests_total{job="checkout",code=~"5.."}'
 SLACK = 120
 """Seconds either side of an hour boundary within which the rules' minutes may fall."""
+SLO_NAMES = ("checkout-availability", "chatbot-latency", "probe-slices")
 GOLDEN_PNG = pathlib.Path(__file__).parents[2] / "docs" / "report-example.png"
 
 SLO = {
@@ -83,6 +84,23 @@ LATENCY = {
         "objectives": [{"name": "standard", "target": 99, "threshold": "200ms"}],
     },
 }
+PROBE_SLICES = {
+    "apiVersion": "slo.dev/v1alpha1",
+    "kind": "ServiceLevelObjective",
+    "metadata": {"name": "probe-slices", "namespace": NAMESPACE},
+    "spec": {
+        "service": "checkout",
+        "indicator": {
+            "boolGauge": {
+                "metric": 'probe_success{job="blackbox",target="https://checkout.shop.example/healthz"}'
+            }
+        },
+        "window": "7d",
+        "budgetingMethod": "Timeslices",
+        "timeslice": {"duration": "1m", "target": 95},
+        "objectives": [{"name": "standard", "target": 99.9}],
+    },
+}
 SLA = {
     "apiVersion": "slo.dev/v1alpha1",
     "kind": "ServiceLevelAgreement",
@@ -106,7 +124,7 @@ def server(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Any:
     folder = tmp_path_factory.mktemp("report")
-    resources = [validation.parse_resource(body) for body in (SLO, LATENCY)]
+    resources = [validation.parse_resource(body) for body in (SLO, LATENCY, PROBE_SLICES)]
     rule_file = folder / "rules.yaml"
     rule_file.write_text(yaml.safe_dump(rules_render.render_rule_file(resources), sort_keys=False))
     running = prometheus.PrometheusServer(synthetic_tsdb(), work_dir=folder / "prometheus")
@@ -114,7 +132,7 @@ def server(
     backfill.backfill_rules(
         [rule_file], AT.timestamp() - 7 * DAY - 4 * HOUR, AT.timestamp(), running
     )
-    (folder / "manifests.yaml").write_text(yaml.safe_dump_all([SLO, LATENCY, SLA]))
+    (folder / "manifests.yaml").write_text(yaml.safe_dump_all([SLO, LATENCY, PROBE_SLICES, SLA]))
     running.folder = folder  # type: ignore[attr-defined]
     yield running
     running.stop()
@@ -155,7 +173,7 @@ def written(server: Any) -> tuple[str, str, pathlib.Path]:
 
 @pytest.fixture(scope="module")
 def data(server: Any) -> gather.ReportData:
-    resources = [validation.parse_resource(body) for body in (SLO, LATENCY, SLA)]
+    resources = [validation.parse_resource(body) for body in (SLO, LATENCY, PROBE_SLICES, SLA)]
     return asyncio.run(gather.gather(resources, server.url, AT))  # type: ignore[arg-type]
 
 
@@ -200,7 +218,7 @@ def test_numbers_are_evaluates_for_the_same_instant(
     page, markdown, _ = written
     html_rows = _html_rows(page)
     markdown_rows = _markdown_rows(markdown)
-    for name in ("checkout-availability", "chatbot-latency"):
+    for name in SLO_NAMES:
         for objective in evaluated[name]["objectives"]:
             assert _cells(objective) in html_rows, (name, objective)
             assert _cells(objective) in markdown_rows, (name, objective)
@@ -213,11 +231,8 @@ def test_numbers_are_evaluates_for_the_same_instant(
         expected = [str(commitment["attainment"]), str(commitment["projected"])]
         assert any(row[3:5] == expected for row in html_rows)
         assert any(row[3:5] == expected for row in markdown_rows)
-    met = sum(
-        all(o["met"] for o in evaluated[name]["objectives"])
-        for name in ("checkout-availability", "chatbot-latency")
-    )
-    assert f"SLOs met: {met} of 2" in page and f"SLOs met: {met} of 2" in markdown
+    met = sum(all(o["met"] for o in evaluated[name]["objectives"]) for name in SLO_NAMES)
+    assert f"SLOs met: {met} of 3" in page and f"SLOs met: {met} of 3" in markdown
     unbacked = next(c for c in evaluated["acme-store"]["conditions"] if c["type"] == "Unbacked")
     backed = "every commitment is backed" in page
     assert backed is (unbacked["status"] == "False")
@@ -231,9 +246,9 @@ def test_charts_are_self_contained_pngs_of_the_documented_size(
     assert re.findall(r'(?:src|href)="(?!data:)', page) == []
     assert "<link" not in page and "<script" not in page
     embedded = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
-    assert len(embedded) == 4  # burn-down and burn rate of both SLOs
+    assert len(embedded) == 6  # burn-down and burn rate of every SLO
     linked = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)
-    assert len(linked) == 4
+    assert len(linked) == 6
     for png in [base64.b64decode(item) for item in embedded] + [
         (folder / name).read_bytes() for name in linked
     ]:
@@ -325,3 +340,23 @@ def test_short_window_is_charted_from_five_minute_steps(data: gather.ReportData)
     assert item.status["objectives"][0]["errorBudgetRemainingPercent"] == pytest.approx(
         curve.remaining_percent[-1], abs=1.0
     )
+
+
+def test_timeslices_are_charted_in_slices_and_end_on_the_status(
+    data: gather.ReportData, evaluated: dict[str, dict[str, Any]]
+) -> None:
+    item = next(s for s in data.slos if s.name == "probe-slices")
+    (curve,) = item.budget_curves
+    assert curve.times[0] == WINDOW_START and curve.times[-1] == WINDOW_END
+    assert curve.remaining_percent[0] == 100.0
+    # Units are 1m slices with probe samples: one per minute of the window.
+    assert curve.total == 7 * 1440
+    status = evaluated["probe-slices"]["objectives"][0]
+    assert (
+        rounding.budget_percent(curve.remaining_percent[-1])
+        == (status["errorBudgetRemainingPercent"])
+    )
+    # The checkout outage (probe 0 for 30 minutes) is 30 bad slices in one hour.
+    outage = datetime.datetime(2026, 1, 12, 9, tzinfo=datetime.UTC).timestamp()
+    index = curve.times.index(outage + HOUR)
+    assert curve.bad[index] - curve.bad[index - 1] >= 30

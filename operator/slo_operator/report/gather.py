@@ -9,8 +9,8 @@ other number is summed from):
   budget;
 - burn rate at each alert window of the primary objective, aggregated over groups.
 
-Timeslice methods have no burn-down or burn-rate chart yet (their budget counts slices, not
-events); the report says so instead of drawing something else.
+For the timeslice methods the units are slices (bad slices, or summed slice error ratios, and
+slices with events) from the recorded slice errors, counted at the slice step as the rules do.
 """
 
 from __future__ import annotations
@@ -47,9 +47,9 @@ class BudgetCurve:
     times: tuple[float, ...]
     """Unix seconds; the first is the chart start (nothing spent yet)."""
     bad: tuple[float, ...]
-    """Bad events summed from the chart start to each time."""
+    """Bad events (or slices) summed from the chart start to each time."""
     total: float
-    """Events over the whole span: the budget is `(1 - target) * total` bad events."""
+    """Events (or slices) over the whole span: the budget is `(1 - target) * total` of them."""
     remaining_percent: tuple[float, ...]
 
     def zero_crossing(self) -> float | None:
@@ -169,6 +169,27 @@ async def _range(
     return points
 
 
+def _sums(
+    resource: slo.ServiceLevelObjective, objective: slo.Objective, seconds: float
+) -> tuple[str, str]:
+    """(bad, total) over the `seconds` before each step, summed over groups: level-1 events, or
+    for the timeslice methods the slices at their own step, as the full-window rules count them.
+    """
+    spec = resource.spec
+    span = _just_under(seconds)
+    if series.uses_slices(spec):
+        assert spec.timeslice is not None
+        slices = _selector(series.SLICE_ERROR, series.objective_labels(resource, objective))
+        step = spec.timeslice.duration
+        return (
+            f"sum(sum_over_time({slices}[{span}:{step}]))",
+            f"sum(count_over_time({slices}[{span}:{step}]))",
+        )
+    bad = _selector(series.bad_level1(spec), series.objective_labels(resource, objective))
+    total = _selector(series.total_level1(spec), series.identity_labels(resource))
+    return f"sum(sum_over_time({bad}[{span}]))", f"sum(sum_over_time({total}[{span}]))"
+
+
 async def _budget_curves(
     backend: _Backend,
     resource: slo.ServiceLevelObjective,
@@ -183,27 +204,14 @@ async def _budget_curves(
         return ()
     last = start + count * step
     times = [start + k * step for k in range(count + 1)]
-    total_selector = _selector(series.total_level1(spec), series.identity_labels(resource))
-    totals = await _range(
-        backend,
-        f"sum(sum_over_time({total_selector}[{_just_under(step)}]))",
-        start + step,
-        last,
-        step,
-    )
-    whole = sum(totals.get(moment, 0.0) for moment in times[1:])
     curves = []
     for objective in spec.objectives:
-        bad_selector = _selector(
-            series.bad_level1(spec), series.objective_labels(resource, objective)
-        )
-        bads = await _range(
-            backend,
-            f"sum(sum_over_time({bad_selector}[{_just_under(step)}]))",
-            start + step,
-            last,
-            step,
-        )
+        bad_query, total_query = _sums(resource, objective, step)
+        # Slices are per threshold, events are not: the total is read per objective either way
+        # (the same query for every objective of an event-based SLO is cheap to repeat).
+        totals = await _range(backend, total_query, start + step, last, step)
+        whole = sum(totals.get(moment, 0.0) for moment in times[1:])
+        bads = await _range(backend, bad_query, start + step, last, step)
         allowed = objectives.allowed_error_ratio(objective.target) * whole
         spent = 0.0
         cumulative = [0.0]
@@ -236,15 +244,10 @@ async def _burn_rates(
     primary = spec.primary
     allowed = objectives.allowed_error_ratio(primary.target)
     step = max(60.0, math.ceil((end - start) / BURN_RATE_POINTS / 60) * 60)
-    bad_selector = _selector(series.bad_level1(spec), series.objective_labels(resource, primary))
-    total_selector = _selector(series.total_level1(spec), series.identity_labels(resource))
     curves = []
     for window in recording.alert_windows(spec):
-        span = _just_under(window)
-        promql = (
-            f"(sum(sum_over_time({bad_selector}[{span}])) "
-            f"/ (sum(sum_over_time({total_selector}[{span}])) > 0)) / {allowed!r}"
-        )
+        bad_query, total_query = _sums(resource, primary, window)
+        promql = f"({bad_query} / ({total_query} > 0)) / {allowed!r}"
         points = await _range(backend, promql, start + step, end, step)
         ordered = sorted(points.items())
         curves.append(
@@ -292,9 +295,7 @@ async def _slo_report(
     note = ""
     curves: tuple[BudgetCurve, ...] = ()
     rates: tuple[BurnRateCurve, ...] = ()
-    if series.uses_slices(spec):
-        note = "no charts yet for the timeslice budgeting methods (their budget counts slices)"
-    elif start is None or start >= end:
+    if start is None or start >= end:
         note = "no window measured at this instant: nothing to chart"
     else:
         curves = await _budget_curves(backend, resource, start, end)
