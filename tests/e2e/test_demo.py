@@ -99,6 +99,18 @@ def test_make_demo_shows_measured_numbers_and_demo_down_stops_everything(
         for hint in ("export KUBECONFIG=", "export PATH=", "kubectl describe", "make demo-down"):
             assert hint in up.stdout
 
+        # The report of the shop, read from the cluster: one section per example SLO, charts
+        # embedded.
+        printed = re.search(r"Report: +(\S+)", up.stdout)
+        assert printed, "the demo prints where the report was written"
+        report = Path(printed.group(1))
+        page = report.read_text()
+        for name in SLOS:
+            assert f"<h2>SLO shop/{name}</h2>" in page, name
+        assert "<h2>SLA shop/acme-store" in page
+        assert page.count('src="data:image/png;base64,') == 2 * len(SLOS)
+        assert (report.parent / "README.md").exists()
+
         ready = json.loads((demo_dir / "ready.json").read_text())
         prometheus_url = ready["prometheus_url"]
         assert f"Prometheus:        {prometheus_url}" in up.stdout

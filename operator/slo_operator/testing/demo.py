@@ -438,13 +438,34 @@ def _up(state: _State, timeout: float) -> int:
         cluster.run("kubectl", "delete", "slo,sla", "--all", "-n", SHOP_NAMESPACE, "--wait")
         cluster.run("kubectl", "apply", "-n", SHOP_NAMESPACE, "-f", str(EXAMPLES))
     _wait_for_numbers(cluster, timeout)
+    report = state.folder / "report" / "index.html"
+    with _step(f"writing the report of namespace {SHOP_NAMESPACE} (slo-operator report)"):
+        _write_report(cluster, prometheus_url, report)
     table = cluster.run("kubectl", "get", "slo,sla", "-A").stdout
-    _print_summary(cluster, ready, table, anchor, time.monotonic() - began)
+    _print_summary(cluster, ready, table, anchor, time.monotonic() - began, report)
     return 0
 
 
+def _write_report(cluster: _Cluster, prometheus_url: str, path: Path) -> None:
+    """`slo-operator report` of the shop, read from the cluster as a user would run it."""
+    result = subprocess.run(
+        [
+            _cli(), "report", "--namespace", SHOP_NAMESPACE, "--prometheus-url", prometheus_url,
+            "--html", str(path), "--markdown", str(path.with_name("README.md")),
+        ],
+        capture_output=True, text=True, env=cluster.environ(), check=False,
+    )  # fmt: skip
+    if result.returncode:
+        raise DemoError(f"slo-operator report failed:\n{result.stderr}")
+
+
 def _print_summary(
-    cluster: _Cluster, ready: Mapping[str, Any], table: str, anchor: int, seconds: float
+    cluster: _Cluster,
+    ready: Mapping[str, Any],
+    table: str,
+    anchor: int,
+    seconds: float,
+    report: Path,
 ) -> None:
     incident = time.strftime("%H:%M:%S", time.localtime(shop.live_incident_start(anchor)))
     print(f"\n$ kubectl get slo,sla -A\n{table}")
@@ -467,6 +488,7 @@ Explore:
   Prometheus:        {ready["prometheus_url"]}  (try slo:sli_error:ratio)
   Shop metrics:      {ready["shop_url"]}/metrics
   Operator metrics:  http://127.0.0.1:{ready["operator_metrics_port"]}/metrics
+  Report:            {report}  (Markdown and charts beside it)
   Logs and state:    {state_dir()}
 
 Stop it: make demo-down""",
