@@ -90,7 +90,21 @@ def test_summary_counts_met_slos_budgets_at_risk_and_credits() -> None:
     summary = render.summarize(_data())
     assert (summary.slos, summary.slos_met) == (3, 1)
     assert summary.at_risk == ("shop/bad standard (-20.0%)", "shop/bad loose (10.0%)")
-    assert summary.credits == ("shop/acme: 10.0% (ACME <Corp>)",)
+    assert summary.credits == ("shop/acme from 2026-01-01T00:00:00Z: 10.0% (ACME <Corp>)",)
+
+
+def test_a_report_over_a_past_span_counts_the_credits_of_periods_it_closed() -> None:
+    history = [
+        {"start": "2025-11-01T00:00:00Z", "end": "2025-12-01T00:00:00Z", "creditPercent": 25.0},
+        {"start": "2025-12-01T00:00:00Z", "end": "2026-01-01T00:00:00Z", "creditPercent": 50.0},
+    ]
+    sla = gather.SlaReport("shop", "acme", "acme", {**SLA.status, "history": history})
+    december = datetime.datetime(2025, 12, 1, tzinfo=datetime.UTC)
+    summary = render.summarize(gather.ReportData(AT, december, (), (sla,)))
+    assert summary.credits == (
+        "shop/acme from 2026-01-01T00:00:00Z: 10.0% (acme)",
+        "shop/acme from 2025-12-01T00:00:00Z: 50.0% (acme)",
+    )
 
 
 def test_zero_crossing_is_the_first_point_below_zero() -> None:

@@ -35,7 +35,8 @@ class Summary:
     at_risk: tuple[str, ...]
     """`namespace/name objective (remaining%)` of every objective under the at-risk line."""
     credits: tuple[str, ...]
-    """`namespace/name: N% (customer)` of every SLA owing a credit in its current period."""
+    """`namespace/name from <period start>: N% (customer)` of every SLA owing a credit in its
+    current period, and in the periods closed within the report's span when one was asked for."""
 
 
 def summarize(data: gather.ReportData) -> Summary:
@@ -53,12 +54,22 @@ def summarize(data: gather.ReportData) -> Summary:
                 )
     credits = []
     for agreement in data.slas:
-        period = agreement.status.get("currentPeriod") or {}
-        credit = period.get("creditPercent")
-        if credit:
-            credits.append(
-                f"{agreement.namespace}/{agreement.name}: {_text(credit)}% ({agreement.customer})"
+        owed = [agreement.status.get("currentPeriod") or {}]
+        if data.requested_start is not None:
+            # A report over a past span (`--period last-month`): the periods it closed count too.
+            start = data.requested_start.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            owed.extend(
+                period
+                for period in agreement.status.get("history") or []
+                if str(period.get("start", "")) >= start
             )
+        for period in owed:
+            credit = period.get("creditPercent")
+            if credit:
+                credits.append(
+                    f"{agreement.namespace}/{agreement.name} from {_text(period.get('start'))}: "
+                    f"{_text(credit)}% ({agreement.customer})"
+                )
     return Summary(len(data.slos), met, tuple(at_risk), tuple(credits))
 
 
