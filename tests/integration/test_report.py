@@ -35,7 +35,7 @@ import yaml
 
 from slo_operator.api import validation
 from slo_operator.budget import rounding
-from slo_operator.report import gather, render
+from slo_operator.report import gather, model, render
 from slo_operator.rules import render as rules_render
 from slo_operator.testing import backfill, prometheus, synthetic
 
@@ -172,7 +172,7 @@ def written(server: Any) -> tuple[str, str, pathlib.Path]:
 
 
 @pytest.fixture(scope="module")
-def data(server: Any) -> gather.ReportData:
+def data(server: Any) -> model.ReportData:
     resources = [validation.parse_resource(body) for body in (SLO, LATENCY, PROBE_SLICES, SLA)]
     return asyncio.run(gather.gather(resources, server.url, AT))  # type: ignore[arg-type]
 
@@ -261,7 +261,7 @@ def _truth_bad(data: synthetic.SyntheticData, start: float, end: float) -> int:
 
 
 def test_burn_down_follows_the_data_and_crosses_zero_where_it_says(
-    data: gather.ReportData,
+    data: model.ReportData,
     evaluated: dict[str, dict[str, Any]],
     synthetic_data: synthetic.SyntheticData,
     update_golden: bool,
@@ -331,7 +331,7 @@ def test_burn_down_follows_the_data_and_crosses_zero_where_it_says(
     assert _png_size(GOLDEN_PNG.read_bytes()) == _png_size(png)
 
 
-def test_short_window_is_charted_from_five_minute_steps(data: gather.ReportData) -> None:
+def test_short_window_is_charted_from_five_minute_steps(data: model.ReportData) -> None:
     item = next(s for s in data.slos if s.name == "chatbot-latency")
     (curve,) = item.budget_curves
     assert item.chart_start is not None
@@ -343,7 +343,7 @@ def test_short_window_is_charted_from_five_minute_steps(data: gather.ReportData)
 
 
 def test_timeslices_are_charted_in_slices_and_end_on_the_status(
-    data: gather.ReportData, evaluated: dict[str, dict[str, Any]]
+    data: model.ReportData, evaluated: dict[str, dict[str, Any]]
 ) -> None:
     item = next(s for s in data.slos if s.name == "probe-slices")
     (curve,) = item.budget_curves
@@ -360,3 +360,17 @@ def test_timeslices_are_charted_in_slices_and_end_on_the_status(
     outage = datetime.datetime(2026, 1, 12, 9, tzinfo=datetime.UTC).timestamp()
     index = curve.times.index(outage + HOUR)
     assert curve.bad[index] - curve.bad[index - 1] >= 30
+
+
+def test_from_starts_the_charts_there_and_keeps_evaluates_tables(
+    server: Any, evaluated: dict[str, dict[str, Any]]
+) -> None:
+    resources = [validation.parse_resource(body) for body in (SLO, SLA)]
+    since = datetime.datetime(2026, 1, 11, tzinfo=datetime.UTC)
+    data = asyncio.run(gather.gather(resources, server.url, AT, since))  # type: ignore[arg-type]
+    (item,) = data.slos
+    assert item.status == evaluated["checkout-availability"]
+    for curve in item.budget_curves:
+        assert curve.times[0] == since.timestamp() and curve.times[-1] == WINDOW_END
+        assert curve.remaining_percent[0] == 100.0
+    assert all(curve.times[0] > since.timestamp() for curve in item.burn_rates)

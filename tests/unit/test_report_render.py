@@ -12,15 +12,15 @@ from typing import Any
 import pytest
 
 from slo_operator import cli
-from slo_operator.report import gather, render
+from slo_operator.report import model, render
 
 AT = datetime.datetime(2026, 1, 14, tzinfo=datetime.UTC)
 START = AT.timestamp() - 3 * 3600
 
 
-def _slo(name: str, objectives: list[dict[str, Any]], **extra: Any) -> gather.SloReport:
+def _slo(name: str, objectives: list[dict[str, Any]], **extra: Any) -> model.SloReport:
     times = (START, START + 3600, START + 7200, START + 10800)
-    curve = gather.BudgetCurve(
+    curve = model.BudgetCurve(
         objective="standard",
         target=99.5,
         times=times,
@@ -28,7 +28,7 @@ def _slo(name: str, objectives: list[dict[str, Any]], **extra: Any) -> gather.Sl
         total=10000.0,
         remaining_percent=(100.0, 80.0, 40.0, -20.0),
     )
-    rates = (gather.BurnRateCurve("5m", times[1:], (4.0, 8.0, 12.0)),)
+    rates = (model.BurnRateCurve("5m", times[1:], (4.0, 8.0, 12.0)),)
     fields: dict[str, Any] = {
         "namespace": "shop",
         "name": name,
@@ -40,10 +40,10 @@ def _slo(name: str, objectives: list[dict[str, Any]], **extra: Any) -> gather.Sl
         "chart_end": times[-1],
         "budget_curves": (curve,),
         "burn_rates": rates,
-        "policy_steps": (gather.PolicyStepReached("freeze", 100.0, times[-1]),),
+        "policy_steps": (model.PolicyStepReached("freeze", 100.0, times[-1]),),
     }
     fields.update(extra)
-    return gather.SloReport(**fields)
+    return model.SloReport(**fields)
 
 
 def _objective(name: str, met: bool, remaining: float) -> dict[str, Any]:
@@ -57,7 +57,7 @@ def _objective(name: str, met: bool, remaining: float) -> dict[str, Any]:
     }
 
 
-SLA = gather.SlaReport(
+SLA = model.SlaReport(
     "shop",
     "acme",
     "ACME <Corp>",
@@ -77,13 +77,13 @@ SLA = gather.SlaReport(
 )
 
 
-def _data() -> gather.ReportData:
+def _data() -> model.ReportData:
     slos = (
         _slo("good", [_objective("standard", True, 60.0)]),
         _slo("bad", [_objective("standard", False, -20.0), _objective("loose", True, 10.0)]),
         _slo("empty", [], budget_curves=(), burn_rates=(), chart_note="nothing to chart"),
     )
-    return gather.ReportData(AT, None, slos, (SLA,))
+    return model.ReportData(AT, None, slos, (SLA,))
 
 
 def test_summary_counts_met_slos_budgets_at_risk_and_credits() -> None:
@@ -98,9 +98,9 @@ def test_a_report_over_a_past_span_counts_the_credits_of_periods_it_closed() -> 
         {"start": "2025-11-01T00:00:00Z", "end": "2025-12-01T00:00:00Z", "creditPercent": 25.0},
         {"start": "2025-12-01T00:00:00Z", "end": "2026-01-01T00:00:00Z", "creditPercent": 50.0},
     ]
-    sla = gather.SlaReport("shop", "acme", "acme", {**SLA.status, "history": history})
+    sla = model.SlaReport("shop", "acme", "acme", {**SLA.status, "history": history})
     december = datetime.datetime(2025, 12, 1, tzinfo=datetime.UTC)
-    summary = render.summarize(gather.ReportData(AT, december, (), (sla,)))
+    summary = render.summarize(model.ReportData(AT, december, (), (sla,)))
     assert summary.credits == (
         "shop/acme from 2026-01-01T00:00:00Z: 10.0% (acme)",
         "shop/acme from 2025-12-01T00:00:00Z: 50.0% (acme)",

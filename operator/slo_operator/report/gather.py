@@ -16,7 +16,6 @@ slices with events) from the recorded slice errors, counted at the slice step as
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import datetime
 import math
 from collections.abc import Mapping, Sequence
@@ -27,96 +26,15 @@ from ..backends import client, config
 from ..budget import objectives
 from ..evaluation import offline
 from ..rules import recording, series
+from . import model
 
 HOUR = 3600
 SHORT_STEP_SECONDS = 300
 """Burn-down step of spans under two days (1d windows): 5 minutes, 288 points a day."""
 BURN_RATE_POINTS = 240
 """About this many points on each burn-rate curve, whatever the span."""
-WORST_GROUPS = 5
 CONCURRENCY = 4
 """Range queries in flight at once, as the evaluation's batches send them."""
-
-
-@dataclasses.dataclass(frozen=True)
-class BudgetCurve:
-    """Error budget remaining over time for one objective: the data behind the burn-down chart."""
-
-    objective: str
-    target: float
-    times: tuple[float, ...]
-    """Unix seconds; the first is the chart start (nothing spent yet)."""
-    bad: tuple[float, ...]
-    """Bad events (or slices) summed from the chart start to each time."""
-    total: float
-    """Events (or slices) over the whole span: the budget is `(1 - target) * total` of them."""
-    remaining_percent: tuple[float, ...]
-
-    def zero_crossing(self) -> float | None:
-        """The first time the budget was spent (remaining below 0), or None."""
-        for moment, remaining in zip(self.times, self.remaining_percent, strict=True):
-            if remaining < 0:
-                return moment
-        return None
-
-
-@dataclasses.dataclass(frozen=True)
-class BurnRateCurve:
-    """Burn rate of the primary objective over one alert window, at each time."""
-
-    window: str
-    times: tuple[float, ...]
-    values: tuple[float, ...]
-
-
-@dataclasses.dataclass(frozen=True)
-class PolicyStepReached:
-    name: str
-    when_consumed_percent: float
-    reached_at: float | None
-    """When the primary objective's curve first consumed that much, within the chart span."""
-
-
-@dataclasses.dataclass(frozen=True)
-class SloReport:
-    namespace: str
-    name: str
-    service: str
-    window: str
-    """`7d`, or `Month in Europe/Berlin` for calendar SLOs."""
-    primary_objective: str
-    status: Mapping[str, Any]
-    """`evaluate`'s status, as is."""
-    chart_start: float | None
-    chart_end: float
-    budget_curves: tuple[BudgetCurve, ...]
-    burn_rates: tuple[BurnRateCurve, ...]
-    policy_steps: tuple[PolicyStepReached, ...]
-    chart_note: str = ""
-    """Why charts are missing, when they are."""
-
-    @property
-    def worst_groups(self) -> list[Mapping[str, Any]]:
-        groups: list[Mapping[str, Any]] = self.status.get("groups") or []
-        return groups[:WORST_GROUPS]
-
-
-@dataclasses.dataclass(frozen=True)
-class SlaReport:
-    namespace: str
-    name: str
-    customer: str
-    status: Mapping[str, Any]
-
-
-@dataclasses.dataclass(frozen=True)
-class ReportData:
-    at: datetime.datetime
-    """The instant every status was evaluated at."""
-    requested_start: datetime.datetime | None
-    """`--from` or the period's start; None: each SLO's own window."""
-    slos: tuple[SloReport, ...]
-    slas: tuple[SlaReport, ...]
 
 
 def _just_under(seconds: float) -> str:
@@ -195,7 +113,7 @@ async def _budget_curves(
     resource: slo.ServiceLevelObjective,
     start: float,
     end: float,
-) -> tuple[BudgetCurve, ...]:
+) -> tuple[model.BudgetCurve, ...]:
     spec = resource.spec
     span = end - start
     step = float(HOUR if span >= 2 * 86400 else SHORT_STEP_SECONDS)
@@ -222,7 +140,7 @@ async def _budget_curves(
             100.0 * (1.0 - value / allowed) if allowed > 0 else math.nan for value in cumulative
         )
         curves.append(
-            BudgetCurve(
+            model.BudgetCurve(
                 objective=objective.name,
                 target=objective.target,
                 times=tuple(times),
@@ -239,7 +157,7 @@ async def _burn_rates(
     resource: slo.ServiceLevelObjective,
     start: float,
     end: float,
-) -> tuple[BurnRateCurve, ...]:
+) -> tuple[model.BurnRateCurve, ...]:
     spec = resource.spec
     primary = spec.primary
     allowed = objectives.allowed_error_ratio(primary.target)
@@ -251,7 +169,7 @@ async def _burn_rates(
         points = await _range(backend, promql, start + step, end, step)
         ordered = sorted(points.items())
         curves.append(
-            BurnRateCurve(
+            model.BurnRateCurve(
                 window=common.format_duration(window),
                 times=tuple(moment for moment, _ in ordered),
                 values=tuple(value for _, value in ordered),
@@ -261,8 +179,8 @@ async def _burn_rates(
 
 
 def _policy_steps(
-    spec: slo.ServiceLevelObjectiveSpec, curves: Sequence[BudgetCurve]
-) -> tuple[PolicyStepReached, ...]:
+    spec: slo.ServiceLevelObjectiveSpec, curves: Sequence[model.BudgetCurve]
+) -> tuple[model.PolicyStepReached, ...]:
     primary = next((c for c in curves if c.objective == spec.primary.name), None)
     reached = []
     for step in spec.error_budget_policy:
@@ -272,7 +190,7 @@ def _policy_steps(
                 if 100.0 - remaining >= step.when_consumed_percent:
                     moment = when
                     break
-        reached.append(PolicyStepReached(step.name, step.when_consumed_percent, moment))
+        reached.append(model.PolicyStepReached(step.name, step.when_consumed_percent, moment))
     return tuple(reached)
 
 
@@ -282,7 +200,7 @@ async def _slo_report(
     status: Mapping[str, Any],
     at: datetime.datetime,
     requested_start: datetime.datetime | None,
-) -> SloReport:
+) -> model.SloReport:
     spec = resource.spec
     end = at.timestamp()
     if series.needs_tiles(spec):
@@ -293,14 +211,14 @@ async def _slo_report(
     elif status.get("windowStart"):
         start = _seconds(str(status["windowStart"]))
     note = ""
-    curves: tuple[BudgetCurve, ...] = ()
-    rates: tuple[BurnRateCurve, ...] = ()
+    curves: tuple[model.BudgetCurve, ...] = ()
+    rates: tuple[model.BurnRateCurve, ...] = ()
     if start is None or start >= end:
         note = "no window measured at this instant: nothing to chart"
     else:
         curves = await _budget_curves(backend, resource, start, end)
         rates = await _burn_rates(backend, resource, start, end)
-    return SloReport(
+    return model.SloReport(
         namespace=resource.namespace,
         name=resource.name,
         service=spec.service,
@@ -321,7 +239,7 @@ async def gather(
     prometheus_url: str,
     at: datetime.datetime,
     requested_start: datetime.datetime | None = None,
-) -> ReportData:
+) -> model.ReportData:
     """Evaluate every object at `at` (the `evaluate` engine) and read the series of its charts.
 
     Raises BackendUnavailable when the backend did not answer.
@@ -343,7 +261,7 @@ async def gather(
             pending.append(_slo_report(backend, resource, status, at, requested_start))
         else:
             sla_reports.append(
-                SlaReport(resource.namespace, resource.name, resource.spec.customer, status)
+                model.SlaReport(resource.namespace, resource.name, resource.spec.customer, status)
             )
     slo_reports = await asyncio.gather(*pending)
-    return ReportData(at, requested_start, tuple(slo_reports), tuple(sla_reports))
+    return model.ReportData(at, requested_start, tuple(slo_reports), tuple(sla_reports))

@@ -16,7 +16,7 @@ import io
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from . import gather
+from . import model
 
 CHART_WIDTH_PIXELS = 800
 CHART_HEIGHT_PIXELS = 320
@@ -39,7 +39,7 @@ class Summary:
     current period, and in the periods closed within the report's span when one was asked for."""
 
 
-def summarize(data: gather.ReportData) -> Summary:
+def summarize(data: model.ReportData) -> Summary:
     met = 0
     at_risk = []
     for item in data.slos:
@@ -92,7 +92,7 @@ def _stamp(seconds: float | None) -> str:
 # --- charts ------------------------------------------------------------------------------------
 
 
-def chart_names(item: gather.SloReport) -> tuple[str, str]:
+def chart_names(item: model.SloReport) -> tuple[str, str]:
     """File names of the burn-down and burn-rate charts of one SLO."""
     stem = f"{item.namespace}-{item.name}"
     return f"{stem}-budget.png", f"{stem}-burn-rate.png"
@@ -122,7 +122,7 @@ def _dates(times: Iterable[float]) -> list[datetime.datetime]:
     return [datetime.datetime.fromtimestamp(t, datetime.UTC) for t in times]
 
 
-def burn_down_chart(item: gather.SloReport) -> bytes:
+def burn_down_chart(item: model.SloReport) -> bytes:
     """Budget remaining (%) over the span, one line per objective, a line at 0."""
     fig = _figure()
     axes = fig.add_subplot()
@@ -143,7 +143,7 @@ def burn_down_chart(item: gather.SloReport) -> bytes:
     return _png(fig)
 
 
-def burn_rate_chart(item: gather.SloReport) -> bytes:
+def burn_rate_chart(item: model.SloReport) -> bytes:
     """Burn rate of the primary objective at each alert window, a line at 1 (budget-neutral)."""
     fig = _figure()
     axes = fig.add_subplot()
@@ -170,7 +170,7 @@ def burn_rate_chart(item: gather.SloReport) -> bytes:
     return _png(fig)
 
 
-def charts(data: gather.ReportData) -> dict[str, bytes]:
+def charts(data: model.ReportData) -> dict[str, bytes]:
     """Every chart of the report as PNG, by file name (SLOs without data have none)."""
     drawn: dict[str, bytes] = {}
     for item in data.slos:
@@ -191,7 +191,7 @@ class Table:
     rows: tuple[tuple[str, ...], ...]
 
 
-def objectives_table(item: gather.SloReport) -> Table:
+def objectives_table(item: model.SloReport) -> Table:
     rows = []
     for objective in item.status.get("objectives") or []:
         rows.append(
@@ -208,7 +208,7 @@ def objectives_table(item: gather.SloReport) -> Table:
     return Table(header, tuple(rows))
 
 
-def policy_table(item: gather.SloReport) -> Table:
+def policy_table(item: model.SloReport) -> Table:
     policy = item.status.get("policy") or {}
     active = set(policy.get("activeSteps") or [])
     rows = tuple(
@@ -223,7 +223,7 @@ def policy_table(item: gather.SloReport) -> Table:
     return Table(("Policy step", "At consumed %", "Reached (in chart span)", "Active now"), rows)
 
 
-def groups_table(item: gather.SloReport) -> Table:
+def groups_table(item: model.SloReport) -> Table:
     rows = tuple(
         (
             ", ".join(f"{k}={v}" for k, v in sorted((group.get("labels") or {}).items())),
@@ -264,7 +264,7 @@ _PERIOD_HEADER = (
 )
 
 
-def sla_tables(item: gather.SlaReport) -> tuple[Table, Table]:
+def sla_tables(item: model.SlaReport) -> tuple[Table, Table]:
     current = item.status.get("currentPeriod")
     history = item.status.get("history") or []
     return (
@@ -280,7 +280,7 @@ def _condition(status: Mapping[str, Any], type_: str) -> Mapping[str, Any]:
     return {}
 
 
-def backing_text(item: gather.SlaReport) -> str:
+def backing_text(item: model.SlaReport) -> str:
     """Whether every commitment is backed by a stricter SLO (the Unbacked condition)."""
     unbacked = _condition(item.status, "Unbacked")
     if not unbacked:
@@ -354,7 +354,7 @@ def _html_image(name: str, png: bytes | None, alt: str) -> str:
     )
 
 
-def _span_text(data: gather.ReportData) -> str:
+def _span_text(data: model.ReportData) -> str:
     at = data.at.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if data.requested_start is None:
         return f"evaluated at {at}; charts over each SLO's own window"
@@ -362,7 +362,7 @@ def _span_text(data: gather.ReportData) -> str:
     return f"evaluated at {at}; charts from {start}"
 
 
-def render_html(data: gather.ReportData, drawn: Mapping[str, bytes]) -> str:
+def render_html(data: model.ReportData, drawn: Mapping[str, bytes]) -> str:
     """One self-contained page: styles inline, charts as base64 PNG, no external asset."""
     summary = summarize(data)
     parts = [
@@ -434,7 +434,7 @@ def _md_table(table: Table) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render_markdown(data: gather.ReportData, drawn: Mapping[str, bytes]) -> str:
+def render_markdown(data: model.ReportData, drawn: Mapping[str, bytes]) -> str:
     """The same report in Markdown; charts are linked by file name (written next to it)."""
     summary = summarize(data)
     parts = [
