@@ -7,6 +7,8 @@
    (:mod:`bench.accuracy`).
 3. Offline ``generate`` for 10,000 SLOs against ``sloth generate`` (:mod:`bench.generate_speed`).
 4. Alert detection time and false alerts on the scripted incidents (:mod:`bench.alerts`).
+5. The operator at scale: 1,000 SLOs applied on a real control plane until all are Ready, then a
+   restart (:mod:`bench.bench_operator_scale`, which writes its own section of the page).
 
 Peers are installed first (``bench/install-peers.sh``, idempotent, into ~/.cache). The raw data
 is generated and backfilled once per scenario and cached; each tool's rules are backfilled into
@@ -31,7 +33,18 @@ from typing import Any
 
 from slo_operator.testing import backfill, prometheus, synthetic
 
-from . import accuracy, alerts, cost, data, generate_speed, harness, peers, report, specs
+from . import (
+    accuracy,
+    alerts,
+    bench_operator_scale,
+    cost,
+    data,
+    generate_speed,
+    harness,
+    peers,
+    report,
+    specs,
+)
 
 logger = logging.getLogger("bench")
 
@@ -167,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small scale, no report (smoke)")
     parser.add_argument("--skip-generate", action="store_true")
     parser.add_argument("--skip-alerts", action="store_true")
+    parser.add_argument("--skip-operator-scale", action="store_true")
     parser.add_argument("--repeats", type=int, default=5, help="timed evaluations per rule")
     parser.add_argument("--generate-runs", type=int, default=3)
     parser.add_argument(
@@ -246,6 +260,10 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+
+    if not args.skip_operator_scale and not args.quick:
+        # Its own control plane and operator process; it rewrites its own section of the page.
+        bench_operator_scale.main(["--write", str(args.output)])
 
     results.environment["wall time"] = f"{(time.monotonic() - began) / 60:.1f} min"
     if args.quick:
