@@ -10,7 +10,7 @@ import kopf
 import kubernetes
 
 from .. import GROUP, VERSION, errors
-from ..api import conditions
+from ..api import conditions, validation
 from ..api import slo as slo_api
 from ..evaluation import loop as evaluation_loop
 from ..evaluation import registry as evaluation_registry
@@ -46,14 +46,8 @@ def register(
         """Render the SLO's rules and apply them; say in status what was done."""
         generation = body.metadata.get("generation")
         old_conditions = list(status.get("conditions") or [])
-        checked = checks.check_resource(dict(body), source="<cluster>")
-        if isinstance(checked, list):
-            message = "; ".join(
-                f"{p.field}: {p.message}" if p.field else p.message for p in checked
-            )
-            _set_stalled(patch, status, old_conditions, generation, "InvalidSpec", message)
-            kopf.warn(body, reason="InvalidSpec", message=message)
-            metrics.RECONCILES.labels("ServiceLevelObjective", "invalid").inc()
+        checked = _check_or_stall(body, status, patch, "ServiceLevelObjective")
+        if checked is None:
             return
         assert isinstance(checked, slo_api.ServiceLevelObjective)
         api_client: kubernetes.client.ApiClient = memo["api_client"]
@@ -127,14 +121,8 @@ def register(
         """Accept a valid SLA (the evaluation loop measures it) or say why it is invalid."""
         generation = body.metadata.get("generation")
         old_conditions = list(status.get("conditions") or [])
-        checked = checks.check_resource(dict(body), source="<cluster>")
-        if isinstance(checked, list):
-            message = "; ".join(
-                f"{p.field}: {p.message}" if p.field else p.message for p in checked
-            )
-            _set_stalled(patch, status, old_conditions, generation, "InvalidSpec", message)
-            kopf.warn(body, reason="InvalidSpec", message=message)
-            metrics.RECONCILES.labels("ServiceLevelAgreement", "invalid").inc()
+        checked = _check_or_stall(body, status, patch, "ServiceLevelAgreement")
+        if checked is None:
             return
         metrics.RECONCILES.labels("ServiceLevelAgreement", "accepted").inc()
         stalled = conditions.get_condition(old_conditions, "Stalled")
@@ -223,6 +211,22 @@ def _register_admission(registry: kopf.OperatorRegistry, cfg: config_module.Oper
             )
             raise kopf.AdmissionError(message, code=422)
         metrics.WEBHOOK_DECISIONS.labels(kind, "allowed").inc()
+
+
+def _check_or_stall(
+    body: kopf.Body, status: kopf.Status, patch: kopf.Patch, kind: str
+) -> validation.Resource | None:
+    """The typed resource; or, for an invalid one, Stalled/InvalidSpec, a Warning and None."""
+    checked = checks.check_resource(dict(body), source="<cluster>")
+    if not isinstance(checked, list):
+        return checked
+    message = checks.summary(checked)
+    generation = body.metadata.get("generation")
+    old_conditions = list(status.get("conditions") or [])
+    _set_stalled(patch, status, old_conditions, generation, "InvalidSpec", message)
+    kopf.warn(body, reason="InvalidSpec", message=message)
+    metrics.RECONCILES.labels(kind, "invalid").inc()
+    return None
 
 
 def _explain_api_error(
