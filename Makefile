@@ -4,7 +4,7 @@ PY := .venv/bin/python
 VENV_BIN := $(CURDIR)/.venv/bin
 export PATH := $(VENV_BIN):$(PATH)
 
-.PHONY: setup control-plane lint test test-unit test-integration test-cluster demo crds golden \
+.PHONY: setup control-plane lint test test-unit test-integration test-cluster demo crds chart-files golden \
         cluster-up cluster-down format control-plane-gomod bench demo-down
 
 setup:
@@ -39,12 +39,19 @@ test-integration: setup
 test-cluster: setup control-plane
 	$(PY) -m pytest tests/cluster
 
-# Regenerates the committed CRDs from the pydantic models, and the chart's copy of them (the
+# Regenerates the committed CRDs from the pydantic models, and the chart's files from them (the
 # chart templates files/crds/ so `helm upgrade` upgrades them; a test keeps both identical).
 crds: setup
 	$(VENV_BIN)/slo-operator crds --output-dir crds
+	@$(MAKE) --no-print-directory chart-files
+
+# The chart's generated files: its copy of crds/ and the Grafana dashboards it publishes as
+# ConfigMaps (`slo-operator dashboards`); tests/e2e/test_chart.py fails when either is stale.
+chart-files: setup
 	rm -f charts/slo-operator/files/crds/*.yaml
 	cp crds/*.yaml charts/slo-operator/files/crds/
+	rm -f charts/slo-operator/files/dashboards/*.json
+	$(VENV_BIN)/slo-operator dashboards --output-dir charts/slo-operator/files/dashboards
 
 # Refreshes the golden rule files after an intended change to rule generation.
 golden: setup

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from e2e.helm_chart import CHART, REPO, VALUES_DIR, Helm, as_json, find
+from slo_operator import cli
 from slo_operator.backends import config as backends_config
 from slo_operator.kube import config as operator_config
 from slo_operator.testing import controlplane
@@ -66,6 +67,7 @@ def test_schema_rejects_an_unknown_value_naming_it(helm: Helm, assignment: str, 
         ('ruleLabels={"team":1}', "/ruleLabels/team", "got number, want string"),
         ('prometheusUrl="prometheus:9090"', "/prometheusUrl", "does not match pattern"),
         ('crds={"keep":"no"}', "/crds/keep", "got string, want boolean"),
+        ('dashboards={"enabled":"yes"}', "/dashboards/enabled", "got string, want boolean"),
         (
             'backends=[{"name":"m","url":"http://m","bearerTokenSecret":{"name":"a","key":"t"},'
             '"basicAuthSecret":{"name":"b","usernameKey":"u","passwordKey":"p"}}]',
@@ -83,6 +85,7 @@ def test_schema_rejects_an_unknown_value_naming_it(helm: Helm, assignment: str, 
         "label-value-number",
         "url-without-scheme",
         "bool-as-string",
+        "dashboards-enabled-as-string",
         "two-auth-methods",
     ],
 )
@@ -139,6 +142,61 @@ def test_crds_switches(helm: Helm) -> None:
         assert "annotations" not in crd["metadata"] or not crd["metadata"]["annotations"]
     not_installed = helm.render(set_json=['crds={"install":false}'])
     assert not [d for d in not_installed if d["kind"] == "CustomResourceDefinition"]
+
+
+DASHBOARDS = CHART / "files" / "dashboards"
+
+
+def test_chart_dashboards_are_what_slo_operator_dashboards_generates(tmp_path: Path) -> None:
+    assert cli.main(["dashboards", "--output-dir", str(tmp_path)]) == 0
+    generated = sorted(tmp_path.glob("*.json"))
+    copies = sorted(DASHBOARDS.glob("*.json"))
+    assert [p.name for p in copies] == [p.name for p in generated], "run `make chart-files`"
+    for source, copy in zip(generated, copies, strict=True):
+        assert copy.read_bytes() == source.read_bytes(), f"{copy} is stale: run `make chart-files`"
+
+
+def test_dashboards_render_as_configmaps_for_the_grafana_sidecar(helm: Helm) -> None:
+    def dashboards(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [
+            d
+            for d in documents
+            if d["kind"] == "ConfigMap"
+            and d["metadata"]["labels"].get("app.kubernetes.io/component") == "dashboards"
+        ]
+
+    assert not dashboards(helm.render()), "dashboards are opt-in"
+    rendered = dashboards(helm.render(values_files=[VALUES_DIR / "dashboards.yaml"]))
+    files = {path.name: path.read_text() for path in DASHBOARDS.glob("*.json")}
+    assert len(files) == 3 and len(rendered) == len(files)
+    seen: dict[str, str] = {}
+    for configmap in rendered:
+        metadata = configmap["metadata"]
+        assert metadata["labels"]["grafana_dashboard"] == "1"
+        assert metadata["annotations"] == {"grafana_folder": "SLOs"}
+        assert metadata["namespace"] == "e2e-grafana"
+        ((key, text),) = configmap["data"].items()
+        assert text == files[key]
+        assert json.loads(text)["uid"] == key.removesuffix(".json")
+        seen[key] = metadata["name"]
+    assert seen == {
+        "slo-operator-overview.json": "slo-slo-operator-dashboard-overview",
+        "slo-operator-slo-detail.json": "slo-slo-operator-dashboard-slo-detail",
+        "slo-operator-sla-overview.json": "slo-slo-operator-dashboard-sla-overview",
+    }
+    # The sidecar's label can be replaced, and the namespace defaults to the release's.
+    relabelled = dashboards(
+        helm.render(
+            namespace="ops",
+            set_json=['dashboards={"enabled":true,"labels":{"grafana_dashboard":null,"team":"x"}}'],
+        )
+    )
+    assert len(relabelled) == len(files)
+    for configmap in relabelled:
+        assert "grafana_dashboard" not in configmap["metadata"]["labels"]
+        assert configmap["metadata"]["labels"]["team"] == "x"
+        assert configmap["metadata"]["namespace"] == "ops"
+        assert "annotations" not in configmap["metadata"]
 
 
 def test_deployment_is_hardened(helm: Helm) -> None:
@@ -365,8 +423,9 @@ def test_values_set_applies_with_server_side_dry_run(
     documents = helm.render(
         namespace=release_namespace, values_files=[values] if values is not None else []
     )
-    watched = {d["metadata"]["namespace"] for d in documents if d["kind"] == "Role"}
-    for name in sorted(watched):
+    # Namespaces the values name (watched ones, the dashboards' namespace) exist in a real cluster.
+    named = {d["metadata"].get("namespace") for d in documents} - {None, release_namespace}
+    for name in sorted(named):
         if control_plane.kubectl("get", "namespace", name, check=False).returncode:
             control_plane.create_namespace(name)
     result = control_plane.kubectl(
