@@ -47,7 +47,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import Any, Final, Self
+from typing import Any, ClassVar, Final, Self
 
 import yaml
 
@@ -877,9 +877,24 @@ def state_dir() -> Path:
     return cache_root() / "cluster"
 
 
+def is_ours(pid: int, *markers: str) -> bool:
+    """Whether ``pid`` is alive and its command line holds every marker (not a reused pid)."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return False
+    return all(marker.encode() in cmdline for marker in markers)
+
+
 @dataclass(frozen=True)
-class _State:
+class SupervisorState:
+    """The files of a detached ``python -m <module> serve`` supervisor kept in one folder.
+
+    Shared by the detached control plane and the demo, which both run that way.
+    """
+
     folder: Path
+    module: ClassVar[str] = _MODULE
 
     @property
     def pid_file(self) -> Path:
@@ -893,25 +908,28 @@ class _State:
     def ready_file(self) -> Path:
         return self.folder / "ready.json"
 
-    @property
-    def work_dir(self) -> Path:
-        return self.folder / "run"
-
     def supervisor_pid(self) -> int | None:
         """The pid of a live supervisor, or None (no pid file, dead, or pid reused)."""
         try:
             pid = int(self.pid_file.read_text())
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except (FileNotFoundError, ValueError, ProcessLookupError):
+        except (FileNotFoundError, ValueError):
             return None
-        return pid if _MODULE.encode() in cmdline and b"serve" in cmdline else None
+        return pid if is_ours(pid, self.module, "serve") else None
 
-    def ready(self) -> dict[str, str] | None:
+    def ready(self) -> dict[str, Any] | None:
+        """What the supervisor published once ready (ports, paths, pids), or None."""
         try:
-            data: dict[str, str] = json.loads(self.ready_file.read_text())
+            data: dict[str, Any] = json.loads(self.ready_file.read_text())
         except (FileNotFoundError, ValueError):
             return None
         return data
+
+
+@dataclass(frozen=True)
+class _State(SupervisorState):
+    @property
+    def work_dir(self) -> Path:
+        return self.folder / "run"
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:

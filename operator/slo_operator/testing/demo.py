@@ -44,7 +44,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import yaml
 
@@ -84,48 +84,12 @@ def state_dir() -> Path:
 
 
 @dataclass(frozen=True)
-class _State:
-    folder: Path
-
-    @property
-    def pid_file(self) -> Path:
-        return self.folder / "supervisor.pid"
-
-    @property
-    def log_file(self) -> Path:
-        return self.folder / "supervisor.log"
-
-    @property
-    def ready_file(self) -> Path:
-        return self.folder / "ready.json"
+class _State(controlplane.SupervisorState):
+    module: ClassVar[str] = _MODULE
 
     @property
     def plan_file(self) -> Path:
         return self.folder / "plan.json"
-
-    def supervisor_pid(self) -> int | None:
-        """The pid of a live demo supervisor, or None."""
-        try:
-            pid = int(self.pid_file.read_text())
-        except (FileNotFoundError, ValueError):
-            return None
-        return pid if _is_ours(pid, _MODULE) else None
-
-    def ready(self) -> dict[str, Any] | None:
-        try:
-            data: dict[str, Any] = json.loads(self.ready_file.read_text())
-        except (FileNotFoundError, ValueError):
-            return None
-        return data
-
-
-def _is_ours(pid: int, marker: str) -> bool:
-    """Whether ``pid`` is alive and its command line contains ``marker`` (not a reused pid)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return False
-    return marker.encode() in cmdline
 
 
 def _progress(message: str) -> None:
@@ -653,7 +617,7 @@ def _stop_supervisor(state: _State, grace_seconds: float = 60.0) -> bool:
     # operator runs in its own session: stop it by its recorded pid.
     markers = {"operator": "slo-operator", "shop": "slo_operator.testing.shop"}
     for name, child in (ready.get("pids") or {}).items():
-        if _is_ours(int(child), markers.get(name, "\0")):
+        if controlplane.is_ours(int(child), markers.get(name, "\0")):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(int(child), signal.SIGKILL)
     return pid is not None
