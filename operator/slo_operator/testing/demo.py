@@ -617,7 +617,9 @@ def _stop_supervisor(state: _State, grace_seconds: float = 60.0) -> bool:
     # operator runs in its own session: stop it by its recorded pid.
     markers = {"operator": "slo-operator", "shop": "slo_operator.testing.shop"}
     for name, child in (ready.get("pids") or {}).items():
-        if controlplane.is_ours(int(child), markers.get(name, "\0")):
+        # A name without a marker is never killed: "\0" would have matched any live pid.
+        marker = markers.get(name)
+        if marker is not None and controlplane.is_ours(int(child), marker):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(int(child), signal.SIGKILL)
     return pid is not None
