@@ -18,14 +18,14 @@ control-plane-gomod:
 	@bash hack/control-plane/gen-gomod.sh
 
 lint: setup
-	ruff check operator tests bench
-	ruff format --check operator tests bench
+	ruff check operator testkit tests bench
+	ruff format --check operator testkit tests bench
 	mypy
 	lint-imports
 
 format: setup
-	ruff format operator tests bench
-	ruff check --fix operator tests bench
+	ruff format operator testkit tests bench
+	ruff check --fix operator testkit tests bench
 
 test: setup control-plane lint
 	$(PY) -m pytest tests
@@ -62,15 +62,15 @@ demo: setup
 	@bash hack/demo.sh
 
 demo-down: setup
-	@$(PY) -m slo_operator.testing.demo down
+	@$(PY) -m testkit.demo down
 
 # Prints `export KUBECONFIG=...` and `export PATH=...` for: eval "$$(make -s cluster-up)"
 # (`up` builds the binaries itself when missing; progress goes to stderr.)
 cluster-up: setup
-	@$(PY) -m slo_operator.testing.controlplane up
+	@$(PY) -m testkit.controlplane up
 
 cluster-down: setup
-	@$(PY) -m slo_operator.testing.controlplane down
+	@$(PY) -m testkit.controlplane down
 
 # Every benchmark against Sloth, Pyrra and slo-generator; rewrites docs/benchmarks.md (~30 min).
 # Not part of `make test`; tests/integration/test_bench_smoke.py keeps it from rotting.

@@ -3,7 +3,7 @@
 At several instants over the last hours of the data (at different minutes of the hour), read
 each tool's 30-day SLI the way its dashboards do (:func:`bench.harness.sli_query`) and compare it
 with the exact SLI of the 30 days ending at that instant, computed from the generated events
-(:mod:`slo_operator.testing.synthetic`), never from Prometheus. slo-generator computes the same
+(:mod:`testkit.synthetic`), never from Prometheus. slo-generator computes the same
 SLI with its Prometheus backend against the same server (:mod:`bench.slo_generator_sli`).
 """
 
@@ -15,7 +15,7 @@ import math
 import subprocess
 from collections.abc import Sequence
 
-from slo_operator.testing import synthetic
+from testkit import synthetic
 
 from . import harness, peers, specs
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from slo_operator.api import common
-from slo_operator.testing import synthetic
+from testkit import synthetic
 
 from . import data, harness, rulesets, specs
 

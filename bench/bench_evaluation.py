@@ -28,7 +28,7 @@ from slo_operator.api import slo as slo_api
 from slo_operator.backends import config
 from slo_operator.evaluation import loop, registry
 from slo_operator.rules import recording, series
-from slo_operator.testing import backfill, prometheus
+from testkit import backfill, prometheus
 
 WINDOWS = ("1d", "7d", "30d")
 TENANTS = ("acme", "globex", "initech")

@@ -40,7 +40,7 @@ from typing import Any
 
 import yaml
 
-from slo_operator.testing import controlplane, operator_process
+from testkit import controlplane, operator_process
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 NAMESPACE_PREFIX = "bench-scale-"

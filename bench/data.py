@@ -5,7 +5,7 @@ Two services (``checkout``, ``chatbot``) with 25 tenants each, scraped every min
 product's cost claim is stated for. Traffic swings 20x between the 15:00 UTC peak and the 03:00
 trough; incidents sit at a peak and at a trough (so averaging ratios over- or understates them),
 there is an outage, a slow burn on one tenant, latency degradations and counter resets. The data
-and its ground truth come from :mod:`slo_operator.testing.synthetic`.
+and its ground truth come from :mod:`testkit.synthetic`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Final
 
-from slo_operator.testing import synthetic
+from testkit import synthetic
 
 DAY: Final = synthetic.DAY
 HOUR: Final = synthetic.HOUR

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from slo_operator.rules import render
-from slo_operator.testing import backfill, prometheus, synthetic
+from testkit import backfill, prometheus, synthetic
 
 from . import peers, pyrra, rulesets, specs
 

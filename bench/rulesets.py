@@ -25,7 +25,7 @@ import promql_parser
 import yaml
 
 from slo_operator.api import common
-from slo_operator.testing import backfill, prometheus
+from testkit import backfill, prometheus
 
 logger = logging.getLogger(__name__)
 

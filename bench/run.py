@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from slo_operator.testing import backfill, prometheus, synthetic
+from testkit import backfill, prometheus, synthetic
 
 from . import (
     accuracy,

@@ -45,7 +45,34 @@ build() {  # build NAME MODULE_DIR PACKAGE LDFLAGS
   log "$name: built in $((SECONDS - start))s"
 }
 
+# The prometheus-operator CRDs, copied out of its Go module (the same module proxy as the
+# components; no binary is built): cached per version beside the binaries.
+fetch_prometheus_operator_crds() {
+  local dest="$cache_root/crds/prometheus-operator-${PROMETHEUS_OPERATOR_VERSION}"
+  if [ -f "$dest/.complete" ]; then
+    log "prometheus-operator CRDs: cached"
+    return
+  fi
+  log "prometheus-operator CRDs: downloading github.com/prometheus-operator/prometheus-operator@${PROMETHEUS_OPERATOR_VERSION}"
+  local module_dir tmp
+  tmp=$(mktemp -d)
+  module_dir=$(cd "$tmp" && GOFLAGS=-mod=mod go mod download -json \
+    "github.com/prometheus-operator/prometheus-operator@${PROMETHEUS_OPERATOR_VERSION}" |
+    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  rmdir "$tmp"
+  if [ -z "$module_dir" ] || [ ! -d "$module_dir/example/prometheus-operator-crd" ]; then
+    log "prometheus-operator CRDs: no example/prometheus-operator-crd/ in the downloaded module"
+    exit 1
+  fi
+  rm -rf "$dest.tmp" && mkdir -p "$dest.tmp"
+  cp "$module_dir"/example/prometheus-operator-crd/*.yaml "$dest.tmp/"
+  chmod u+w "$dest.tmp"/*.yaml
+  touch "$dest.tmp/.complete"
+  rm -rf "$dest" && mv "$dest.tmp" "$dest"
+}
+
 total_start=$SECONDS
+fetch_prometheus_operator_crds
 build etcd etcd slo.dev/hack/etcd "-s -w"
 build kube-apiserver kube k8s.io/kubernetes/cmd/kube-apiserver "$kube_ldflags"
 build kubectl kube k8s.io/kubernetes/cmd/kubectl "$kube_ldflags"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # `make demo`: the product end to end on this machine, with live numbers.
-# Builds the control plane once (cached), then runs `python -m slo_operator.testing.demo up`:
+# Builds the control plane once (cached), then runs `python -m testkit.demo up`:
 # the local control plane, a synthetic multi-tenant shop with a Prometheus scraping it, what the
 # Helm chart renders, the operator with the chart's ServiceAccount token, and the examples.
-# `make demo-down` stops all of it. Details: operator/slo_operator/testing/demo.py.
+# `make demo-down` stops all of it. Details: testkit/demo.py.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
@@ -14,4 +14,4 @@ began=$(date +%s)
 bash hack/build-control-plane.sh >/dev/null
 echo "[demo] control plane binaries ready after $(( $(date +%s) - began ))s" >&2
 
-exec .venv/bin/python -m slo_operator.testing.demo up "$@"
+exec .venv/bin/python -m testkit.demo up "$@"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from slo_operator.testing import controlplane
+from testkit import controlplane
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 import yaml
 
-from slo_operator.testing import controlplane
-from slo_operator.testing.controlplane import ControlPlane
+from testkit import controlplane
+from testkit.controlplane import ControlPlane
 
 pytestmark = pytest.mark.cluster
 
@@ -306,7 +306,7 @@ HOLD_OPEN = textwrap.dedent(
     """
     import os, time
     from pathlib import Path
-    from slo_operator.testing.controlplane import ControlPlane
+    from testkit.controlplane import ControlPlane
 
     with ControlPlane(work_dir=Path(os.environ["WORK_DIR"]), crd_paths=[]):
         print("ready", flush=True)
@@ -372,7 +372,7 @@ def test_failed_start_cleans_up_and_names_the_cause(tmp_path: Path) -> None:
 def test_up_and_down_from_the_shell(tmp_path: Path) -> None:
     env = {**os.environ, "SLO_OPERATOR_CLUSTER_DIR": str(tmp_path / "cluster")}
     env.pop("KUBECONFIG", None)
-    command = [sys.executable, "-m", "slo_operator.testing.controlplane"]
+    command = [sys.executable, "-m", "testkit.controlplane"]
 
     def run(verb: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(

@@ -25,7 +25,7 @@ import yaml
 
 from cases import full_status, invalid_manifests, manifest_strategies
 from slo_operator.api import crd, sla, slo, validation
-from slo_operator.testing import controlplane
+from testkit import controlplane
 
 pytestmark = pytest.mark.cluster
 

@@ -27,7 +27,7 @@ import yaml
 
 from slo_operator.api import validation
 from slo_operator.rules import render
-from slo_operator.testing import backfill, controlplane, operator_process, prometheus, synthetic
+from testkit import backfill, controlplane, operator_process, prometheus, synthetic
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"

@@ -17,7 +17,7 @@ import yaml
 from cases import invalid_manifests
 from slo_operator.api import validation
 from slo_operator.rules import render
-from slo_operator.testing import controlplane, operator_process
+from testkit import controlplane, operator_process
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"

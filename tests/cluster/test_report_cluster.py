@@ -21,7 +21,7 @@ import yaml
 
 from slo_operator.api import validation
 from slo_operator.rules import render
-from slo_operator.testing import backfill, controlplane, prometheus, synthetic
+from testkit import backfill, controlplane, prometheus, synthetic
 
 pytestmark = [pytest.mark.cluster, pytest.mark.timeout(600)]
 

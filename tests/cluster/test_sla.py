@@ -37,7 +37,7 @@ import yaml
 
 from slo_operator.api import validation
 from slo_operator.rules import render, series
-from slo_operator.testing import backfill, controlplane, operator_process, prometheus, synthetic
+from testkit import backfill, controlplane, operator_process, prometheus, synthetic
 
 pytestmark = pytest.mark.timeout(300)
 

@@ -14,7 +14,7 @@ import pytest
 
 from cluster.conftest import control_plane, kubeconfig, namespace
 from e2e.helm_chart import Helm
-from slo_operator.testing import controlplane
+from testkit import controlplane
 
 __all__ = ["control_plane", "kubeconfig", "namespace"]
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from slo_operator.testing import controlplane
+from testkit import controlplane
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "charts" / "slo-operator"

@@ -15,7 +15,7 @@ from e2e.helm_chart import CHART, REPO, VALUES_DIR, Helm, as_json, find
 from slo_operator import cli
 from slo_operator.backends import config as backends_config
 from slo_operator.kube import config as operator_config
-from slo_operator.testing import controlplane
+from testkit import controlplane
 
 VALUES_SETS = sorted(VALUES_DIR.glob("*.yaml"))
 CRDS = sorted((REPO / "crds").glob("*.yaml"))

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from e2e.helm_chart import CHART, REPO, Helm
-from slo_operator.testing import controlplane
+from testkit import controlplane
 
 RELEASE = "slo"
 NAMESPACE = "slo-system"

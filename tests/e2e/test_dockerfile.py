@@ -20,7 +20,7 @@ import pytest
 
 from e2e import dockerfile_replay
 from e2e.helm_chart import REPO, Helm, find
-from slo_operator.testing import controlplane, operator_process
+from testkit import controlplane, operator_process
 
 DOCKERFILE = REPO / "Dockerfile"
 # The chart's emptyDir for the webhook certificates (the only writable path besides /tmp).

@@ -27,7 +27,7 @@ import pytest
 import yaml
 
 from e2e.helm_chart import VALUES_DIR, Helm, as_json, find
-from slo_operator.testing import controlplane, operator_process, prometheus
+from testkit import controlplane, operator_process, prometheus
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))

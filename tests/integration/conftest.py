@@ -24,7 +24,7 @@ from typing import Any
 
 import pytest
 
-from slo_operator.testing import backfill, prometheus, synthetic
+from testkit import backfill, prometheus, synthetic
 
 logger = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ import dashboard_queries
 from slo_operator.api import slo, validation
 from slo_operator.dashboards import grafana
 from slo_operator.rules import render
-from slo_operator.testing import backfill, prometheus
+from testkit import backfill, prometheus
 
 pytestmark = pytest.mark.integration
 

@@ -30,7 +30,7 @@ import yaml
 from slo_operator.api import validation
 from slo_operator.budget import periods, rounding
 from slo_operator.rules import render
-from slo_operator.testing import backfill, prometheus, synthetic
+from testkit import backfill, prometheus, synthetic
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
 

@@ -28,7 +28,7 @@ import yaml
 
 from slo_operator.api import slo, validation
 from slo_operator.rules import render
-from slo_operator.testing import backfill, prometheus
+from testkit import backfill, prometheus
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 

@@ -37,7 +37,7 @@ from slo_operator.api import validation
 from slo_operator.budget import rounding
 from slo_operator.report import gather, model, render
 from slo_operator.rules import render as rules_render
-from slo_operator.testing import backfill, prometheus, synthetic
+from testkit import backfill, prometheus, synthetic
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 

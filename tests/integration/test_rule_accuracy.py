@@ -32,7 +32,7 @@ import pytest
 import rule_yaml
 from slo_operator.api import slo
 from slo_operator.rules import model, render, series
-from slo_operator.testing import backfill, prometheus, synthetic
+from testkit import backfill, prometheus, synthetic
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 

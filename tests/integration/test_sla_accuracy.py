@@ -27,7 +27,7 @@ import yaml
 
 from slo_operator.api import validation
 from slo_operator.rules import render, series
-from slo_operator.testing import backfill, prometheus, synthetic
+from testkit import backfill, prometheus, synthetic
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from slo_operator.testing import backfill, prometheus, synthetic
+from testkit import backfill, prometheus, synthetic
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 

@@ -15,7 +15,7 @@ import re
 
 import pytest
 
-from slo_operator.testing import backfill, synthetic
+from testkit import backfill, synthetic
 
 DAY = synthetic.DAY
 HOUR = synthetic.HOUR

@@ -1,11 +1,11 @@
 """``make demo``: the product end to end on this machine, with live numbers.
 
-``python -m slo_operator.testing.demo up`` (``hack/demo.sh``):
+``python -m testkit.demo up`` (``hack/demo.sh``):
 
-1. starts the local control plane (:mod:`slo_operator.testing.controlplane`, detached) or reuses
+1. starts the local control plane (:mod:`testkit.controlplane`, detached) or reuses
    a running one;
-2. backfills :data:`~slo_operator.testing.shop.HISTORY_DAYS` days of the synthetic shop
-   (:mod:`slo_operator.testing.shop`) and the examples' recording rules over them with promtool,
+2. backfills :data:`~testkit.shop.HISTORY_DAYS` days of the synthetic shop
+   (:mod:`testkit.shop`) and the examples' recording rules over them with promtool,
    so every window has history the moment Prometheus starts;
 3. installs what the Helm chart renders (CRDs, namespace ``slo-system``, ServiceAccount, RBAC,
    webhook configuration) and mints a token of the chart's ServiceAccount (TokenRequest);
@@ -52,8 +52,8 @@ from . import backfill, controlplane, operator_process, prometheus, shop, synthe
 
 logger = logging.getLogger(__name__)
 
-_MODULE: Final = "slo_operator.testing.demo"
-REPO: Final = Path(__file__).resolve().parents[3]
+_MODULE: Final = "testkit.demo"
+REPO: Final = Path(__file__).resolve().parents[1]
 EXAMPLES: Final = REPO / "examples"
 CHART: Final = REPO / "charts" / "slo-operator"
 RELEASE: Final = "slo-operator"
@@ -137,7 +137,7 @@ class _Cluster:
 def _control_plane() -> _Cluster:
     """Start (or find) the detached control plane; its export lines name kubeconfig and PATH."""
     result = subprocess.run(
-        [sys.executable, "-m", "slo_operator.testing.controlplane", "up"],
+        [sys.executable, "-m", "testkit.controlplane", "up"],
         stdout=subprocess.PIPE,
         text=True,
         check=False,
@@ -474,7 +474,7 @@ def _start_shop(folder: Path, port: int, anchor: int) -> subprocess.Popen[bytes]
             *_pdeathsig(),
             sys.executable,
             "-m",
-            "slo_operator.testing.shop",
+            "testkit.shop",
             f"--port={port}",
             f"--anchor={anchor}",
         ],
@@ -615,7 +615,7 @@ def _stop_supervisor(state: _State, grace_seconds: float = 60.0) -> bool:
                 os.killpg(pid, signal.SIGKILL)
     # A supervisor killed outright takes the shop and Prometheus with it (pdeathsig), but the
     # operator runs in its own session: stop it by its recorded pid.
-    markers = {"operator": "slo-operator", "shop": "slo_operator.testing.shop"}
+    markers = {"operator": "slo-operator", "shop": "testkit.shop"}
     for name, child in (ready.get("pids") or {}).items():
         # A name without a marker is never killed: "\0" would have matched any live pid.
         marker = markers.get(name)
@@ -631,9 +631,7 @@ def _down(state: _State) -> int:
     else:
         _progress("the demo was not running")
     shutil.rmtree(state.folder, ignore_errors=True)
-    result = subprocess.run(
-        [sys.executable, "-m", "slo_operator.testing.controlplane", "down"], check=False
-    )
+    result = subprocess.run([sys.executable, "-m", "testkit.controlplane", "down"], check=False)
     return result.returncode
 
 

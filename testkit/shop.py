@@ -1,16 +1,16 @@
 """The demo's synthetic multi-tenant shop: one model for its history and its live metrics.
 
-:func:`shop_scenario` describes the shop as a :class:`~slo_operator.testing.synthetic.Scenario`
+:func:`shop_scenario` describes the shop as a :class:`~testkit.synthetic.Scenario`
 anchored at a time ``anchor`` (the moment the demo starts): services ``checkout``, ``catalog``
 and ``chatbot`` serving tenants ``acme``, ``globex`` and ``initech``, a blackbox probe of the
 catalog, incidents in the past (so the numbers tell a story at once) and one scripted live
 incident a few minutes after the anchor. The demo backfills the part before the anchor with
-promtool (:mod:`slo_operator.testing.backfill`); this module's exporter serves the same
+promtool (:mod:`testkit.backfill`); this module's exporter serves the same
 counters from the anchor on, so history and live data are one continuous series.
 
 Run as a process, it is a real Prometheus exporter (``prometheus_client``)::
 
-    python -m slo_operator.testing.shop --port 9101 --anchor 1769904000
+    python -m testkit.shop --port 9101 --anchor 1769904000
 
 Every scrape reads the model at the wall clock: counters advance each ``interval`` (15 s) in
 real time, exactly as the backfilled history did. Series (examples/*.yaml select them):
@@ -206,7 +206,7 @@ def serve(port: int, anchor: int) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m slo_operator.testing.shop",
+        prog="python -m testkit.shop",
         description="The demo shop's Prometheus exporter (checkout, catalog, chatbot).",
     )
     parser.add_argument("--port", type=int, required=True)

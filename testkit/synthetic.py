@@ -4,7 +4,7 @@ A :class:`Scenario` describes services, tenants, probes and incidents over a tim
 function :func:`generate` turns it into integer event counts per scrape interval, drawn from
 ``random.Random`` seeded per series group, and keeps them as cumulative arrays. The same arrays
 answer ground-truth questions (:class:`SyntheticData`) and feed the OpenMetrics writer
-(:mod:`slo_operator.testing.backfill`), so the truth never depends on Prometheus.
+(:mod:`testkit.backfill`), so the truth never depends on Prometheus.
 
 Series (labels as a Go client would expose them):
 

@@ -1,7 +1,7 @@
 """A real Prometheus server on 127.0.0.1 for tests and benchmarks.
 
 :class:`PrometheusServer` runs Debian's ``prometheus`` binary (2.42, ``hack/setup.sh``) on a
-TSDB folder of your choice — typically one filled by :mod:`slo_operator.testing.backfill` — with
+TSDB folder of your choice — typically one filled by :mod:`testkit.backfill` — with
 a free port, a generated configuration (no scrape targets unless given; optional rule files) and
 ``--web.enable-lifecycle``; it waits for ``/-/ready`` and stops with SIGTERM, keeping the log::
 

@@ -2,7 +2,7 @@
 
 Two steps, both with Prometheus 2.42's ``promtool tsdb create-blocks-from``:
 
-* :func:`backfill_synthetic` writes a :class:`~slo_operator.testing.synthetic.SyntheticData` as
+* :func:`backfill_synthetic` writes a :class:`~testkit.synthetic.SyntheticData` as
   OpenMetrics text and turns it into blocks (``create-blocks-from openmetrics``);
   :func:`cached_synthetic_blocks` does it once per scenario and code version and hard-links the
   cached blocks into a fresh TSDB folder.

@@ -14,7 +14,7 @@ Two ways to use it:
       with ControlPlane() as control_plane:
           control_plane.kubectl("get", "namespaces")
 
-* Detached, from a shell (the demo): ``python -m slo_operator.testing.controlplane up`` starts a
+* Detached, from a shell (the demo): ``python -m testkit.controlplane up`` starts a
   supervisor in the background and prints ``export`` lines for ``eval``; ``down`` stops it.
 """
 
@@ -53,8 +53,8 @@ import yaml
 
 logger = logging.getLogger(__name__)
 
-REPO_ROOT: Final = Path(__file__).resolve().parents[3]
-"""The project checkout this module runs from (``operator/slo_operator/testing/`` is 3 deep)."""
+REPO_ROOT: Final = Path(__file__).resolve().parents[1]
+"""The project checkout this module runs from (``testkit/`` sits at its top)."""
 
 BUILD_SCRIPT: Final = REPO_ROOT / "hack" / "build-control-plane.sh"
 VERSIONS_FILE: Final = REPO_ROOT / "hack" / "control-plane" / "versions.env"
@@ -64,7 +64,7 @@ CONTROLLERS: Final = ("garbage-collector-controller", "namespace-controller")
 deletion are behaviours the operator relies on; everything else (Deployments, Pods) is not."""
 
 _LOG_TAIL_LINES: Final = 40
-_MODULE: Final = "slo_operator.testing.controlplane"
+_MODULE: Final = "testkit.controlplane"
 """Our import name; ``__name__`` is ``__main__`` when run with ``python -m``."""
 
 
@@ -152,16 +152,29 @@ def ensure_binaries() -> Path:
     return Path(result.stdout.strip().splitlines()[-1])
 
 
-def default_crd_paths() -> list[Path]:
-    """Our CRDs (``crds/*.yaml``, possibly none yet) and the prometheus-operator CRDs.
+PROMETHEUS_OPERATOR_CRDS: Final = ("podmonitors", "prometheusrules", "servicemonitors")
+"""The prometheus-operator kinds a test control plane serves: PrometheusRule is what the
+operator writes; the chart can create a ServiceMonitor or a PodMonitor for its metrics."""
 
-    The prometheus-operator CRDs live in ``shared/testdata/crds/``, a sibling of the checkout,
-    on developer machines and in CI alike; without them the operator cannot be tested.
-    """
-    shared = REPO_ROOT.parent / "shared" / "testdata" / "crds"
-    if not shared.is_dir():
-        raise ControlPlaneError(f"prometheus-operator CRDs not found: {shared} is missing")
-    return sorted((REPO_ROOT / "crds").glob("*.yaml")) + sorted(shared.glob("*.yaml"))
+
+def prometheus_operator_crd_dir() -> Path:
+    """The prometheus-operator CRDs of the pinned version, copied from its Go module by
+    ``hack/build-control-plane.sh`` into the cache (fetched first when missing)."""
+    version = read_versions()["PROMETHEUS_OPERATOR_VERSION"]
+    folder = cache_root() / "crds" / f"prometheus-operator-{version}"
+    if not (folder / ".complete").is_file():
+        ensure_binaries()
+    return folder
+
+
+def default_crd_paths() -> list[Path]:
+    """Our CRDs (``crds/*.yaml``, possibly none yet) and the prometheus-operator CRDs."""
+    folder = prometheus_operator_crd_dir()
+    upstream = [folder / f"monitoring.coreos.com_{kind}.yaml" for kind in PROMETHEUS_OPERATOR_CRDS]
+    missing = [str(path) for path in upstream if not path.is_file()]
+    if missing:
+        raise ControlPlaneError(f"prometheus-operator CRDs not found: {', '.join(missing)}")
+    return sorted((REPO_ROOT / "crds").glob("*.yaml")) + upstream
 
 
 def _free_ports(count: int) -> list[int]:
@@ -864,7 +877,7 @@ def _terminate(component: _Component, grace_seconds: float = 15.0) -> None:
     process.wait()
 
 
-# -- detached mode: `python -m slo_operator.testing.controlplane up|down|status` ----------------
+# -- detached mode: `python -m testkit.controlplane up|down|status` ----------------
 
 
 def state_dir() -> Path:
@@ -1077,7 +1090,7 @@ def _serve(state: _State, bin_dir: Path) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m slo_operator.testing.controlplane",
+        prog="python -m testkit.controlplane",
         description="Runs a local Kubernetes control plane in the background.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
