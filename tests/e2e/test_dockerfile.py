@@ -210,12 +210,12 @@ def test_dockerignore_keeps_the_context_to_the_package() -> None:
         for line in (REPO / ".dockerignore").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
-    kept = ["pyproject.toml", "README.md", "operator/slo_operator/cli.py"]
+    kept = ["pyproject.toml", "README.md", "operator/slo_operator/cli/__init__.py"]
     dropped = [
         ".venv/bin/python",
         ".git/HEAD",
         "tests/e2e/conftest.py",
-        "operator/slo_operator/__pycache__/cli.cpython-311.pyc",
+        "operator/slo_operator/cli/__pycache__/common.cpython-311.pyc",
         "operator/slo_operator.egg-info/PKG-INFO",
     ]
     for path in kept:

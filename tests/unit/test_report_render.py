@@ -160,7 +160,7 @@ def test_last_month_is_the_previous_calendar_month_in_utc(now: str, start: str, 
     args = cli.build_parser().parse_args(
         ["report", "-f", "x", "--prometheus-url", "http://p", "--period", "last-month"]
     )
-    span = cli._report_span(args, datetime.datetime.fromisoformat(now))
+    span = cli.report.report_span(args, datetime.datetime.fromisoformat(now))
     assert span == (datetime.datetime.fromisoformat(start), datetime.datetime.fromisoformat(end))
 
 

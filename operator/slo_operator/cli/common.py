@@ -1,0 +1,98 @@
+"""What the verbs share: exit codes, the `-f PATH` argument, problem lines, YAML output, times."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+import yaml
+
+from ..api import validation
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Verb:
+    """One subcommand: its help line, how it reads arguments, and what it runs."""
+
+    name: str
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def add_paths_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-f",
+        "--filename",
+        dest="paths",
+        action="extend",
+        nargs="+",
+        required=True,
+        metavar="PATH",
+        help="manifest files or directories (searched for *.yaml, *.yml, *.json); repeatable",
+    )
+
+
+def print_problems(problems: Sequence[validation.Problem], stream: TextIO) -> None:
+    for problem in problems:
+        # One line per problem, whatever the input holds: control characters (including the
+        # ones str.splitlines() breaks on, such as \x1e) are shown escaped.
+        print(printable(str(problem)), file=stream)
+
+
+def printable(text: str) -> str:
+    return "".join(
+        char if char.isprintable() or char == "\t" else char.encode("unicode_escape").decode()
+        for char in text
+    )
+
+
+# libyaml's emitter writes the same text as PyYAML's, several times faster (10,000 SLOs are
+# tens of megabytes of rules; docs/benchmarks.md, `generate`); PyYAML without libyaml falls back.
+_BaseDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _OutputDumper(_BaseDumper):  # type: ignore[valid-type,misc]
+    """Readable YAML for rules: no anchors, multi-line expressions as literal blocks."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar(
+        "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None
+    )
+
+
+_OutputDumper.add_representer(str, _represent_text)
+
+
+def dump(document: Any) -> str:
+    # Wide lines: PyYAML would otherwise fold long PromQL expressions across lines.
+    return yaml.dump(
+        document, Dumper=_OutputDumper, sort_keys=False, width=4096, allow_unicode=True
+    )
+
+
+def parse_time(text: str) -> datetime.datetime:
+    """`--at`: RFC 3339 (`2026-11-27T10:00:00Z`) or Unix seconds."""
+    try:
+        moment = (
+            datetime.datetime.fromtimestamp(float(text), datetime.UTC)
+            if text.replace(".", "", 1).isdigit()
+            else datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        )
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(
+            f"not an RFC 3339 time or Unix seconds: {text!r}"
+        ) from error
+    if moment.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"give a time zone (e.g. Z) in {text!r}")
+    return moment

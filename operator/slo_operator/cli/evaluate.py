@@ -1,0 +1,66 @@
+"""`slo-operator evaluate`: SLIs, budgets and SLA attainment from a Prometheus, no cluster."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import sys
+
+from .. import errors
+from ..api import sla, slo, validation
+from ..rules import checks
+from . import common
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    common.add_paths_argument(parser)
+    parser.add_argument(
+        "--prometheus-url", required=True, help="Prometheus-compatible backend to query"
+    )
+    parser.add_argument(
+        "--at",
+        type=common.parse_time,
+        default=None,
+        metavar="TIME",
+        help="evaluate at TIME (default: now)",
+    )
+    parser.add_argument("-o", "--output", choices=("table", "json"), default="table")
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from ..evaluation import offline
+
+    resources, problems = validation.load_resources(args.paths, checks.check_resource)
+    if problems:
+        common.print_problems(problems, sys.stderr)
+        return common.EXIT_INVALID
+    slos = [
+        resource
+        for _, resource in resources
+        if isinstance(resource, slo.ServiceLevelObjective | sla.ServiceLevelAgreement)
+    ]
+    if not slos:
+        print(f"no SLO or SLA found in {' '.join(args.paths)}", file=sys.stderr)
+        return common.EXIT_INVALID
+    at = args.at or datetime.datetime.now(datetime.UTC)
+    try:
+        found = asyncio.run(offline.evaluate(slos, args.prometheus_url, at))
+    except errors.BackendUnavailable as error:
+        print(f"slo-operator evaluate: {error}", file=sys.stderr)
+        return common.EXIT_INVALID
+    if args.output == "json":
+        print(json.dumps([item.to_json() for item in found], indent=2))
+        return common.EXIT_OK
+    print(offline.table(found))
+    return common.EXIT_OK
+
+
+VERB = common.Verb(
+    "evaluate",
+    "SLIs and error budgets of SLO manifests from a Prometheus, without a cluster",
+    add_arguments,
+    run,
+)

@@ -1,0 +1,95 @@
+"""`slo-operator generate`: Prometheus rules for SLO manifests, offline."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..api import slo, validation
+from ..rules import checks, render
+from . import common
+
+
+def _label(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return name, value
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    common.add_paths_argument(parser)
+    parser.add_argument(
+        "--format",
+        choices=("prometheusrule", "rulefile"),
+        default="prometheusrule",
+        help="one monitoring.coreos.com/v1 PrometheusRule per SLO (default), or one plain "
+        "Prometheus rule file for all SLOs",
+    )
+    parser.add_argument(
+        "--extra-label",
+        dest="extra_labels",
+        type=_label,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="label on each PrometheusRule object, e.g. for Prometheus' ruleSelector; repeatable",
+    )
+
+
+def _duplicate_names(
+    slos: list[tuple[validation.Document, slo.ServiceLevelObjective]],
+) -> list[validation.Problem]:
+    """One problem per SLO whose namespace/name an earlier document already defined."""
+    problems: list[validation.Problem] = []
+    first_seen: dict[tuple[str, str], validation.Document] = {}
+    for document, resource in slos:
+        key = (resource.namespace, resource.name)
+        if key in first_seen:
+            earlier = first_seen[key]
+            problems.append(
+                validation.Problem(
+                    document.source,
+                    document.index,
+                    "metadata.name",
+                    f"SLO {resource.namespace}/{resource.name} is already defined in "
+                    f"{earlier.source}:{earlier.index}",
+                )
+            )
+        first_seen.setdefault(key, document)
+    return problems
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.extra_labels and args.format != "prometheusrule":
+        print("slo-operator generate: --extra-label needs --format prometheusrule", file=sys.stderr)
+        return common.EXIT_INVALID
+    resources, problems = validation.load_resources(args.paths, checks.check_resource)
+    slos = [
+        (document, resource)
+        for document, resource in resources
+        if isinstance(resource, slo.ServiceLevelObjective)
+    ]
+    extra_labels = dict(args.extra_labels) or None
+    problems.extend(_duplicate_names(slos))
+    if problems:
+        # Nothing on stdout: a pipeline into `kubectl apply` must not get half the rules.
+        common.print_problems(problems, sys.stderr)
+        return common.EXIT_INVALID
+    if not slos:
+        print(f"no ServiceLevelObjective found in {' '.join(args.paths)}", file=sys.stderr)
+        return common.EXIT_INVALID
+    if args.format == "rulefile":
+        sys.stdout.write(common.dump(render.render_rule_file([resource for _, resource in slos])))
+    else:
+        rule_objects = [
+            render.render_prometheus_rule(resource, extra_labels) for _, resource in slos
+        ]
+        sys.stdout.write("---\n".join(common.dump(rule_object) for rule_object in rule_objects))
+    skipped = len(resources) - len(slos)
+    if skipped:
+        print(f"skipped {skipped} ServiceLevelAgreement(s): SLAs have no rules", file=sys.stderr)
+    return common.EXIT_OK
+
+
+VERB = common.Verb("generate", "Prometheus rules for SLO manifests, offline", add_arguments, run)

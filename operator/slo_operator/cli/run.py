@@ -1,0 +1,31 @@
+"""`slo-operator run`: the operator itself (kopf), configured by flags and environment."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import common
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from ..kube import config as operator_config
+
+    operator_config.add_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    # Imported here: kopf and the Kubernetes client are heavy, and only `run` needs them.
+    from ..kube import config as operator_config
+    from ..kube import operator
+
+    try:
+        cfg = operator_config.from_arguments(args)
+    except (ValueError, argparse.ArgumentTypeError) as error:
+        print(f"slo-operator run: {error}", file=sys.stderr)
+        return 2
+    operator.run(cfg)
+    return common.EXIT_OK
+
+
+VERB = common.Verb("run", "run the operator (kopf) in the current cluster", add_arguments, run)
