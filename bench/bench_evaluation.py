@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from slo_operator.api import slo as slo_api
-from slo_operator.backends import config
+from slo_operator.backends import backend_config
 from slo_operator.evaluation import loop, registry
 from slo_operator.rules import recording, series
 from testkit import backfill, prometheus
@@ -160,7 +160,9 @@ def reset_peak() -> None:
 async def cycle(
     objects: registry.Registry, url: str
 ) -> list[tuple[str, float, float, int, int, float]]:
-    backends = config.Backends([config.BackendConfig(name="default", url=url, timeout_seconds=120)])
+    backends = backend_config.Backends(
+        [backend_config.BackendConfig(name="default", url=url, timeout_seconds=120)]
+    )
     writer = ApplyingWriter(objects)
     evaluation = loop.EvaluationLoop(
         objects, backends, writer, loop.Settings(), require_rules=False

@@ -13,8 +13,8 @@ import yaml
 
 from e2e.helm_chart import CHART, REPO, VALUES_DIR, Helm, as_json, find
 from slo_operator import cli
-from slo_operator.backends import config as backends_config
-from slo_operator.kube import config as operator_config
+from slo_operator.backends import backend_config
+from slo_operator.kube import settings as operator_settings
 from testkit import controlplane
 
 VALUES_SETS = sorted(VALUES_DIR.glob("*.yaml"))
@@ -236,7 +236,7 @@ def test_webhook_flags_point_at_the_chart_service(helm: Helm) -> None:
     assert "--webhook-service=ops/slo-slo-operator-webhook" in args
     assert "--webhook-failure-policy=Ignore" in args
     assert "--webhook-port=9443" in args
-    # kube/webhook.py publishes port 443 of the Service in the webhook configuration.
+    # kube/admission_tls.py publishes port 443 of the Service in the webhook configuration.
     assert service["spec"]["ports"] == [
         {"name": "webhook", "port": 443, "targetPort": "webhook", "protocol": "TCP"}
     ]
@@ -376,7 +376,7 @@ def test_backends_render_into_the_file_the_operator_reads(helm: Helm, tmp_path: 
     # The operator's own loader accepts the file, with the default backend from prometheusUrl.
     loaded_from = tmp_path / "backends.yaml"
     loaded_from.write_text(configmap["data"]["backends.yaml"])
-    loaded = backends_config.load("http://prometheus.monitoring.svc:9090", str(loaded_from))
+    loaded = backend_config.load("http://prometheus.monitoring.svc:9090", str(loaded_from))
     assert sorted(loaded.by_name) == ["default", "mimir-team-a", "thanos"]
     assert loaded.resolve("mimir-team-a", "team-a-payments").timeout_seconds == 20
     pod = find(documents, "Deployment")["spec"]["template"]["spec"]
@@ -451,7 +451,7 @@ NOT_FROM_THE_CHART = {
 def test_every_operator_flag_is_reachable_from_the_values(helm: Helm) -> None:
     """A flag added to `slo-operator run` without a chart value fails here."""
     parser = argparse.ArgumentParser(add_help=False)
-    operator_config.add_arguments(parser)
+    operator_settings.add_arguments(parser)
     flags = {option for action in parser._actions for option in action.option_strings}
     used: set[str] = set()
     for values in [None, *VALUES_SETS]:

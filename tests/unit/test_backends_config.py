@@ -8,8 +8,8 @@ import pathlib
 import pytest
 
 from slo_operator import errors
-from slo_operator.backends import config
-from slo_operator.evaluation import webhooks
+from slo_operator.backends import backend_config
+from slo_operator.evaluation import policy_webhooks
 
 FILE = """
 backends:
@@ -24,10 +24,10 @@ backends:
 
 
 @pytest.fixture
-def backends(tmp_path: pathlib.Path) -> config.Backends:
+def backends(tmp_path: pathlib.Path) -> backend_config.Backends:
     path = tmp_path / "backends.yaml"
     path.write_text(FILE)
-    return config.load("http://prometheus:9090", str(path))
+    return backend_config.load("http://prometheus:9090", str(path))
 
 
 @pytest.mark.parametrize(
@@ -40,7 +40,7 @@ def backends(tmp_path: pathlib.Path) -> config.Backends:
     ],
 )
 def test_resolve(
-    backends: config.Backends, name: str | None, namespace: str, expected: str
+    backends: backend_config.Backends, name: str | None, namespace: str, expected: str
 ) -> None:
     assert backends.resolve(name, namespace).name == expected
 
@@ -53,14 +53,14 @@ def test_resolve(
         ("victoria", "shop", "no such backend"),
     ],
 )
-def test_refused(backends: config.Backends, name: str, namespace: str, reason: str) -> None:
+def test_refused(backends: backend_config.Backends, name: str, namespace: str, reason: str) -> None:
     with pytest.raises(errors.BackendNotAllowed) as refused:
         backends.resolve(name, namespace)
     assert reason in str(refused.value)
     assert refused.value.backend == name and refused.value.namespace == namespace
 
 
-def test_headers_and_token_file_are_kept(backends: config.Backends) -> None:
+def test_headers_and_token_file_are_kept(backends: backend_config.Backends) -> None:
     mimir = backends.by_name["mimir-team-a"]
     assert mimir.headers == {"X-Scope-OrgID": "team-a"}
     assert mimir.bearer_token_file == "/var/run/secrets/mimir/token"
@@ -84,11 +84,11 @@ def test_invalid_files(tmp_path: pathlib.Path, text: str, message: str) -> None:
     path = tmp_path / "backends.yaml"
     path.write_text(text)
     with pytest.raises(ValueError, match=message):
-        config.load("http://prometheus:9090", str(path))
+        backend_config.load("http://prometheus:9090", str(path))
 
 
 def test_no_backend_at_all_is_empty() -> None:
-    assert not config.load(None, None)
+    assert not backend_config.load(None, None)
 
 
 @pytest.mark.parametrize(
@@ -104,7 +104,7 @@ def test_no_backend_at_all_is_empty() -> None:
 )
 def test_webhook_host_allow_list(url: str, allowed: list[str], refused: str | None) -> None:
     if refused is None:
-        webhooks.check_url(url, allowed)
+        policy_webhooks.check_url(url, allowed)
         return
-    with pytest.raises(webhooks.WebhookRefused, match=refused):
-        webhooks.check_url(url, allowed)
+    with pytest.raises(policy_webhooks.WebhookRefused, match=refused):
+        policy_webhooks.check_url(url, allowed)

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from slo_operator import errors
-from slo_operator.backends import client, config
+from slo_operator.backends import backend_config, client
 from slo_operator.evaluation import loop, registry
 
 T0 = datetime.datetime(2026, 11, 27, 10, 0, tzinfo=datetime.UTC)
@@ -40,7 +40,7 @@ def body(name: str, namespace: str = "shop", **spec: Any) -> dict[str, Any]:
 class TableBackend:
     """Answers every query from `bad`/`total` per SLO name; `down` makes it fail."""
 
-    def __init__(self, cfg: config.BackendConfig) -> None:
+    def __init__(self, cfg: backend_config.BackendConfig) -> None:
         self.config = cfg
         self.name = cfg.name
         self.bad: dict[str, float] = {}
@@ -98,21 +98,25 @@ class RecordingWriter:
 
 
 class Harness:
-    def __init__(self, *bodies: dict[str, Any], backends: list[config.BackendConfig] | None = None):
+    def __init__(
+        self, *bodies: dict[str, Any], backends: list[backend_config.BackendConfig] | None = None
+    ):
         self.objects = registry.Registry()
         for item in bodies:
             self.objects.upsert(KIND, item)
         self.writer = RecordingWriter()
         self.backends: dict[str, TableBackend] = {}
 
-        def factory(cfg: config.BackendConfig) -> Any:
+        def factory(cfg: backend_config.BackendConfig) -> Any:
             self.backends[cfg.name] = TableBackend(cfg)
             return self.backends[cfg.name]
 
-        configured = backends or [config.BackendConfig(name="default", url="http://prom:9090")]
+        configured = backends or [
+            backend_config.BackendConfig(name="default", url="http://prom:9090")
+        ]
         self.loop = loop.EvaluationLoop(
             self.objects,
-            config.Backends(configured),
+            backend_config.Backends(configured),
             self.writer,
             loop.Settings(stalled_after_seconds=300),
             backend_factory=factory,
@@ -249,8 +253,8 @@ def test_namespace_outside_the_allow_list_is_stalled_without_a_query() -> None:
     harness = Harness(
         body("a", backend="team"),
         backends=[
-            config.BackendConfig(name="default", url="http://prom:9090"),
-            config.BackendConfig(name="team", url="http://mimir", namespaces=["team-*"]),
+            backend_config.BackendConfig(name="default", url="http://prom:9090"),
+            backend_config.BackendConfig(name="team", url="http://mimir", namespaces=["team-*"]),
         ],
     )
     harness.cycle()

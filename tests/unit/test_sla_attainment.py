@@ -1,5 +1,5 @@
 """What the evaluator measures for an SLA period, and the attainment and projection from it
-(budget/sla.py). Seconds and counts are worked out by hand in the comments."""
+(budget/sla_attainment.py). Seconds and counts are worked out by hand in the comments."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ from typing import Any
 import pytest
 
 from slo_operator.api import sla
-from slo_operator.budget import intervals
-from slo_operator.budget import sla as sla_numbers
+from slo_operator.budget import intervals, sla_attainment
 
 UTC = datetime.UTC
-Counts = sla_numbers.Counts
+Counts = sla_attainment.Counts
 Interval = intervals.Interval
 
 
@@ -43,7 +42,7 @@ MARCH = span("2026-03-01T00:00Z", "2026-04-01T00:00Z")
 
 
 def test_plan_of_a_period_in_progress() -> None:
-    plan = sla_numbers.plan_measurement(agreement(), MARCH, utc("2026-03-10T12:34:56Z"))
+    plan = sla_attainment.plan_measurement(agreement(), MARCH, utc("2026-03-10T12:34:56Z"))
     assert plan.period == MARCH
     assert plan.until == utc("2026-03-10T12:34Z")  # whole minutes only
     assert not plan.complete
@@ -69,10 +68,10 @@ def test_plan_of_a_period_in_progress() -> None:
 
 
 def test_attainment_and_projection_of_that_period() -> None:
-    plan = sla_numbers.plan_measurement(agreement(), MARCH, utc("2026-03-10T12:34:56Z"))
+    plan = sla_attainment.plan_measurement(agreement(), MARCH, utc("2026-03-10T12:34:56Z"))
     # One event per second; bad events at 0.001/s only in the trailing window.
     counts = [Counts(0, 7_200), Counts(0, 201_600), Counts(396, 396_000), Counts(203.64, 203_640)]
-    measured = sla_numbers.measure(plan, counts)
+    measured = sla_attainment.measure(plan, counts)
     assert measured.so_far == Counts(599.64, 808_440)
     assert measured.trailing == Counts(599.64, 599_640)
     assert measured.attainment == pytest.approx(100 * (1 - 599.64 / 808_440), abs=1e-12)
@@ -86,7 +85,7 @@ def test_attainment_and_projection_of_that_period() -> None:
 
 
 def test_whole_range_minus_maintenance_gives_the_same_numbers() -> None:
-    plan = sla_numbers.plan_measurement(agreement(), MARCH, utc("2026-03-10T12:34:56Z"))
+    plan = sla_attainment.plan_measurement(agreement(), MARCH, utc("2026-03-10T12:34:56Z"))
     assert plan.trailing_excluded == (span("2026-03-08T02:00Z", "2026-03-08T04:00Z"),)
     # The same traffic as above, measured over [1 March, until) and [3 March 12:00, until)
     # whole, with the two Sunday windows (7 200 events each, 2 000 and 3 000 of them bad: an
@@ -94,7 +93,7 @@ def test_whole_range_minus_maintenance_gives_the_same_numbers() -> None:
     first_sunday, second_sunday = Counts(2_000, 7_200), Counts(3_000, 7_200)
     whole = Counts(599.64 + 5_000, 808_440 + 14_400)
     trailing_whole = Counts(599.64 + 3_000, 599_640 + 7_200)
-    measured = sla_numbers.measure_sums(
+    measured = sla_attainment.measure_sums(
         plan, whole - first_sunday - second_sunday, trailing_whole - second_sunday
     )
     assert measured.attainment == pytest.approx(100 * (1 - 599.64 / 808_440), abs=1e-9)
@@ -104,13 +103,13 @@ def test_whole_range_minus_maintenance_gives_the_same_numbers() -> None:
 
 
 def test_counts_must_match_the_pieces() -> None:
-    plan = sla_numbers.plan_measurement(agreement(), MARCH, utc("2026-03-10T12:34:56Z"))
+    plan = sla_attainment.plan_measurement(agreement(), MARCH, utc("2026-03-10T12:34:56Z"))
     with pytest.raises(ValueError, match="4 pieces but 3 counts"):
-        sla_numbers.measure(plan, [Counts(), Counts(), Counts()])
+        sla_attainment.measure(plan, [Counts(), Counts(), Counts()])
 
 
 def test_plan_of_a_closed_period() -> None:
-    plan = sla_numbers.plan_measurement(agreement(), MARCH, utc("2026-04-05T00:00Z"))
+    plan = sla_attainment.plan_measurement(agreement(), MARCH, utc("2026-04-05T00:00Z"))
     assert plan.until == MARCH.end
     assert plan.complete
     assert plan.remaining_seconds == 0
@@ -120,7 +119,7 @@ def test_plan_of_a_closed_period() -> None:
     assert plan.trailing_start == utc("2026-03-25T00:00Z")
     assert span("2026-03-22T04:00Z", "2026-03-25T00:00Z") in plan.pieces
     assert span("2026-03-25T00:00Z", "2026-03-29T02:00Z") in plan.pieces
-    measured = sla_numbers.measure(plan, [Counts(1, 100)] * len(plan.pieces))
+    measured = sla_attainment.measure(plan, [Counts(1, 100)] * len(plan.pieces))
     assert measured.attainment == pytest.approx(99.0, abs=1e-12)
     assert measured.projected == measured.attainment
 
@@ -128,7 +127,7 @@ def test_plan_of_a_closed_period() -> None:
 def test_plan_in_a_dst_month_covers_its_real_hours() -> None:
     spec = agreement(timeZone="Europe/Berlin")
     october = span("2026-09-30T22:00Z", "2026-10-31T23:00Z")
-    plan = sla_numbers.plan_measurement(spec, october, utc("2026-11-02T00:00Z"))
+    plan = sla_attainment.plan_measurement(spec, october, utc("2026-11-02T00:00Z"))
     # 745 h, minus Sundays 4, 11, 18, 25 October 02:00 local for 2 h.
     assert sum(piece.seconds for piece in plan.pieces) == (745 - 8) * 3600
     # 02:00 CEST on the 4th is 00:00 UTC; on the 25th (02:00 happens twice) the first one.
@@ -137,10 +136,10 @@ def test_plan_in_a_dst_month_covers_its_real_hours() -> None:
 
 
 def test_plan_at_the_period_start_measures_nothing() -> None:
-    plan = sla_numbers.plan_measurement(agreement(), MARCH, MARCH.start)
+    plan = sla_attainment.plan_measurement(agreement(), MARCH, MARCH.start)
     assert plan.pieces == ()
     assert plan.remaining_seconds == (31 * 24 - 10) * 3600
-    measured = sla_numbers.measure(plan, [])
+    measured = sla_attainment.measure(plan, [])
     assert measured.attainment is None
     assert measured.projected is None
 
@@ -151,7 +150,7 @@ def test_window_open_at_until_is_cut_there() -> None:
             {"name": "deploy", "start": "2026-03-10T12:00:00Z", "end": "2026-03-10T13:00:00Z"}
         ]
     )
-    plan = sla_numbers.plan_measurement(spec, MARCH, utc("2026-03-10T12:34:00Z"))
+    plan = sla_attainment.plan_measurement(spec, MARCH, utc("2026-03-10T12:34:00Z"))
     assert plan.excluded == (span("2026-03-10T12:00Z", "2026-03-10T12:34Z"),)
     assert plan.pieces[-1].end == utc("2026-03-10T12:00Z")
     # The 26 minutes of the window still to come are not time to come.
@@ -164,7 +163,7 @@ def test_window_open_at_until_is_cut_there() -> None:
 def test_weekly_period_looks_back_one_day() -> None:
     spec = agreement(period="Week", exclusions=[])
     week = span("2026-03-09T00:00Z", "2026-03-16T00:00Z")
-    plan = sla_numbers.plan_measurement(spec, week, utc("2026-03-12T06:30Z"))
+    plan = sla_attainment.plan_measurement(spec, week, utc("2026-03-12T06:30Z"))
     assert plan.trailing_start == utc("2026-03-11T06:00Z")
     assert plan.pieces == (
         span("2026-03-09T00:00Z", "2026-03-11T06:00Z"),
@@ -197,7 +196,7 @@ def test_project_attainment(
     remaining_seconds: float,
     expected: float | None,
 ) -> None:
-    projected = sla_numbers.project_attainment(
+    projected = sla_attainment.project_attainment(
         so_far, trailing, trailing_seconds, remaining_seconds
     )
     if expected is None:
@@ -216,7 +215,7 @@ def test_project_attainment(
     ],
 )
 def test_attainment_percent(counts: Counts, expected: float | None) -> None:
-    result = sla_numbers.attainment_percent(counts)
+    result = sla_attainment.attainment_percent(counts)
     assert result == (None if expected is None else pytest.approx(expected, abs=1e-12))
 
 
@@ -225,4 +224,4 @@ def test_counts_add_and_subtract() -> None:
     period = Counts(30, 10_000)
     excluded = Counts(25, 400)
     assert period - excluded == Counts(5, 9_600)
-    assert sla_numbers.total([Counts(1, 2), Counts(3, 4)]) == Counts(4, 6)
+    assert sla_attainment.total([Counts(1, 2), Counts(3, 4)]) == Counts(4, 6)

@@ -1,4 +1,4 @@
-"""Service credits by the worst commitment (budget/sla.py)."""
+"""Service credits by the worst commitment (budget/sla_attainment.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import pytest
 from hypothesis import strategies
 
 from slo_operator.api import sla, status
-from slo_operator.budget import intervals
-from slo_operator.budget import sla as sla_numbers
+from slo_operator.budget import intervals, sla_attainment
 
 UTC = datetime.UTC
 
@@ -40,16 +39,16 @@ SCHEDULE = [
     ],
 )
 def test_credit_for(attainment: float, credit: float) -> None:
-    assert sla_numbers.credit_for(attainment, SCHEDULE) == credit
+    assert sla_attainment.credit_for(attainment, SCHEDULE) == credit
 
 
 def test_no_schedule_owes_nothing() -> None:
-    assert sla_numbers.credit_for(12.0, []) == 0
+    assert sla_attainment.credit_for(12.0, []) == 0
 
 
 def test_the_lowest_tier_matching_wins_in_any_order() -> None:
-    assert sla_numbers.credit_for(94.0, list(reversed(SCHEDULE))) == 100
-    assert sla_numbers.credit_for(98.0, [SCHEDULE[1], SCHEDULE[0]]) == 25
+    assert sla_attainment.credit_for(94.0, list(reversed(SCHEDULE))) == 100
+    assert sla_attainment.credit_for(98.0, [SCHEDULE[1], SCHEDULE[0]]) == 25
 
 
 @hypothesis.given(
@@ -58,7 +57,7 @@ def test_the_lowest_tier_matching_wins_in_any_order() -> None:
 )
 def test_a_lower_attainment_never_owes_less(low: float, high: float) -> None:
     low, high = sorted((low, high))
-    assert sla_numbers.credit_for(low, SCHEDULE) >= sla_numbers.credit_for(high, SCHEDULE)
+    assert sla_attainment.credit_for(low, SCHEDULE) >= sla_attainment.credit_for(high, SCHEDULE)
 
 
 @pytest.mark.parametrize(
@@ -72,7 +71,7 @@ def test_a_lower_attainment_never_owes_less(low: float, high: float) -> None:
     ],
 )
 def test_meets(attainment: float, target: float, met: bool) -> None:
-    assert sla_numbers.meets(attainment, target) is met
+    assert sla_attainment.meets(attainment, target) is met
 
 
 def commitment(name: str, target: float, attainment: float | None) -> status.CommitmentStatus:
@@ -96,7 +95,7 @@ def commitment(name: str, target: float, attainment: float | None) -> status.Com
     ],
 )
 def test_worst_commitment(commitments: list[status.CommitmentStatus], worst: str | None) -> None:
-    found = sla_numbers.worst_commitment(commitments)
+    found = sla_attainment.worst_commitment(commitments)
     assert (found.name if found else None) == worst
 
 
@@ -106,7 +105,7 @@ NOVEMBER = intervals.Interval(
 
 
 def test_period_status_applies_the_schedule_to_the_worst_commitment() -> None:
-    period = sla_numbers.period_status(
+    period = sla_attainment.period_status(
         NOVEMBER,
         [commitment("checkout", 99.5, 99.71), commitment("search", 99.0, 98.7)],
         SCHEDULE,
@@ -119,7 +118,7 @@ def test_period_status_applies_the_schedule_to_the_worst_commitment() -> None:
 
 
 def test_period_without_measurements_owes_nothing_it_cannot_know() -> None:
-    period = sla_numbers.period_status(NOVEMBER, [commitment("checkout", 99.5, None)], SCHEDULE)
+    period = sla_attainment.period_status(NOVEMBER, [commitment("checkout", 99.5, None)], SCHEDULE)
     assert period.attainment is None
     assert period.credit_percent is None
 
@@ -128,13 +127,13 @@ def test_commitment_status() -> None:
     spec = sla.Commitment.model_validate(
         {"name": "checkout-availability", "sloRef": {"name": "checkout"}, "target": 99.5}
     )
-    measured = sla_numbers.Measurement(
-        so_far=sla_numbers.Counts(29, 10_000),
-        trailing=sla_numbers.Counts(10, 2_000),
+    measured = sla_attainment.Measurement(
+        so_far=sla_attainment.Counts(29, 10_000),
+        trailing=sla_attainment.Counts(10, 2_000),
         attainment=99.71,
         projected=99.64,
     )
-    entry = sla_numbers.commitment_status(spec, measured)
+    entry = sla_attainment.commitment_status(spec, measured)
     assert entry.model_dump(by_alias=True) == {
         "name": "checkout-availability",
         "target": 99.5,
@@ -142,7 +141,10 @@ def test_commitment_status() -> None:
         "met": True,
         "projected": 99.64,
     }
-    unmeasured = sla_numbers.Measurement(
-        so_far=sla_numbers.Counts(), trailing=sla_numbers.Counts(), attainment=None, projected=None
+    unmeasured = sla_attainment.Measurement(
+        so_far=sla_attainment.Counts(),
+        trailing=sla_attainment.Counts(),
+        attainment=None,
+        projected=None,
     )
-    assert sla_numbers.commitment_status(spec, unmeasured).met is None
+    assert sla_attainment.commitment_status(spec, unmeasured).met is None

@@ -8,13 +8,13 @@ import datetime
 import pytest
 
 from slo_operator.evaluation import loop
-from slo_operator.kube import config
+from slo_operator.kube import settings as operator_settings
 
 
-def _config() -> config.OperatorConfig:
+def _config() -> operator_settings.OperatorConfig:
     parser = argparse.ArgumentParser()
-    config.add_arguments(parser)
-    return config.from_arguments(parser.parse_args([]))
+    operator_settings.add_arguments(parser)
+    return operator_settings.from_arguments(parser.parse_args([]))
 
 
 def test_unset_means_the_wall_clock(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -36,6 +36,6 @@ def test_a_time_without_zone_is_refused(monkeypatch: pytest.MonkeyPatch) -> None
 
 def test_it_is_no_flag(monkeypatch: pytest.MonkeyPatch) -> None:
     parser = argparse.ArgumentParser()
-    config.add_arguments(parser)
+    operator_settings.add_arguments(parser)
     flags = {option for action in parser._actions for option in action.option_strings}
     assert not any("now" in flag for flag in flags)

@@ -22,7 +22,7 @@ from prometheus_api_client import exceptions as prometheus_exceptions
 from urllib3.util import retry as urllib3_retry
 
 from .. import errors
-from . import config
+from . import backend_config
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +67,7 @@ def _read(path: str) -> str:
 class PrometheusBackend:
     """A client for one configured backend."""
 
-    def __init__(self, backend: config.BackendConfig) -> None:
+    def __init__(self, backend: backend_config.BackendConfig) -> None:
         self.config = backend
         self.queries_sent = 0
         """Queries sent since creation (for benchmarks and metrics)."""

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from ..api import sla, slo, status
-from . import sla as sla_numbers
+from . import sla_attainment
 
 ConditionStatus = Literal["True", "False", "Unknown"]
 
@@ -166,7 +166,7 @@ def at_risk(period: status.PeriodStatus) -> ConditionState:
         f"{c.name} is projected at {_percent(c.projected)} by {end}, "
         f"below its {_percent(c.target)} target"
         for c in period.commitments
-        if c.projected is not None and not sla_numbers.meets(c.projected, c.target)
+        if c.projected is not None and not sla_attainment.meets(c.projected, c.target)
     ]
     if risky:
         return ConditionState(AT_RISK, "True", "ProjectedToMiss", "; ".join(risky))

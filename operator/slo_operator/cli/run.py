@@ -9,18 +9,18 @@ from . import common
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from ..kube import config as operator_config
+    from ..kube import settings as operator_settings
 
-    operator_config.add_arguments(parser)
+    operator_settings.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
     # Imported here: kopf and the Kubernetes client are heavy, and only `run` needs them.
-    from ..kube import config as operator_config
     from ..kube import operator
+    from ..kube import settings as operator_settings
 
     try:
-        cfg = operator_config.from_arguments(args)
+        cfg = operator_settings.from_arguments(args)
     except (ValueError, argparse.ArgumentTypeError) as error:
         print(f"slo-operator run: {error}", file=sys.stderr)
         return 2

@@ -25,7 +25,7 @@ from typing import Any
 
 from .. import errors
 from ..api import conditions
-from ..backends import client, config
+from ..backends import backend_config, client
 from . import kinds, metrics, registry, results, slo_evaluator
 
 logger = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ class CycleReport:
     (`evaluate` needs it, the operator does not keep 10,000 copies)."""
 
 
-BackendFactory = Callable[[config.BackendConfig], client.PrometheusBackend]
+BackendFactory = Callable[[backend_config.BackendConfig], client.PrometheusBackend]
 
 
 def _timestamp(moment: datetime.datetime) -> str:
@@ -94,7 +94,7 @@ class EvaluationLoop:
     def __init__(
         self,
         objects: registry.Registry,
-        backends: config.Backends,
+        backends: backend_config.Backends,
         writer: StatusWriter,
         settings: Settings,
         *,

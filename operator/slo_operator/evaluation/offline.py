@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import errors
 from ..api import conditions, sla, slo
-from ..backends import config
+from ..backends import backend_config
 from . import loop, raw, registry, sla_evaluator, slo_evaluator
 
 
@@ -60,8 +60,8 @@ async def evaluate(
         body["metadata"].setdefault("namespace", resource.namespace)
         body["metadata"].setdefault("uid", f"offline-{index}")
         objects.upsert(type(resource).__name__, body)
-    backends = config.Backends(
-        [config.BackendConfig(name=config.DEFAULT_BACKEND, url=prometheus_url)]
+    backends = backend_config.Backends(
+        [backend_config.BackendConfig(name=backend_config.DEFAULT_BACKEND, url=prometheus_url)]
     )
     cycle = loop.EvaluationLoop(
         objects,
@@ -77,7 +77,8 @@ async def evaluate(
         report = await cycle.run_cycle(at, collect_statuses=True)
     if report.failed_backends:
         raise errors.BackendUnavailable(
-            config.DEFAULT_BACKEND, cycle.last_errors.get(config.DEFAULT_BACKEND, "no answer")
+            backend_config.DEFAULT_BACKEND,
+            cycle.last_errors.get(backend_config.DEFAULT_BACKEND, "no answer"),
         )
     found = []
     for index, resource in enumerate(resources):
@@ -117,7 +118,7 @@ async def _from_raw_series(
             status.get("conditions") or [], "Ready", True, "NoData", message, now=stamp
         )
         return {**status, "conditions": items}
-    backend = cycle.clients[config.DEFAULT_BACKEND]
+    backend = cycle.clients[backend_config.DEFAULT_BACKEND]
     answers = await backend.query_all([raw_plan.total, *raw_plan.good.values()])
     facts = cycle.slos.facts(resource)
     totals, bads = raw.sums(raw_plan, answers, facts.group_by)

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..api import slo
 from ..budget import objectives
-from . import kinds, metrics, registry, webhooks
+from . import kinds, metrics, policy_webhooks, registry
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +70,8 @@ async def _post(
     ref = target.secret_ref
     try:
         url = await writer.read_secret(entry.ref.namespace, ref.name, ref.key)
-        await webhooks.post(url, payload, webhook_hosts)
-    except (webhooks.WebhookRefused, webhooks.WebhookFailed, LookupError) as error:
+        await policy_webhooks.post(url, payload, webhook_hosts)
+    except (policy_webhooks.WebhookRefused, policy_webhooks.WebhookFailed, LookupError) as error:
         await writer.emit_event(
             entry.ref,
             entry.uid,

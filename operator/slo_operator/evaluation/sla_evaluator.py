@@ -9,10 +9,11 @@ docs/rules.md) read with `sum_over_time(SERIES[L - 1ms] @ b)`, `L = b - a`, whic
 Queries are per interval, not per SLA: one query returns bad and total (told apart by a
 `slo_sum` label) of every SLO that any SLA refers to, so SLAs with the same period, time zone
 and maintenance windows share every query. The current period's pieces (the period so far
-minus maintenance, `budget.sla.plan_measurement`) are cut at UTC midnights; every interval that
-ended at least `CACHE_AFTER` ago never changes and is answered from memory, so a steady cycle
-sends about one query per distinct (period, zone, exclusions) — the day so far — plus one per
-period still to be closed the first time it is measured. docs/sla.md explains the numbers.
+minus maintenance, `budget.sla_attainment.plan_measurement`) are cut at UTC midnights; every
+interval that ended at least `CACHE_AFTER` ago never changes and is answered from memory, so a
+steady cycle sends about one query per distinct (period, zone, exclusions) — the day so far —
+plus one per period still to be closed the first time it is measured. docs/sla.md explains the
+numbers.
 
 Periods that ended are closed into `status.history` exactly once (`budget.sla_history`), from
 the data up to their end, `CLOSE_DELAY` after it so its last minute is recorded.
@@ -32,7 +33,7 @@ from ..api import common, slo
 from ..api import sla as sla_api
 from ..api import status as status_api
 from ..backends import client
-from ..budget import intervals, rounding, sla, sla_conditions, sla_history
+from ..budget import intervals, rounding, sla_attainment, sla_conditions, sla_history
 from ..rules import series
 from . import registry, results, sla_metrics
 
@@ -93,8 +94,8 @@ class SlaPlan:
 
     at: datetime.datetime
     backings: tuple[sla_conditions.Backing, ...]
-    current: sla.MeasurementPlan
-    closing: tuple[sla.MeasurementPlan, ...]
+    current: sla_attainment.MeasurementPlan
+    closing: tuple[sla_attainment.MeasurementPlan, ...]
     reads: Mapping[intervals.Interval, Read]
     queries: tuple[client.Query, ...]
     """The reads not answered from memory."""
@@ -153,7 +154,7 @@ def interval_query(
 
 @dataclasses.dataclass
 class _Tally:
-    counts: sla.Counts = dataclasses.field(default_factory=sla.Counts)
+    counts: sla_attainment.Counts = dataclasses.field(default_factory=sla_attainment.Counts)
     total_series: bool = False
     """Some total series of the SLO matched the group."""
     any_series: bool = False
@@ -179,7 +180,7 @@ def _tally(
         elif labels.get(series.LABEL_THRESHOLD, "") == threshold:
             tally.bad_series = True
             bad += sample.value
-    tally.counts = tally.counts + sla.Counts(bad, total)
+    tally.counts = tally.counts + sla_attainment.Counts(bad, total)
 
 
 def _threshold(objective: slo.Objective) -> str:
@@ -282,7 +283,7 @@ class SlaEvaluator:
             sla_conditions.resolve(c, self._slo_specs.get((facts.namespace, c.slo_ref.name)))
             for c in spec.commitments
         )
-        current = sla.plan_measurement(spec, sla.current_period(spec, at), at)
+        current = sla_attainment.plan_measurement(spec, sla_attainment.current_period(spec, at), at)
         starts = [
             moment
             for moment in (
@@ -293,7 +294,7 @@ class SlaEvaluator:
         ]
         since = min(starts) if starts else None
         closing = tuple(
-            sla.plan_measurement(spec, period, period.end)
+            sla_attainment.plan_measurement(spec, period, period.end)
             for period in sla_history.periods_to_close(
                 spec, _history(current_status), since, at - CLOSE_DELAY
             )
@@ -351,8 +352,10 @@ class SlaEvaluator:
                     f"commitment {commitment.name!r}: SLO {commitment.slo_ref.name!r} has no "
                     f"bad-event series for objective {backing.objective.name!r}"
                 )
-            current_commitments.append(sla.commitment_status(commitment, measurement))
-        current = sla.period_status(planned.current.period, current_commitments, spec.credits)
+            current_commitments.append(sla_attainment.commitment_status(commitment, measurement))
+        current = sla_attainment.period_status(
+            planned.current.period, current_commitments, spec.credits
+        )
 
         slo_specs = {
             name: found
@@ -373,13 +376,13 @@ class SlaEvaluator:
         if stalled.status != "True" and not problems:
             for closing in planned.closing:
                 commitments = [
-                    sla.commitment_status(
+                    sla_attainment.commitment_status(
                         b.commitment,
                         self._measure(facts, b, closing, planned, samples, split=False)[0],
                     )
                     for b in planned.backings
                 ]
-                period = sla.period_status(closing.period, commitments, spec.credits)
+                period = sla_attainment.period_status(closing.period, commitments, spec.credits)
                 if period.attainment is not None:  # nothing measured: nothing to tell
                     closed.append(period)
         merged = sla_history.close_periods(history, closed, spec.history_limit)
@@ -471,12 +474,12 @@ class SlaEvaluator:
         self,
         facts: SlaFacts,
         backing: sla_conditions.Backing,
-        the_plan: sla.MeasurementPlan,
+        the_plan: sla_attainment.MeasurementPlan,
         planned: SlaPlan,
         samples: Mapping[tuple[intervals.Interval, str], list[client.Sample]],
         *,
         split: bool,
-    ) -> tuple[sla.Measurement, _Tally]:
+    ) -> tuple[sla_attainment.Measurement, _Tally]:
         commitment = backing.commitment
         threshold = "" if backing.objective is None else _threshold(backing.objective)
         whole = _Tally()
@@ -495,7 +498,7 @@ class SlaEvaluator:
             whole.any_series |= tally.any_series
             whole.bad_series |= tally.bad_series
             whole.counts = whole.counts + tally.counts
-        return sla.measure(the_plan, piece_counts), whole
+        return sla_attainment.measure(the_plan, piece_counts), whole
 
 
 def _history(current_status: Mapping[str, Any]) -> list[status_api.PeriodStatus]:

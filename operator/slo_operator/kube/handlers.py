@@ -15,8 +15,8 @@ from ..api import slo as slo_api
 from ..evaluation import loop as evaluation_loop
 from ..evaluation import registry as evaluation_registry
 from ..rules import checks
-from . import config as config_module
 from . import metrics, rule_objects
+from . import settings as operator_settings
 
 SLO_PLURAL = "servicelevelobjectives"
 SLA_PLURAL = "servicelevelagreements"
@@ -28,7 +28,7 @@ def _kind_of(plural: str) -> str:
 
 def register(
     registry: kopf.OperatorRegistry,
-    cfg: config_module.OperatorConfig,
+    cfg: operator_settings.OperatorConfig,
 ) -> None:
     """Register every handler of the operator on `registry`, configured by `cfg`."""
 
@@ -165,7 +165,9 @@ def register(
         _register_admission(registry, cfg)
 
 
-def _register_admission(registry: kopf.OperatorRegistry, cfg: config_module.OperatorConfig) -> None:
+def _register_admission(
+    registry: kopf.OperatorRegistry, cfg: operator_settings.OperatorConfig
+) -> None:
     """The validating webhook for both kinds (only when a webhook server is configured)."""
     failure_policy_ignore = cfg.webhook_failure_policy == "Ignore"
 
@@ -230,7 +232,7 @@ def _check_or_stall(
 
 
 def _explain_api_error(
-    error: kubernetes.client.ApiException, cfg: config_module.OperatorConfig
+    error: kubernetes.client.ApiException, cfg: operator_settings.OperatorConfig
 ) -> tuple[str, str]:
     if error.status == 404 and cfg.rule_output == "PrometheusRule":
         return (

@@ -10,12 +10,12 @@ from typing import Any
 import kopf
 import kubernetes
 
-from ..backends import config as backends_config
+from ..backends import backend_config
 from ..evaluation import loop as evaluation_loop
 from ..evaluation import registry as evaluation_registry
 from ..evaluation import sla_evaluator
-from . import config as config_module
-from . import handlers, metrics, status_writer, webhook
+from . import admission_tls, handlers, metrics, status_writer
+from . import settings as operator_settings
 
 WEBHOOK_CONFIGURATION = "slo-operator.slo.dev"
 
@@ -29,7 +29,7 @@ def _api_client() -> kubernetes.client.ApiClient:
     return kubernetes.client.ApiClient()
 
 
-def build_registry(cfg: config_module.OperatorConfig) -> kopf.OperatorRegistry:
+def build_registry(cfg: operator_settings.OperatorConfig) -> kopf.OperatorRegistry:
     """A registry with every handler and the startup settings for `cfg`."""
     registry = kopf.OperatorRegistry()
     handlers.register(registry, cfg)
@@ -66,7 +66,7 @@ def build_registry(cfg: config_module.OperatorConfig) -> kopf.OperatorRegistry:
         settings.queueing.worker_limit = 64
         settings.queueing.idle_timeout = 0.5
         settings.execution.max_workers = 16
-        server = webhook.build_server(cfg)
+        server = admission_tls.build_server(cfg)
         if server is not None:
             settings.admission.server = server
             settings.admission.managed = WEBHOOK_CONFIGURATION
@@ -74,7 +74,7 @@ def build_registry(cfg: config_module.OperatorConfig) -> kopf.OperatorRegistry:
         if cfg.metrics_port:
             metrics.serve(cfg.metrics_port)
         memo["objects"] = evaluation_registry.Registry()
-        backends = backends_config.load(cfg.prometheus_url, cfg.backends_file)
+        backends = backend_config.load(cfg.prometheus_url, cfg.backends_file)
         if not backends:
             logger.warning(
                 "no metrics backend configured (--prometheus-url, --backends-file): "
@@ -113,7 +113,7 @@ def build_registry(cfg: config_module.OperatorConfig) -> kopf.OperatorRegistry:
     return registry
 
 
-def run(cfg: config_module.OperatorConfig) -> None:
+def run(cfg: operator_settings.OperatorConfig) -> None:
     """Run the operator until it is stopped."""
     kopf.configure(
         verbose=False,

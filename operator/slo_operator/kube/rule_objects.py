@@ -14,7 +14,7 @@ import yaml
 
 from ..api import slo as slo_api
 from ..rules import render
-from . import config as config_module
+from . import settings as operator_settings
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def object_name(slo_name: str) -> str:
 def desired_object(
     slo: slo_api.ServiceLevelObjective,
     owner: kopf.Body | dict[str, Any],
-    cfg: config_module.OperatorConfig,
+    cfg: operator_settings.OperatorConfig,
 ) -> tuple[dict[str, Any], tuple[int, int]]:
     """The rule object to apply for an SLO, owned by it, and its (recording, alerting) counts."""
     groups = render.render_rule_groups(slo)

@@ -22,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..api import common, sla, slo
-from ..backends import client, config
+from ..backends import backend_config, client
 from ..budget import objectives
 from ..evaluation import offline
 from ..rules import recording, series
@@ -248,7 +248,7 @@ async def gather(
     statuses = {(item.kind, item.namespace, item.name): item.status for item in found}
     backend = _Backend(
         client.PrometheusBackend(
-            config.BackendConfig(name=config.DEFAULT_BACKEND, url=prometheus_url)
+            backend_config.BackendConfig(name=backend_config.DEFAULT_BACKEND, url=prometheus_url)
         )
     )
     pending = []

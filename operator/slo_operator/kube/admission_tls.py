@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from . import config as config_module
+from . import settings as operator_settings
 
 CERT_VALIDITY = datetime.timedelta(days=365)
 RENEW_BEFORE = datetime.timedelta(days=30)
@@ -115,7 +115,7 @@ class ServiceWebhookServer(kopf.WebhookServer):
             yield service_config
 
 
-def build_server(cfg: config_module.OperatorConfig) -> kopf.WebhookServer | None:
+def build_server(cfg: operator_settings.OperatorConfig) -> kopf.WebhookServer | None:
     """The webhook server for the configuration, or None when the webhook is disabled."""
     if not cfg.webhook_port:
         return None
