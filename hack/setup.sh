@@ -27,6 +27,16 @@ if ! command -v lua5.4 >/dev/null || ! command -v lua5.1 >/dev/null; then
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends lua5.4 lua5.1 >/dev/null
 fi
 
+# Headless Chromium and its WebDriver for the web UI's browser tests (tests/e2e/test_ui_browser.py,
+# driven by Selenium): Debian's packages, so nothing is downloaded by a test.
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  log "installing Debian's chromium and chromium-driver packages"
+  sudo_cmd=""
+  [ "$(id -u)" = 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null
+fi
+
 stamp=.venv/.installed-$(cat pyproject.toml | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
   log "creating .venv and installing slo-operator with its dev tools"

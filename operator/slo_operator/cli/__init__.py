@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from .. import __version__
-from . import common, convert, crds, dashboards, evaluate, generate, report, run, validate
+from . import common, convert, crds, dashboards, evaluate, generate, report, run, ui, validate
 
 VERBS: tuple[common.Verb, ...] = (
     run.VERB,
@@ -23,6 +23,7 @@ VERBS: tuple[common.Verb, ...] = (
     generate.VERB,
     evaluate.VERB,
     report.VERB,
+    ui.VERB,
 )
 
 

@@ -14,6 +14,7 @@ from ..backends import backend_config
 from ..evaluation import loop as evaluation_loop
 from ..evaluation import registry as evaluation_registry
 from ..evaluation import sla_evaluator
+from ..ui import server as ui_server
 from . import admission_tls, handlers, metrics, status_writer
 from . import settings as operator_settings
 
@@ -75,6 +76,11 @@ def build_registry(cfg: operator_settings.OperatorConfig) -> kopf.OperatorRegist
             metrics.serve(cfg.metrics_port)
         memo["objects"] = evaluation_registry.Registry()
         backends = backend_config.load(cfg.prometheus_url, cfg.backends_file)
+        if cfg.ui_port:
+            # The UI reads the registry the watch feeds (no apiserver call per page view).
+            scope = "all namespaces" if cfg.clusterwide else ", ".join(cfg.namespaces)
+            app = ui_server.build_app(memo["objects"], backends or None, scope=scope)
+            memo["ui_runner"] = await ui_server.start(app, "0.0.0.0", cfg.ui_port)
         if not backends:
             logger.warning(
                 "no metrics backend configured (--prometheus-url, --backends-file): "
@@ -103,7 +109,10 @@ def build_registry(cfg: operator_settings.OperatorConfig) -> kopf.OperatorRegist
 
     @kopf.on.cleanup(registry=registry)
     async def stop_evaluation(memo: kopf.Memo, **_: Any) -> None:
-        """Cancel the evaluation loop so shutdown does not wait for its next cycle."""
+        """Stop the web UI; cancel the evaluation loop so shutdown does not wait for a cycle."""
+        runner = memo.get("ui_runner")
+        if runner is not None:
+            await runner.cleanup()
         task: asyncio.Task[None] | None = memo.get("evaluation_task")
         if task is not None:
             task.cancel()

@@ -36,6 +36,8 @@ class OperatorConfig:
     """Port of the liveness endpoint `/healthz` (0 disables it)."""
     log_format: LogFormat = "text"
     """`json` for production log pipelines, `text` for people."""
+    ui_port: int = 0
+    """Port of the read-only web UI (0 disables it)."""
     webhook_port: int = 0
     """Port of the validating admission webhook (0 disables it)."""
     webhook_host: str | None = None
@@ -130,6 +132,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="liveness port for /healthz, 0 to disable (env SLO_OPERATOR_HEALTH_PORT)",
     )
     parser.add_argument(
+        "--ui-port",
+        type=int,
+        default=int(_env("UI_PORT", "0") or 0),
+        help="read-only web UI port, 0 to disable (env SLO_OPERATOR_UI_PORT)",
+    )
+    parser.add_argument(
         "--log-format",
         choices=["json", "text"],
         default=_env("LOG_FORMAT", "text"),
@@ -212,6 +220,7 @@ def from_arguments(arguments: argparse.Namespace) -> OperatorConfig:
         rule_labels=_labels(arguments.rule_labels),
         metrics_port=arguments.metrics_port,
         health_port=arguments.health_port,
+        ui_port=arguments.ui_port,
         log_format=arguments.log_format,
         webhook_port=arguments.webhook_port,
         webhook_host=arguments.webhook_host,

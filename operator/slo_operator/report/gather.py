@@ -56,7 +56,7 @@ def _selector(name: str, labels: Mapping[str, str]) -> str:
     return series.selector(name, dict(labels))
 
 
-class _Backend:
+class RangeBackend:
     """Range queries off the event loop, `CONCURRENCY` at a time across every SLO."""
 
     def __init__(self, backend: client.PrometheusBackend) -> None:
@@ -69,7 +69,7 @@ class _Backend:
 
 
 async def _range(
-    backend: _Backend, promql: str, start: float, end: float, step: float
+    backend: RangeBackend, promql: str, start: float, end: float, step: float
 ) -> dict[float, float]:
     """Points of a range query by time, summed over its series (no series: no points)."""
     query = client.RangeQuery(
@@ -109,7 +109,7 @@ def _sums(
 
 
 async def _budget_curves(
-    backend: _Backend,
+    backend: RangeBackend,
     resource: slo.ServiceLevelObjective,
     start: float,
     end: float,
@@ -153,7 +153,7 @@ async def _budget_curves(
 
 
 async def _burn_rates(
-    backend: _Backend,
+    backend: RangeBackend,
     resource: slo.ServiceLevelObjective,
     start: float,
     end: float,
@@ -194,8 +194,8 @@ def _policy_steps(
     return tuple(reached)
 
 
-async def _slo_report(
-    backend: _Backend,
+async def slo_report(
+    backend: RangeBackend,
     resource: slo.ServiceLevelObjective,
     status: Mapping[str, Any],
     at: datetime.datetime,
@@ -246,7 +246,7 @@ async def gather(
     """
     found = await offline.evaluate(resources, prometheus_url, at)
     statuses = {(item.kind, item.namespace, item.name): item.status for item in found}
-    backend = _Backend(
+    backend = RangeBackend(
         client.PrometheusBackend(
             backend_config.BackendConfig(name=backend_config.DEFAULT_BACKEND, url=prometheus_url)
         )
@@ -258,7 +258,7 @@ async def gather(
         if status is None:
             continue
         if isinstance(resource, slo.ServiceLevelObjective):
-            pending.append(_slo_report(backend, resource, status, at, requested_start))
+            pending.append(slo_report(backend, resource, status, at, requested_start))
         else:
             sla_reports.append(
                 model.SlaReport(resource.namespace, resource.name, resource.spec.customer, status)

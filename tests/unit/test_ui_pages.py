@@ -1,0 +1,377 @@
+"""The web UI's pure half (rows, states, filters, charts, HTML) and its server's HTTP contract,
+on the examples' manifests with full statuses; no cluster and no backend (the browser test in
+tests/e2e/test_ui_browser.py covers those)."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import datetime
+import html.parser
+import pathlib
+import re
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import yaml
+
+from cases import full_status
+from slo_operator.api import validation
+from slo_operator.evaluation import registry
+from slo_operator.report import model as report_model
+from slo_operator.ui import charts, model, pages, server
+
+EXAMPLES = pathlib.Path(__file__).resolve().parents[2] / "examples"
+
+
+def examples() -> dict[str, dict[str, Any]]:
+    found = {}
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        for body in yaml.safe_load_all(path.read_text()):
+            if body:
+                body["metadata"].setdefault("namespace", "shop")
+                found[body["metadata"]["name"]] = body
+    return found
+
+
+def with_status(body: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    placed = copy.deepcopy(body)
+    placed["status"] = fields
+    return placed
+
+
+def cond(type_: str, status: str, reason: str = "R", message: str = "") -> dict[str, str]:
+    return {"type": type_, "status": status, "reason": reason, "message": message}
+
+
+@pytest.mark.parametrize(
+    ("status", "state"),
+    [
+        ({}, "pending"),
+        ({"sli": 99.9, "burnRates": {"5m": 0.2, "1h": 0.9}}, "ok"),
+        ({"sli": 99.0, "burnRates": {"5m": 3.0, "1h": 0.9}}, "burning"),
+        ({"sli": 98.0, "conditions": [cond("ErrorBudgetExhausted", "True")]}, "exhausted"),
+        ({"conditions": [cond("Ready", "False", "NoData")]}, "nodata"),
+        (
+            {
+                "sli": 98.0,
+                "conditions": [cond("Stalled", "True"), cond("ErrorBudgetExhausted", "True")],
+            },
+            "stalled",
+        ),
+    ],
+)
+def test_slo_state_most_urgent_first(status: dict[str, Any], state: str) -> None:
+    assert model.slo_state(status) == state
+
+
+@pytest.mark.parametrize(
+    ("conditions", "state"),
+    [
+        ([], "pending"),
+        ([cond("Compliant", "True"), cond("AtRisk", "False")], "ok"),
+        ([cond("Compliant", "True"), cond("AtRisk", "True")], "at-risk"),
+        ([cond("Compliant", "False"), cond("AtRisk", "True")], "breached"),
+        ([cond("Stalled", "True"), cond("Compliant", "False")], "stalled"),
+    ],
+)
+def test_sla_state(conditions: list[dict[str, str]], state: str) -> None:
+    assert model.sla_state({"conditions": conditions}) == state
+
+
+@pytest.mark.parametrize(
+    ("value", "text"), [(99.412, "99.412"), (41.2, "41.2"), (-30.0, "-30"), (0, "0"), (None, "—")]
+)
+def test_numbers_are_written_as_status_holds_them(value: Any, text: str) -> None:
+    assert model.number(value) == text
+
+
+def fleet() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    bodies = examples()
+    slos = [
+        with_status(bodies["checkout-availability"], sli=99.8, errorBudgetRemainingPercent=60.0,
+                    burnRates={"1h": 0.5}),
+        with_status(bodies["chatbot-latency"], sli=99.1, errorBudgetRemainingPercent=-12.5,
+                    burnRates={"1h": 4.25}, conditions=[cond("ErrorBudgetExhausted", "True")]),
+        with_status(bodies["catalog-uptime"], sli=99.95, errorBudgetRemainingPercent=20.0,
+                    burnRates={"1h": 1.5}),
+        with_status(bodies["catalog-availability-monthly"], conditions=[cond("Stalled", "True")]),
+    ]  # fmt: skip
+    slas = [
+        with_status(bodies["acme-store"], currentPeriod={"attainment": 99.7, "creditPercent": 0})
+    ]
+    return slos, slas
+
+
+def test_overview_filters_and_sorts() -> None:
+    slos, slas = fleet()
+    found = model.overview(slos, slas, model.Filters())
+    assert found.total_slos == 4 and found.total_slas == 1
+    # Remaining budget, lowest first; unmeasured last.
+    assert [r.name for r in found.slos] == [
+        "chatbot-latency", "catalog-uptime", "checkout-availability",
+        "catalog-availability-monthly",
+    ]  # fmt: skip
+    by_burn = model.overview(slos, slas, model.Filters(sort="burn"))
+    assert [r.name for r in by_burn.slos][:3] == [
+        "chatbot-latency", "catalog-uptime", "checkout-availability",
+    ]  # fmt: skip
+    assert found.counts["exhausted"] == 1 and found.counts["burning"] == 1
+    assert found.counts["stalled"] == 1 and found.counts["ok"] == 1
+    burning = model.overview(slos, slas, model.Filters(state="burning"))
+    assert [r.name for r in burning.slos] == ["catalog-uptime"]
+    assert burning.slas == ()
+    text = model.overview(slos, slas, model.Filters(text="CHAT"))
+    assert [r.name for r in text.slos] == ["chatbot-latency"]
+    # A service filter keeps the SLAs resting on one of its SLOs.
+    service = model.overview(slos, slas, model.Filters(service="checkout"))
+    assert [r.name for r in service.slos] == ["checkout-availability"]
+    assert [r.name for r in service.slas] == ["acme-store"]
+    other = model.overview(slos, slas, model.Filters(namespace="elsewhere"))
+    assert other.slos == () and other.slas == ()
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [({"state": "sad"}, "state"), ({"sort": "random"}, "sort"), ({"q": "x" * 201}, "q")],
+)
+def test_bad_filters_name_the_parameter(query: dict[str, str], parameter: str) -> None:
+    with pytest.raises(model.BadQuery, match=f"'{parameter}'"):
+        model.parse_filters(query)
+
+
+def test_filters_make_deep_links() -> None:
+    filters = model.parse_filters({"namespace": "shop", "state": "burning", "q": " a b "})
+    assert filters == model.Filters(namespace="shop", state="burning", text="a b")
+    assert filters.query(sort="burn") == {
+        "namespace": "shop", "state": "burning", "q": "a b", "sort": "burn",
+    }  # fmt: skip
+
+
+class Collector(html.parser.HTMLParser):
+    """Every start tag with its attributes, and the text; fails on a tag left open."""
+
+    VOID = {"meta", "link", "input", "br", "img", "rect", "path", "line", "circle"}
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+        self.open: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        if tag not in self.VOID:
+            self.open.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.VOID:
+            return
+        assert self.open and self.open[-1] == tag, (tag, self.open[-5:])
+        self.open.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parse(page: str) -> Collector:
+    collector = Collector()
+    collector.feed(page)
+    collector.close()
+    assert collector.open == [], collector.open
+    return collector
+
+
+def test_overview_page_is_well_formed_and_self_contained() -> None:
+    slos, slas = fleet()
+    page = pages.overview_page(model.overview(slos, slas, model.Filters()), scope="all namespaces")
+    found = parse(page)
+    for tag, attrs in found.tags:
+        for name in ("src", "href"):
+            target = attrs.get(name)
+            if target:
+                assert "://" not in target and not target.startswith("//"), (tag, target)
+        assert "style" not in attrs, (tag, attrs)  # the CSP forbids inline styles
+    assert "<script>" not in page  # only the served ui.js, no inline script
+    links = [a["href"] for t, a in found.tags if t == "a" and a.get("href")]
+    assert "slo/shop/chatbot-latency" in links
+    assert "sla/shop/acme-store" in links
+    text = " ".join(found.text)
+    assert "-12.5%" in text and "4.25" in text
+
+
+def test_user_text_is_escaped() -> None:
+    body = with_status(examples()["checkout-availability"], sli=99.0)
+    body["spec"]["description"] = '<img src=x onerror="alert(1)">'
+    page = pages.overview_page(model.overview([body], [], model.Filters()), scope="s")
+    assert "<img" not in page and "&lt;img src=x" in page
+    resource = validation.parse_resource(copy.deepcopy(body))
+    detail = pages.slo_page(body, resource, [], pages.SloExtras(), [], scope="s")  # type: ignore[arg-type]
+    assert "<img" not in detail and "&lt;img src=x" in detail
+
+
+def test_slo_page_shows_the_status_fields() -> None:
+    body = examples()["chatbot-latency"]
+    body["status"] = full_status.wire(full_status.SLO_STATUS)
+    resource = validation.parse_resource(copy.deepcopy(body))
+    page = pages.slo_page(
+        body, resource, [], pages.SloExtras(alerts=[]), [("shop", "acme-store")], scope="s"
+    )  # type: ignore[arg-type]
+    parse(page)
+    status = body["status"]
+    assert f'data-field="sli">{status["sli"]}%' in page
+    for objective in status["objectives"]:
+        assert f'data-objective="{objective["name"]}"' in page
+    for condition in status["conditions"]:
+        assert f'data-condition="{condition["type"]}"' in page
+    assert status["rules"]["name"] in page
+    assert "SLOErrorBudgetBurnPage" in page  # generated rule names
+    assert "Charts unavailable" in page  # no series given: said so, nothing drawn
+    assert "No alert of this SLO is firing." in page
+    assert 'href="../../sla/shop/acme-store"' in page
+    # The manifest, not the object: no annotations (kopf's, or anyone's) reach the page.
+    shown = pages.manifest_yaml(
+        {**body, "metadata": {**body["metadata"], "annotations": {"a": "kept-out"}}}
+    )
+    assert "kept-out" not in shown and "runbook_url" in shown
+
+
+def test_slo_page_draws_the_report_series() -> None:
+    body = examples()["checkout-availability"]
+    body["status"] = {"sli": 99.9, "windowStart": "2026-11-26T10:00:00Z"}
+    resource = validation.parse_resource(copy.deepcopy(body))
+    start = 1_800_000_000.0
+    times = tuple(start + 3600 * k for k in range(5))
+    report = report_model.SloReport(
+        namespace="shop", name="checkout-availability", service="checkout", window="30d",
+        primary_objective="standard", status=body["status"], chart_start=start,
+        chart_end=times[-1],
+        budget_curves=(report_model.BudgetCurve("standard", 99.9, times, (0, 1, 2, 3, 4), 1e4,
+                                                (100.0, 90.0, float("nan"), 70.0, 60.0)),),
+        burn_rates=(report_model.BurnRateCurve("1h", times[1:], (1.0, 2.0, 3.0, 0.5)),),
+        policy_steps=(),
+    )  # fmt: skip
+    page = pages.slo_page(body, resource, [], pages.SloExtras(report=report), [], scope="s")  # type: ignore[arg-type]
+    parse(page)
+    paths = re.findall(r'<path class="line series-\d" d="([^"]*)" data-points="(\d+)"', page)
+    assert [points for _, points in paths] == ["4", "4"]
+    # The NaN breaks the burn-down into two pieces: two moves.
+    assert paths[0][0].count("M") == 2
+
+
+def test_chart_scales_into_the_plot() -> None:
+    svg = charts.line_chart(
+        "t", [charts.Line("a", (0.0, 10.0), (0.0, 100.0))], start=0, end=10, unit="%"
+    )
+    (d,) = re.findall(r' d="([^"]*)"', svg)
+    (x0, y0), (x1, y1) = [tuple(map(float, p[1:].split(","))) for p in d.split()]
+    assert x0 == charts.LEFT and x1 == charts.WIDTH - charts.RIGHT
+    assert charts.TOP < y1 < y0 < charts.HEIGHT - charts.BOTTOM
+
+
+def test_sla_page_commitments_backing_exclusions_history() -> None:
+    bodies = examples()
+    sla_body = bodies["acme-store"]
+    sla_body["status"] = full_status.wire(full_status.SLA_STATUS)
+    resource = validation.parse_resource(copy.deepcopy(sla_body))
+    specs = {}
+    for commitment in resource.spec.commitments:  # type: ignore[union-attr]
+        name = commitment.slo_ref.name
+        if name in bodies:
+            specs[name] = validation.parse_resource(copy.deepcopy(bodies[name])).spec  # type: ignore[union-attr]
+    now = datetime.datetime(2026, 11, 27, 10, tzinfo=datetime.UTC)
+    page = pages.sla_page(sla_body, resource, [], specs, now, scope="s")  # type: ignore[arg-type]
+    parse(page)
+    current = sla_body["status"]["currentPeriod"]
+    assert f'data-field="attainment">{current["attainment"]}%' in page
+    for commitment in resource.spec.commitments:  # type: ignore[union-attr]
+        assert f'data-commitment="{commitment.name}"' in page
+        assert f'href="../../slo/shop/{commitment.slo_ref.name}"' in page
+    assert "backed" in page
+    spans = int(re.search(r'data-spans="(\d+)"', page).group(1))  # type: ignore[union-attr]
+    assert spans == len(re.findall(r'<rect class="excluded"', page)) > 0
+    assert (
+        len(re.findall(r"<tr>", page.split('id="history"')[1].split("</table>")[0]))
+        == len(sla_body["status"]["history"]) + 1
+    )
+
+
+# --- the server ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def served() -> Iterator[str]:
+    objects = registry.Registry()
+    slos, slas = fleet()
+    for body in slos:
+        objects.upsert("ServiceLevelObjective", body)
+    for body in slas:
+        objects.upsert("ServiceLevelAgreement", body)
+    loop = asyncio.new_event_loop()
+    app = server.build_app(objects, None, scope="namespace shop")
+    port = _free_port()
+    runner = loop.run_until_complete(server.start(app, "127.0.0.1", port))
+    import threading
+
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+    loop.close()
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def fetch(url: str, method: str = "GET") -> tuple[int, dict[str, str], str]:
+    request = urllib.request.Request(url, method=method, data=b"x" if method == "POST" else None)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read().decode()
+
+
+def test_server_serves_pages_read_only(served: str) -> None:
+    status, headers, page = fetch(served + "/")
+    assert status == 200 and "chatbot-latency" in page
+    assert "script-src 'self'" in headers["Content-Security-Policy"]
+    assert headers["X-Frame-Options"] == "DENY"
+    status, _, page = fetch(served + "/slo/shop/chatbot-latency")
+    assert status == 200
+    # No backend configured: the page says so instead of drawing anything.
+    assert "no metrics backend configured" in page
+    assert fetch(served + "/sla/shop/acme-store")[0] == 200
+    assert fetch(served + "/static/ui.css")[1]["Content-Type"].startswith("text/css")
+    for method in ("POST", "PUT", "DELETE", "PATCH"):
+        assert fetch(served + "/", method)[0] == 405, method
+        assert fetch(served + "/slo/shop/chatbot-latency", method)[0] == 405, method
+
+
+@pytest.mark.parametrize(
+    ("path", "code", "says"),
+    [
+        ("/slo/shop/nope", 404, "no ServiceLevelObjective shop/nope in scope"),
+        ("/sla/other/acme-store", 404, "no ServiceLevelAgreement other/acme-store"),
+        ("/?state=sad", 400, "query parameter &#x27;state&#x27;"),
+        ("/static/..%2Fpages.py", 404, ""),
+        ("/static/layout.html", 404, ""),
+    ],
+)
+def test_server_errors_say_why(served: str, path: str, code: int, says: str) -> None:
+    status, _, page = fetch(served + path)
+    assert status == code
+    assert says in page
