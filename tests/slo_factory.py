@@ -62,8 +62,10 @@ def manifest(
         "objectives": objectives(indicator, tiers),
         "groupBy": list(group_by),
     }
-    if method != "Occurrences":
+    if method == "Timeslices":
         body["timeslice"] = {"duration": "5m", "target": 95}
+    elif method == "RatioTimeslices":
+        body["timeslice"] = {"duration": "5m"}
     body.update(spec)
     return {
         "apiVersion": "slo.dev/v1alpha1",

@@ -100,10 +100,22 @@ SLA: Final[Mapping[str, Any]] = {
     },
 }
 
+SLO_RATIO_TIMESLICES: Final[Mapping[str, Any]] = {
+    **SLO_TIMESLICES,
+    "metadata": {"name": "catalog-uptime-mean"},
+    "spec": {
+        **SLO_TIMESLICES["spec"],
+        "budgetingMethod": "RatioTimeslices",
+        # The mean of the slices' ratios: no slice target.
+        "timeslice": {"duration": "1m"},
+    },
+}
+
 VALID_BASES: Final = {
     "slo-ratio": SLO_RATIO,
     "slo-latency": SLO_LATENCY,
     "slo-timeslices": SLO_TIMESLICES,
+    "slo-ratio-timeslices": SLO_RATIO_TIMESLICES,
     "sla": SLA,
 }
 """The bases themselves, valid: a test proves it, so each case fails for its mutation alone."""
@@ -310,6 +322,22 @@ CASES: Final[tuple[InvalidCase, ...]] = (
         SLO_TIMESLICES,
         {"spec.timeslice": DELETE, "spec.budgetingMethod": "RatioTimeslices"},
         "spec.timeslice",
+        apiserver=True,
+    ),
+    _case(
+        "timeslices-without-slice-target",
+        "timeslice.target present for Timeslices, absent for RatioTimeslices",
+        SLO_TIMESLICES,
+        {"spec.timeslice.target": DELETE},
+        "spec.timeslice.target",
+        apiserver=True,
+    ),
+    _case(
+        "ratio-timeslices-with-slice-target",
+        "timeslice.target present for Timeslices, absent for RatioTimeslices",
+        SLO_TIMESLICES,
+        {"spec.budgetingMethod": "RatioTimeslices"},
+        "spec.timeslice.target",
         apiserver=True,
     ),
     _case(

@@ -108,7 +108,7 @@ SLOS = [
             "indicator": {"boolGauge": {"metric": PROBE}},
             "window": "1d",
             "budgetingMethod": "RatioTimeslices",
-            "timeslice": {"duration": "1m", "target": 95},
+            "timeslice": {"duration": "1m"},
             "objectives": [{"name": "standard", "target": 99.5}],
         },
     ),

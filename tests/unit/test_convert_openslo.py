@@ -637,3 +637,33 @@ def test_a_latency_ratio_of_bucket_over_count_becomes_a_latency_indicator() -> N
 def test_accepted_query_shapes(query: str, selector: str, group_by: tuple[str, ...]) -> None:
     parsed = promql.parse_counter_query(query)
     assert (parsed.selector_text, parsed.group_by) == (selector, group_by)
+
+
+@pytest.mark.parametrize(
+    ("method", "objective", "timeslice"),
+    [
+        pytest.param(
+            "RatioTimeslices",
+            {"target": 0.999, "timeSliceWindow": "5m"},
+            {"duration": "5m"},
+            id="ratio-timeslices-has-no-slice-target",
+        ),
+        pytest.param(
+            "Timeslices",
+            {"target": 0.999, "timeSliceWindow": "5m", "timeSliceTarget": 0.95},
+            {"duration": "5m", "target": 95.0},
+            id="timeslices-keep-their-slice-target",
+        ),
+    ],
+)
+def test_timeslice_methods_convert_into_manifests_that_validate(
+    method: str, objective: dict[str, Any], timeslice: dict[str, Any]
+) -> None:
+    body = copy.deepcopy(BASE)
+    body["spec"]["budgetingMethod"] = method
+    body["spec"]["objectives"] = [objective]
+    conversion = openslo.convert_documents(documents_of(body))
+    assert conversion.complete, [str(finding) for finding in conversion.findings]
+    (converted,) = conversion.converted
+    assert converted.manifest["spec"]["timeslice"] == timeslice
+    assert not isinstance(validation.check_resource(converted.manifest), list)

@@ -88,8 +88,12 @@ def test_cel_rules_have_messages(kind: str, path: str, node: dict[str, Any]) -> 
         assert set(rule) <= {"rule", "message", "fieldPath", "reason"}
         assert rule["message"], f"{rule['rule']} needs a message naming the field"
         if "fieldPath" in rule:
-            field = rule["fieldPath"].lstrip(".")
-            assert field in node["properties"], f"fieldPath {rule['fieldPath']} is not a field"
+            # The apiserver follows dotted paths (`.timeslice.target`) into nested objects.
+            found = node
+            for field in rule["fieldPath"].lstrip(".").split("."):
+                properties = found.get("properties", {})
+                assert field in properties, f"fieldPath {rule['fieldPath']} is not a field"
+                found = properties[field]
 
 
 SPEC_COLLECTIONS = [

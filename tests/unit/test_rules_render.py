@@ -397,9 +397,10 @@ def test_timeslice_methods_record_the_slice_ending_each_minute(
     indicator: str, method: str, duration: str, level1: str, slice_expr: str
 ) -> None:
     """A slice of d is the sum of d one-minute counts of level 1, ending at this minute."""
-    resource = slo_factory.build(
-        indicator=indicator, method=method, timeslice={"duration": duration, "target": 95}
-    )
+    timeslice: dict[str, object] = {"duration": duration}
+    if method == "Timeslices":
+        timeslice["target"] = 95
+    resource = slo_factory.build(indicator=indicator, method=method, timeslice=timeslice)
     rules = recording_rules(render.render_rule_groups(resource))
     assert rules[0].record == level1
     (slice_rule,) = [r for r in rules if r.record == series.SLICE_ERROR]

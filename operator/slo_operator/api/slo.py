@@ -143,8 +143,9 @@ class Timeslice(common.Model):
 
     duration: common.Duration
     """Length of one slice: whole minutes that divide an hour (1m, 2m, 5m, 10m, 15m, 30m, 1h...)."""
-    target: float = pydantic.Field(gt=0, le=100)
-    """Percent of good events a slice needs to count as good (Timeslices only)."""
+    target: float | None = pydantic.Field(default=None, gt=0, le=100)
+    """Percent of good events a slice needs to count as good: required for Timeslices, not
+    allowed for RatioTimeslices (whose SLI is the mean of the slices' ratios)."""
 
     @pydantic.field_validator("duration")
     @classmethod
@@ -296,6 +297,20 @@ class ServiceLevelObjectiveSpec(common.Model):
                 "FieldValueRequired",
             ),
             _cel(
+                "!has(self.budgetingMethod) || self.budgetingMethod != 'Timeslices'"
+                " || !has(self.timeslice) || has(self.timeslice.target)",
+                "timeslice.target is required for the Timeslices method",
+                ".timeslice.target",
+                "FieldValueRequired",
+            ),
+            _cel(
+                "!has(self.budgetingMethod) || self.budgetingMethod != 'RatioTimeslices'"
+                " || !has(self.timeslice) || !has(self.timeslice.target)",
+                "timeslice.target is not used by RatioTimeslices (the SLI is the mean of the"
+                " slices' ratios); remove it",
+                ".timeslice.target",
+            ),
+            _cel(
                 "!has(self.primaryObjective)"
                 " || self.objectives.exists(o, o.name == self.primaryObjective)",
                 "primaryObjective must name one of the objectives",
@@ -369,6 +384,20 @@ class ServiceLevelObjectiveSpec(common.Model):
                 ("timeslice",),
                 f"timeslice is required for budgetingMethod {self.budgeting_method.value}",
             )
+        if self.timeslice is not None:
+            method = self.budgeting_method
+            if method is BudgetingMethod.TIMESLICES and self.timeslice.target is None:
+                raise errors.FieldProblem(
+                    ("timeslice", "target"),
+                    "timeslice.target is required for budgetingMethod Timeslices: the percent "
+                    "of good events a slice needs to count as good",
+                )
+            if method is BudgetingMethod.RATIO_TIMESLICES and self.timeslice.target is not None:
+                raise errors.FieldProblem(
+                    ("timeslice", "target"),
+                    "timeslice.target is not used by RatioTimeslices (the SLI is the mean of "
+                    "the slices' ratios); remove it",
+                )
         seen: set[str] = set()
         for index, objective in enumerate(self.objectives):
             if objective.name in seen:

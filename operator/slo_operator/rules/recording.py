@@ -209,6 +209,7 @@ def _slice_error(ctx: Context, builder: _Builder) -> None:
         f"{_per_total(ctx)}(sum_over_time({total}[{slice_range}]) > 0)"
     )
     if spec.budgeting_method is slo.BudgetingMethod.TIMESLICES:
+        assert spec.timeslice.target is not None  # required for Timeslices by the model
         allowed = 1 - spec.timeslice.target / 100 + _TIMESLICE_TIE_EPSILON
         expr = f"({ratio}) > bool {_number(allowed)}"
     else:

@@ -168,7 +168,9 @@ def convert_objectives(
             )
             return None
         ((duration, slice_target),) = slices
-        timeslice_body = {"duration": duration, "target": slice_target if slice_target else 100}
+        timeslice_body = {"duration": duration}
+        if slice_target is not None:
+            timeslice_body["target"] = slice_target
     return Objectives(objectives, timeslice_body, display_names)
 
 
