@@ -296,13 +296,23 @@ def test_console_script_never_prints_a_traceback(body: Any, tmp_path: pathlib.Pa
 # --- generate ---------------------------------------------------------------------------------
 
 
-def test_generate_rejects_invalid_input_with_nothing_on_stdout(tmp_path: pathlib.Path) -> None:
+def test_generate_writes_the_valid_slos_and_names_each_invalid_one(
+    tmp_path: pathlib.Path,
+) -> None:
+    # As `kubectl apply -f DIR`: one bad manifest in a folder does not stop the others.
     case = invalid_manifests.CASES_BY_ID["selector-or-vector"]
     path = write_manifest(tmp_path, case.id, invalid_manifests.SLO_LATENCY, case.manifest)
-    result = slo_operator("generate", "-f", str(path))
+    other = write_manifest(
+        tmp_path, "zz-bad", invalid_manifests.CASES_BY_ID["target-zero"].manifest
+    )
+    result = slo_operator("generate", "-f", str(tmp_path))
     assert result.returncode == 1
-    assert result.stdout == ""
+    rules = list(yaml.safe_load_all(result.stdout))
+    assert [rule["metadata"]["name"] for rule in rules] == [
+        f"slo-{invalid_manifests.SLO_LATENCY['metadata']['name']}"
+    ]
     assert f"{path}:2:spec.indicator.ratio.errors: column 33:" in result.stderr
+    assert f"{other}:1:spec.objectives[0].target:" in result.stderr
 
 
 def test_generate_extra_label_needs_prometheusrule_format() -> None:
@@ -362,5 +372,7 @@ def test_generate_refuses_the_same_slo_twice(tmp_path: pathlib.Path) -> None:
     second = write_manifest(tmp_path, "second", invalid_manifests.SLO_RATIO)
     result = slo_operator("generate", "-f", str(first), str(second), "--format", "rulefile")
     assert result.returncode == 1
-    assert result.stdout == ""
+    # The first definition is generated once; the second is reported.
+    (group,) = yaml.safe_load(result.stdout)["groups"][:1]
+    assert "checkout-availability" in group["name"]
     assert result.stderr.startswith(f"{second}:1:metadata.name: SLO default/checkout-availability")

@@ -34,9 +34,9 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation import offline
 
     resources, problems = validation.load_resources(args.paths, checks.check_resource)
-    if problems:
-        common.print_problems(problems, sys.stderr)
-        return common.EXIT_INVALID
+    # Like `kubectl apply -f DIR`: an invalid manifest is reported with its location and
+    # makes the exit code 1, and every valid object is still evaluated.
+    common.print_problems(problems, sys.stderr)
     slos = [
         resource
         for _, resource in resources
@@ -53,8 +53,14 @@ def run(args: argparse.Namespace) -> int:
         return common.EXIT_INVALID
     if args.output == "json":
         print(json.dumps([item.to_json() for item in found], indent=2))
-        return common.EXIT_OK
-    print(offline.table(found))
+    else:
+        print(offline.table(found))
+    if problems:
+        print(
+            f"{len(problems)} problem(s) found; the objects above are the valid ones",
+            file=sys.stderr,
+        )
+        return common.EXIT_INVALID
     return common.EXIT_OK
 
 

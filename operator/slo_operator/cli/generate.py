@@ -37,15 +37,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _duplicate_names(
+def _without_duplicate_names(
     slos: list[tuple[validation.Document, slo.ServiceLevelObjective]],
-) -> list[validation.Problem]:
-    """One problem per SLO whose namespace/name an earlier document already defined."""
+) -> tuple[list[tuple[validation.Document, slo.ServiceLevelObjective]], list[validation.Problem]]:
+    """The SLOs with each namespace/name once (the first), and a problem per later copy."""
     problems: list[validation.Problem] = []
+    kept: list[tuple[validation.Document, slo.ServiceLevelObjective]] = []
     first_seen: dict[tuple[str, str], validation.Document] = {}
     for document, resource in slos:
         key = (resource.namespace, resource.name)
-        if key in first_seen:
+        if key not in first_seen:
+            kept.append((document, resource))
+        else:
             earlier = first_seen[key]
             problems.append(
                 validation.Problem(
@@ -57,7 +60,7 @@ def _duplicate_names(
                 )
             )
         first_seen.setdefault(key, document)
-    return problems
+    return kept, problems
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,11 +74,12 @@ def run(args: argparse.Namespace) -> int:
         if isinstance(resource, slo.ServiceLevelObjective)
     ]
     extra_labels = dict(args.extra_labels) or None
-    problems.extend(_duplicate_names(slos))
-    if problems:
-        # Nothing on stdout: a pipeline into `kubectl apply` must not get half the rules.
-        common.print_problems(problems, sys.stderr)
-        return common.EXIT_INVALID
+    slos, duplicates = _without_duplicate_names(slos)
+    problems.extend(duplicates)
+    # Like `kubectl apply -f DIR`: the rules of every valid SLO are written, each invalid
+    # manifest is reported with its location, and the exit code is 1 when there was one
+    # (`set -o pipefail` stops a pipeline into kubectl on it).
+    common.print_problems(problems, sys.stderr)
     if not slos:
         print(f"no ServiceLevelObjective found in {' '.join(args.paths)}", file=sys.stderr)
         return common.EXIT_INVALID
@@ -86,9 +90,15 @@ def run(args: argparse.Namespace) -> int:
             render.render_prometheus_rule(resource, extra_labels) for _, resource in slos
         ]
         sys.stdout.write("---\n".join(common.dump(rule_object) for rule_object in rule_objects))
-    skipped = len(resources) - len(slos)
+    skipped = sum(not isinstance(resource, slo.ServiceLevelObjective) for _, resource in resources)
     if skipped:
         print(f"skipped {skipped} ServiceLevelAgreement(s): SLAs have no rules", file=sys.stderr)
+    if problems:
+        print(
+            f"{len(problems)} problem(s) found; rules written for the {len(slos)} valid SLO(s)",
+            file=sys.stderr,
+        )
+        return common.EXIT_INVALID
     return common.EXIT_OK
 
 

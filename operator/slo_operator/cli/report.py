@@ -155,9 +155,9 @@ def run(args: argparse.Namespace) -> int:
         if listed is None:
             return common.EXIT_INVALID
         where, found, problems = listed
-    if problems:
-        common.print_problems(problems, sys.stderr)
-        return common.EXIT_INVALID
+    # Like `kubectl apply -f DIR`: an invalid manifest is reported with its location and
+    # makes the exit code 1, and the report still covers every valid object.
+    common.print_problems(problems, sys.stderr)
     objects = [
         resource
         for resource in found
@@ -172,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"slo-operator report: {error}", file=sys.stderr)
         return common.EXIT_INVALID
     _write(args, data)
-    return common.EXIT_OK
+    return common.EXIT_INVALID if problems else common.EXIT_OK
 
 
 VERB = common.Verb(

@@ -1,0 +1,89 @@
+"""The CLI against a Prometheus that never ran our rules, over folders holding bad manifests.
+
+An SRE tries a folder of manifests against the Prometheus they already have before deploying
+anything: every valid object is evaluated (from the raw series), every invalid one is named with
+its location, and the exit code says something was wrong — as `kubectl apply -f DIR` does.
+Truth is computed here from the synthetic series alone.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import pathlib
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from cases import invalid_manifests
+from testkit import prometheus
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
+
+AT = datetime.datetime(2026, 1, 21, 0, 20, tzinfo=datetime.UTC)
+NAMESPACE = "norules"
+CHECKOUT_TOTAL = 'http_requests_total{job="checkout"}'
+CHECKOUT_BAD = 'http_requests_total{job="checkout",code=~"5.."}'
+
+CHECKOUT = {
+    "apiVersion": "slo.dev/v1alpha1",
+    "kind": "ServiceLevelObjective",
+    "metadata": {"name": "checkout-1d", "namespace": NAMESPACE},
+    "spec": {
+        "service": "checkout",
+        "indicator": {"ratio": {"errors": CHECKOUT_BAD, "total": CHECKOUT_TOTAL}},
+        "window": "1d",
+        "objectives": [{"name": "standard", "target": 99.5}],
+    },
+}
+
+
+def slo_operator(*arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(pathlib.Path(sys.executable).parent / "slo-operator"), *arguments],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    """A valid SLO, an SLO with a bad target, and a file that is not YAML."""
+    root = tmp_path_factory.mktemp("mixed")
+    (root / "a-checkout.yaml").write_text(yaml.safe_dump(CHECKOUT))
+    bad = invalid_manifests.CASES_BY_ID["target-zero"].manifest
+    (root / "b-bad-target.yaml").write_text(yaml.safe_dump_all([bad]))
+    (root / "c-broken.yaml").write_text("kind: [unclosed\n")
+    return root
+
+
+def test_evaluate_measures_the_valid_objects_and_names_each_invalid_one(
+    folder: pathlib.Path, synthetic_prometheus: prometheus.PrometheusServer
+) -> None:
+    result = slo_operator(
+        "evaluate", "-f", str(folder), "--prometheus-url", synthetic_prometheus.url,
+        "--at", AT.isoformat(), "-o", "json",
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    found = {item["name"]: item["status"] for item in json.loads(result.stdout)}
+    assert set(found) == {"checkout-1d"}
+    assert isinstance(found["checkout-1d"]["sli"], float)
+    assert f"{folder / 'b-bad-target.yaml'}:1:spec.objectives[0].target:" in result.stderr
+    assert f"{folder / 'c-broken.yaml'}:" in result.stderr
+    assert "not valid YAML" in result.stderr
+
+
+def test_report_covers_the_valid_objects_and_names_each_invalid_one(
+    folder: pathlib.Path,
+    synthetic_prometheus: prometheus.PrometheusServer,
+    tmp_path: pathlib.Path,
+) -> None:
+    html = tmp_path / "report.html"
+    result = slo_operator(
+        "report", "-f", str(folder), "--prometheus-url", synthetic_prometheus.url,
+        "--to", AT.isoformat(), "--html", str(html),
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert "checkout-1d" in html.read_text()
+    assert f"{folder / 'b-bad-target.yaml'}:1:spec.objectives[0].target:" in result.stderr
