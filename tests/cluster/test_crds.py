@@ -15,28 +15,18 @@ from __future__ import annotations
 import copy
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import hypothesis
 import pydantic
 import pytest
-import yaml
 
 from cases import full_status, invalid_manifests, manifest_strategies
 from slo_operator.api import crd, sla, slo, validation
+from support import manifests
 from testkit import controlplane
 
 pytestmark = pytest.mark.cluster
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-def example_documents() -> list[dict[str, Any]]:
-    documents = []
-    for path in sorted(EXAMPLES.glob("*.yaml")):
-        documents += [body for body in yaml.safe_load_all(path.read_text()) if body]
-    return documents
 
 
 def in_namespace(body: dict[str, Any], namespace: str) -> dict[str, Any]:
@@ -91,7 +81,9 @@ def test_crd_is_established_as_generated(
 
 
 @pytest.mark.parametrize(
-    "example", example_documents(), ids=lambda body: f"{body['kind']}-{body['metadata']['name']}"
+    "example",
+    manifests.example_bodies(),
+    ids=lambda body: f"{body['kind']}-{body['metadata']['name']}",
 )
 def test_example_applies_and_is_stored_as_written(
     control_plane: controlplane.ControlPlane, namespace: str, example: dict[str, Any]
@@ -246,7 +238,7 @@ def test_get_shows_the_printer_columns(
     header: list[str],
     row: list[str],
 ) -> None:
-    example = next(b for b in example_documents() if b["metadata"]["name"] == example_name)
+    example = next(b for b in manifests.example_bodies() if b["metadata"]["name"] == example_name)
     short_name = "slo" if example["kind"] == "ServiceLevelObjective" else "sla"
     control_plane.apply(in_namespace(example, namespace))
     write_status(control_plane, short_name, example_name, namespace, status)
@@ -261,7 +253,7 @@ def test_get_shows_the_printer_columns(
 def test_category_lists_both_kinds(
     control_plane: controlplane.ControlPlane, namespace: str
 ) -> None:
-    for body in example_documents():
+    for body in manifests.example_bodies():
         if body["metadata"]["name"] in ("chatbot-latency", "acme-store"):
             control_plane.apply(in_namespace(body, namespace))
     names = control_plane.kubectl("get", crd.CATEGORY, "-n", namespace, "-o", "name").stdout

@@ -19,7 +19,7 @@ import pathlib
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,35 +27,15 @@ import yaml
 
 from slo_operator.api import validation
 from slo_operator.rules import render
+from support import manifests as example_manifests
+from support import waiting
 from testkit import backfill, controlplane, operator_process, prometheus, synthetic
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-EXAMPLES = REPO / "examples"
 INTERVAL = 2.0
 STALLED_AFTER = 6.0
 STRICT = "checkout-strict"
 
 pytestmark = pytest.mark.timeout(600)
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = condition()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
-
-
-def example_slos() -> list[dict[str, Any]]:
-    found = []
-    for path in sorted(EXAMPLES.glob("*.yaml")):
-        for body in yaml.safe_load_all(path.read_text()):
-            if body and body.get("kind") == "ServiceLevelObjective":
-                found.append(body)
-    return found
 
 
 def strict_slo() -> dict[str, Any]:
@@ -160,7 +140,7 @@ def namespace(control_plane: controlplane.ControlPlane) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def manifests(namespace: str) -> list[dict[str, Any]]:
-    bodies = [*example_slos(), strict_slo()]
+    bodies = [*example_manifests.example_bodies("ServiceLevelObjective"), strict_slo()]
     for body in bodies:
         body["metadata"]["namespace"] = namespace
     return bodies
@@ -282,7 +262,7 @@ def test_examples_get_numbers_within_one_cycle(
         for body in applied:
             name = body["metadata"]["name"]
             started = time.monotonic()
-            found = wait_for(
+            found = waiting.wait_for(
                 lambda name=name: (
                     slo
                     if (slo := get_slo(control_plane, namespace, name)).get("status", {}).get("sli")
@@ -306,7 +286,7 @@ def test_examples_get_numbers_within_one_cycle(
             assert status["burnRates"], "the alert windows hold data"
         # Young SLOs get windowStart once the next cycle located where their series start.
         for body in applied:
-            wait_for(
+            waiting.wait_for(
                 lambda name=body["metadata"]["name"]: get_slo(control_plane, namespace, name)[
                     "status"
                 ].get("windowStart"),
@@ -342,7 +322,7 @@ def test_policy_webhook_posts_once_per_step_crossing_across_a_restart(
 ) -> None:
     operator = start_operator(control_plane, backends_file, tmp_path)
     try:
-        strict = wait_for(
+        strict = waiting.wait_for(
             lambda: (
                 slo
                 if ((slo := get_slo(control_plane, namespace, STRICT)).get("status") or {})
@@ -356,7 +336,7 @@ def test_policy_webhook_posts_once_per_step_crossing_across_a_restart(
         )
         assert condition(strict, "ReleaseFreeze")["status"] == "True"
         assert condition(strict, "ErrorBudgetExhausted")["status"] == "True"
-        wait_for(lambda: len(receiver.posts) >= 2, 10, "two webhook POSTs")
+        waiting.wait_for(lambda: len(receiver.posts) >= 2, 10, "two webhook POSTs")
         time.sleep(3 * INTERVAL)
     finally:
         operator.stop()
@@ -371,7 +351,7 @@ def test_policy_webhook_posts_once_per_step_crossing_across_a_restart(
 
     second = start_operator(control_plane, backends_file, tmp_path)
     try:
-        wait_for(
+        waiting.wait_for(
             lambda: second.metric_sum("slo_operator_evaluation_cycles_total") >= 3,
             20,
             "three cycles of the restarted operator",
@@ -395,7 +375,7 @@ def test_backend_not_allowed_for_the_namespace_is_stalled_without_a_query(
     control_plane.apply(body)
     operator = start_operator(control_plane, backends_file, tmp_path)
     try:
-        found = wait_for(
+        found = waiting.wait_for(
             lambda: (
                 slo
                 if condition(
@@ -430,7 +410,7 @@ def test_prometheus_down_keeps_values_then_stalls_and_recovers(
     operator = start_operator(control_plane, backends_file, tmp_path)
     name = "chatbot-latency"
     try:
-        wait_for(
+        waiting.wait_for(
             lambda: (
                 condition(get_slo(control_plane, namespace, name), "Ready").get("reason")
                 == "Evaluated"
@@ -441,7 +421,7 @@ def test_prometheus_down_keeps_values_then_stalls_and_recovers(
         live_prometheus.stop()
         down_at = time.monotonic()
         before = get_slo(control_plane, namespace, name)["status"]
-        failing = wait_for(
+        failing = waiting.wait_for(
             lambda: (
                 slo
                 if condition(slo := get_slo(control_plane, namespace, name), "Ready").get("reason")
@@ -454,7 +434,7 @@ def test_prometheus_down_keeps_values_then_stalls_and_recovers(
         assert condition(failing, "Ready")["status"] == "False"
         for field in ("sli", "objectives", "errorBudgetRemainingPercent", "lastEvaluationTime"):
             assert failing["status"][field] == before[field], f"{field} must be kept"
-        stalled = wait_for(
+        stalled = waiting.wait_for(
             lambda: (
                 slo
                 if condition(slo := get_slo(control_plane, namespace, name), "Stalled").get(
@@ -472,7 +452,7 @@ def test_prometheus_down_keeps_values_then_stalls_and_recovers(
         assert operator.metric_sum("slo_operator_evaluation_errors_total") > 0
 
         live_prometheus.start()
-        recovered = wait_for(
+        recovered = waiting.wait_for(
             lambda: (
                 slo
                 if condition(slo := get_slo(control_plane, namespace, name), "Ready").get("status")

@@ -8,7 +8,7 @@ import pathlib
 import secrets
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,32 +17,10 @@ import yaml
 from cases import invalid_manifests
 from slo_operator.api import validation
 from slo_operator.rules import render
+from support import manifests, waiting
 from testkit import controlplane, operator_process
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-EXAMPLES = REPO / "examples"
 WATCHED = "op-"
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    """Poll `condition` until it returns something truthy; fail naming `what`."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = condition()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
-
-
-def example_documents(kind: str = "ServiceLevelObjective") -> list[dict[str, Any]]:
-    documents = []
-    for path in sorted(EXAMPLES.glob("*.yaml")):
-        for body in yaml.safe_load_all(path.read_text()):
-            if body and body.get("kind") == kind:
-                documents.append(body)
-    return documents
 
 
 def in_namespace(body: dict[str, Any], namespace: str) -> dict[str, Any]:
@@ -62,7 +40,7 @@ def operator(
         log_dir=tmp_path_factory.mktemp("operator"),
     )
     with process:
-        wait_for(
+        waiting.wait_for(
             lambda: (
                 control_plane.kubectl(
                     "get", "validatingwebhookconfiguration", "slo-operator.slo.dev", check=False
@@ -103,7 +81,11 @@ def is_ready_and_observed(body: dict[str, Any] | None) -> bool:
     return bool(ready and ready["status"] == "True" and observed == body["metadata"]["generation"])
 
 
-@pytest.mark.parametrize("example", example_documents(), ids=lambda body: body["metadata"]["name"])
+@pytest.mark.parametrize(
+    "example",
+    manifests.example_bodies("ServiceLevelObjective"),
+    ids=lambda body: body["metadata"]["name"],
+)
 def test_example_gets_owned_rules_and_ready_status_within_5s(
     control_plane: controlplane.ControlPlane,
     operator: operator_process.OperatorProcess,
@@ -114,12 +96,12 @@ def test_example_gets_owned_rules_and_ready_status_within_5s(
     name = body["metadata"]["name"]
     control_plane.apply(body)
     started = time.monotonic()
-    rule = wait_for(
+    rule = waiting.wait_for(
         lambda: get_json(control_plane, "prometheusrule", f"slo-{name}", "-n", watched_namespace),
         5,
         "the PrometheusRule",
     )
-    slo = wait_for(
+    slo = waiting.wait_for(
         lambda: (
             found
             if is_ready_and_observed(
@@ -155,10 +137,10 @@ def test_edit_updates_rules_and_delete_collects_them(
     operator: operator_process.OperatorProcess,
     watched_namespace: str,
 ) -> None:
-    body = in_namespace(example_documents()[0], watched_namespace)
+    body = in_namespace(manifests.example_bodies("ServiceLevelObjective")[0], watched_namespace)
     name = body["metadata"]["name"]
     control_plane.apply(body)
-    wait_for(
+    waiting.wait_for(
         lambda: is_ready_and_observed(
             get_json(control_plane, "slo", name, "-n", watched_namespace)
         ),
@@ -180,7 +162,7 @@ def test_edit_updates_rules_and_delete_collects_them(
             else None
         )
 
-    slo = wait_for(updated, 10, "the edited rules and generation 2 observed")
+    slo = waiting.wait_for(updated, 10, "the edited rules and generation 2 observed")
     assert slo["status"]["observedGeneration"] == 2
     rule_text = json.dumps(
         get_json(control_plane, "prometheusrule", f"slo-{name}", "-n", watched_namespace)
@@ -188,7 +170,7 @@ def test_edit_updates_rules_and_delete_collects_them(
     assert "0.975" in rule_text or "97.5" in rule_text
 
     control_plane.kubectl("delete", "slo", name, "-n", watched_namespace)
-    wait_for(
+    waiting.wait_for(
         lambda: (
             get_json(control_plane, "prometheusrule", f"slo-{name}", "-n", watched_namespace)
             is None
@@ -204,11 +186,13 @@ def test_restart_with_nothing_changed_writes_nothing(
     watched_namespace: str,
     tmp_path: pathlib.Path,
 ) -> None:
-    for example in example_documents():
+    for example in manifests.example_bodies("ServiceLevelObjective"):
         control_plane.apply(in_namespace(example, watched_namespace))
-    names = [example["metadata"]["name"] for example in example_documents()]
+    names = [
+        example["metadata"]["name"] for example in manifests.example_bodies("ServiceLevelObjective")
+    ]
     for name in names:
-        wait_for(
+        waiting.wait_for(
             lambda name=name: is_ready_and_observed(
                 get_json(control_plane, "slo", name, "-n", watched_namespace)
             ),
@@ -233,7 +217,7 @@ def test_restart_with_nothing_changed_writes_nothing(
         log_dir=tmp_path,
     )
     with second:
-        wait_for(
+        waiting.wait_for(
             lambda: (
                 second.metric_sum(
                     "slo_operator_reconciles_total",
@@ -261,11 +245,11 @@ def test_configmap_output_passes_promtool(
             webhook=False,
             log_dir=tmp_path,
         ):
-            for example in example_documents():
+            for example in manifests.example_bodies("ServiceLevelObjective"):
                 control_plane.apply(in_namespace(example, namespace))
-            for example in example_documents():
+            for example in manifests.example_bodies("ServiceLevelObjective"):
                 name = example["metadata"]["name"]
-                configmap = wait_for(
+                configmap = waiting.wait_for(
                     lambda name=name: get_json(
                         control_plane, "configmap", f"slo-{name}", "-n", namespace
                     ),
@@ -293,7 +277,7 @@ def test_two_hundred_slos_become_ready(
     operator: operator_process.OperatorProcess,
     watched_namespace: str,
 ) -> None:
-    template = in_namespace(example_documents()[0], watched_namespace)
+    template = in_namespace(manifests.example_bodies("ServiceLevelObjective")[0], watched_namespace)
     documents = []
     for index in range(200):
         body = copy.deepcopy(template)
@@ -307,7 +291,7 @@ def test_two_hundred_slos_become_ready(
         count = sum(is_ready_and_observed(item) for item in listing["items"])
         return count if count == 200 else 0
 
-    wait_for(ready_count, 120, "200 SLOs Ready")
+    waiting.wait_for(ready_count, 120, "200 SLOs Ready")
     elapsed = time.monotonic() - started
     print(f"\n200 SLOs applied -> all Ready in {elapsed:.1f}s")
     assert elapsed < 120

@@ -37,6 +37,7 @@ import yaml
 
 from slo_operator.api import validation
 from slo_operator.rules import render, series
+from support import waiting
 from testkit import backfill, controlplane, operator_process, prometheus, synthetic
 
 pytestmark = pytest.mark.timeout(300)
@@ -170,17 +171,6 @@ def truth(data: synthetic.SyntheticData, start: datetime.datetime, end: datetime
 def credit(attainment: float) -> float:
     owed = [c for c in CREDITS if attainment < c["below"]]
     return min(owed, key=lambda c: c["below"])["creditPercent"] if owed else 0.0
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = condition()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
 
 
 @pytest.fixture(scope="module")
@@ -332,7 +322,7 @@ def january(
 def wait_for_sla(
     plane: controlplane.ControlPlane, namespace: str, name: str, timeout: float = 60
 ) -> dict[str, Any]:
-    body = wait_for(
+    body = waiting.wait_for(
         lambda: (found if evaluated((found := get_sla(plane, namespace, name)).get("status")) else
                  None),
         timeout,
@@ -424,7 +414,7 @@ def test_operator_stopped_across_the_month_end_closes_it_once_and_never_rewrites
         log_dir = tmp_path / at.strftime("%Y%m%dT%H%M")
         operator = start_operator(control_plane, server, namespace, at, log_dir)
         try:
-            wait_for(lambda: until(get_sla(control_plane, namespace, "acme")), 60, what)
+            waiting.wait_for(lambda: until(get_sla(control_plane, namespace, "acme")), 60, what)
         finally:
             operator.stop()
 
@@ -467,7 +457,7 @@ def test_operator_stopped_across_the_month_end_closes_it_once_and_never_rewrites
     before = get_sla(control_plane, namespace, "acme")
     operator = start_operator(control_plane, server, namespace, T3, tmp_path / "again")
     try:
-        wait_for(lambda: cycles(operator) >= 3, 30, "three evaluation cycles")
+        waiting.wait_for(lambda: cycles(operator) >= 3, 30, "three evaluation cycles")
     finally:
         operator.stop()
     after = get_sla(control_plane, namespace, "acme")

@@ -11,10 +11,10 @@ from typing import Any
 
 import yaml
 
+from support import paths
 from testkit import controlplane
 
-REPO = Path(__file__).resolve().parents[2]
-CHART = REPO / "charts" / "slo-operator"
+CHART = paths.REPO / "charts" / "slo-operator"
 VALUES_DIR = Path(__file__).resolve().parent / "values"
 # Render for the apiserver the tests run (helm template alone assumes v1.20, below kubeVersion).
 KUBE_VERSION = controlplane.read_versions()["K8S_VERSION"]

@@ -11,14 +11,15 @@ from typing import Any
 import pytest
 import yaml
 
-from e2e.helm_chart import CHART, REPO, VALUES_DIR, Helm, as_json, find
+from e2e.helm_chart import CHART, VALUES_DIR, Helm, as_json, find
 from slo_operator import cli
 from slo_operator.backends import backend_config
 from slo_operator.kube import settings as operator_settings
+from support import paths
 from testkit import controlplane
 
 VALUES_SETS = sorted(VALUES_DIR.glob("*.yaml"))
-CRDS = sorted((REPO / "crds").glob("*.yaml"))
+CRDS = sorted((paths.REPO / "crds").glob("*.yaml"))
 
 
 def values_id(path: Path | None) -> str:

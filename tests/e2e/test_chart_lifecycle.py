@@ -16,18 +16,19 @@ from typing import Any
 import pytest
 import yaml
 
-from e2e.helm_chart import CHART, REPO, Helm
+from e2e.helm_chart import CHART, Helm
+from support import paths
 from testkit import controlplane
 
 RELEASE = "slo"
 NAMESPACE = "slo-system"
 SLO_CRD = "servicelevelobjectives.slo.dev"
-EXAMPLE = REPO / "examples" / "checkout-availability.yaml"
+EXAMPLE = paths.REPO / "examples" / "checkout-availability.yaml"
 
 
 @pytest.fixture(scope="module")
 def bare_plane() -> Iterator[controlplane.ControlPlane]:
-    ours = {path.resolve() for path in (REPO / "crds").glob("*.yaml")}
+    ours = {path.resolve() for path in (paths.REPO / "crds").glob("*.yaml")}
     others = [path for path in controlplane.default_crd_paths() if path.resolve() not in ours]
     with controlplane.ControlPlane(crd_paths=others) as plane:
         yield plane

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 
 from e2e.helm_chart import Helm
+from support import paths
 
-REPO = Path(__file__).resolve().parents[2]
 SLOS = (
     "catalog-availability-monthly",
     "catalog-uptime",
@@ -38,7 +38,7 @@ pytestmark = pytest.mark.timeout(600)
 def run_make(target: str, env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         ["make", "-s", target],
-        cwd=REPO,
+        cwd=paths.REPO,
         env=env,
         capture_output=True,
         text=True,

@@ -19,10 +19,11 @@ from pathlib import Path
 import pytest
 
 from e2e import dockerfile_replay
-from e2e.helm_chart import REPO, Helm, find
+from e2e.helm_chart import Helm, find
+from support import paths
 from testkit import controlplane, operator_process
 
-DOCKERFILE = REPO / "Dockerfile"
+DOCKERFILE = paths.REPO / "Dockerfile"
 # The chart's emptyDir for the webhook certificates (the only writable path besides /tmp).
 WEBHOOK_CERTS = "/var/run/slo-operator/webhook-certs"
 # A cold pip download of every dependency, then the build: minutes, not the default 300 s.
@@ -37,7 +38,7 @@ def image() -> Iterator[dockerfile_replay.Replay]:
     try:
         replay = dockerfile_replay.Replay(
             dockerfile_replay.parse(DOCKERFILE),
-            context=REPO,
+            context=paths.REPO,
             root=folder / "root",
             base=dockerfile_replay.base_python(folder / "base-image"),
         )
@@ -139,7 +140,7 @@ def test_the_operator_runs_from_the_image_on_a_read_only_root(
         example = json.loads(
             control_plane.kubectl(
                 "create", "--dry-run=client", "-o", "json", "-f",
-                str(REPO / "examples" / "chatbot-latency.yaml"),
+                str(paths.REPO / "examples" / "chatbot-latency.yaml"),
             ).stdout
         )  # fmt: skip
         example["metadata"]["namespace"] = namespace
@@ -207,7 +208,7 @@ def test_chart_runs_the_image_as_built(helm: Helm) -> None:
 def test_dockerignore_keeps_the_context_to_the_package() -> None:
     patterns = [
         line.strip()
-        for line in (REPO / ".dockerignore").read_text().splitlines()
+        for line in (paths.REPO / ".dockerignore").read_text().splitlines()
         if line.strip() and not line.startswith("#")
     ]
     kept = ["pyproject.toml", "README.md", "operator/slo_operator/cli/__init__.py"]

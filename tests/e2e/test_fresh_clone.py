@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from support import paths
 
 # A fresh virtualenv (pip with a warm wheel cache: about a minute) and a control plane (~5 s).
 pytestmark = pytest.mark.timeout(600)
@@ -47,11 +47,11 @@ def run(argv: list[str], cwd: Path, env: dict[str, str]) -> subprocess.Completed
 def test_a_bare_clone_starts_the_control_plane_and_accepts_a_prometheus_rule(
     tmp_path: Path,
 ) -> None:
-    if shutil.which("git") is None or not (REPO / ".git").exists():
+    if shutil.which("git") is None or not (paths.REPO / ".git").exists():
         pytest.fail("this test clones the repository: git and a checkout are required")
     clone = tmp_path / "slo-operator"
     cloned = subprocess.run(
-        ["git", "clone", "--quiet", "--no-hardlinks", str(REPO), str(clone)],
+        ["git", "clone", "--quiet", "--no-hardlinks", str(paths.REPO), str(clone)],
         capture_output=True,
         text=True,
         check=False,

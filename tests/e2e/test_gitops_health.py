@@ -24,9 +24,9 @@ import yaml
 
 from slo_operator.api import status as status_api
 from slo_operator.rules import checks
+from support import paths
 
-REPO = Path(__file__).resolve().parents[2]
-ARGOCD = REPO / "docs" / "argocd"
+ARGOCD = paths.REPO / "docs" / "argocd"
 HEALTH = ARGOCD / "health.lua"
 CASES = yaml.safe_load((ARGOCD / "health_test.yaml").read_text())["tests"]
 INTERPRETERS = ["lua5.1", "lua5.4"]
@@ -112,7 +112,7 @@ def test_fixture_is_what_the_operator_can_write(case: dict[str, Any]) -> None:
 
 def test_gitops_doc_carries_the_tested_script_for_both_kinds() -> None:
     """The argocd-cm snippet in docs/gitops.md is valid YAML holding health.lua verbatim."""
-    text = (REPO / "docs" / "gitops.md").read_text()
+    text = (paths.REPO / "docs" / "gitops.md").read_text()
     blocks = [block.split("```", 1)[0] for block in text.split("```yaml\n")[1:]]
     (snippet,) = [block for block in blocks if "kind: ConfigMap" in block and "argocd-cm" in block]
     configmap = yaml.safe_load(snippet)
@@ -130,7 +130,7 @@ def flux_cel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     binary = tmp_path_factory.mktemp("flux-cel") / "flux-cel"
     subprocess.run(
         ["go", "build", "-mod=readonly", "-o", str(binary), "."],
-        cwd=REPO / "hack" / "flux-cel",
+        cwd=paths.REPO / "hack" / "flux-cel",
         env={**os.environ, "CGO_ENABLED": "0"},
         check=True,
         timeout=600,
@@ -140,7 +140,7 @@ def flux_cel(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def flux_expressions() -> dict[str, dict[str, str]]:
     """The healthCheckExprs of the Kustomization printed in docs/gitops.md, by kind."""
-    text = (REPO / "docs" / "gitops.md").read_text()
+    text = (paths.REPO / "docs" / "gitops.md").read_text()
     blocks = [block.split("```", 1)[0] for block in text.split("```yaml\n")[1:]]
     (snippet,) = [block for block in blocks if "kind: Kustomization" in block]
     kustomization = yaml.safe_load(snippet)

@@ -17,20 +17,17 @@ import copy
 import json
 import re
 import secrets
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from e2e.helm_chart import VALUES_DIR, Helm, as_json, find
+from support import manifests, waiting
 from testkit import controlplane, operator_process, prometheus
 
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
 WEBHOOK_CONFIGURATION = "slo-operator.slo.dev"
 # The flags OperatorProcess sets itself (free ports, a certificate folder, URL-mode webhook).
 _PROCESS_FLAGS = ("--metrics-port", "--health-port", "--webhook-port", "--webhook-cert-dir")
@@ -47,27 +44,6 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[prometheus.Pro
 def chart_values(backend: prometheus.PrometheusServer, *more: str) -> list[str]:
     """--set-json assignments: the test's Prometheus, and a one-second evaluation cycle."""
     return [f"prometheusUrl={json.dumps(backend.url)}", "evaluationInterval=1", *more]
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = condition()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
-
-
-def example_documents(namespace: str) -> list[dict[str, Any]]:
-    documents = []
-    for path in EXAMPLES:
-        for body in yaml.safe_load_all(path.read_text()):
-            if body:
-                body["metadata"]["namespace"] = namespace
-                documents.append(body)
-    return documents
 
 
 def get_json(plane: controlplane.ControlPlane, *args: str) -> Any:
@@ -154,17 +130,17 @@ def wait_for_webhook(plane: controlplane.ControlPlane) -> None:
         body = get_json(plane, "validatingwebhookconfiguration", WEBHOOK_CONFIGURATION)
         return bool(body and body.get("webhooks"))
 
-    wait_for(patched, 30, "the operator's webhooks in the chart's configuration")
+    waiting.wait_for(patched, 30, "the operator's webhooks in the chart's configuration")
 
 
 def assert_reconciled(
     plane: controlplane.ControlPlane, namespace: str, rule_kind: str, timeout: float = 30
 ) -> None:
     """Every example SLO has an owned rule object and was evaluated; the SLA is observed."""
-    for body in example_documents(namespace):
+    for body in manifests.example_bodies(namespace=namespace):
         name = body["metadata"]["name"]
         if body["kind"] == "ServiceLevelAgreement":
-            wait_for(
+            waiting.wait_for(
                 lambda name=name: observed(get_json(plane, "sla", name, "-n", namespace)),
                 timeout,
                 f"SLA {name} observed",
@@ -177,7 +153,7 @@ def assert_reconciled(
             done = ready and ready["status"] == "True" and ready["reason"] == "NoData"
             return slo if observed(slo) and done else None
 
-        slo = wait_for(evaluated, timeout, f"SLO {name} evaluated: Ready, reason NoData")
+        slo = waiting.wait_for(evaluated, timeout, f"SLO {name} evaluated: Ready, reason NoData")
         rule = get_json(plane, rule_kind.lower(), f"slo-{name}", "-n", namespace)
         assert rule is not None, f"no {rule_kind} slo-{name}"
         owners = [(o["kind"], o["uid"]) for o in rule["metadata"]["ownerReferences"]]
@@ -187,7 +163,9 @@ def assert_reconciled(
 
 def unknown_time_zone(namespace: str, name: str) -> dict[str, Any]:
     """An SLO only the webhook (or the reconcile) can judge: its time zone does not exist."""
-    body = next(d for d in example_documents(namespace) if "calendar" in d.get("spec", {}))
+    body = next(
+        d for d in manifests.example_bodies(namespace=namespace) if "calendar" in d.get("spec", {})
+    )
     invalid = copy.deepcopy(body)
     invalid["metadata"]["name"] = name
     invalid["spec"]["calendar"]["timeZone"] = "Mars/Olympus_Mons"
@@ -214,14 +192,14 @@ def assert_warned(plane: controlplane.ControlPlane, namespace: str, name: str) -
         stalled = condition(slo, "Stalled") if slo else None
         return bool(stalled and stalled["status"] == "True" and stalled["reason"] == "InvalidSpec")
 
-    wait_for(stalled, 30, f"{name} Stalled with reason InvalidSpec")
+    waiting.wait_for(stalled, 30, f"{name} Stalled with reason InvalidSpec")
 
     def event() -> list[dict[str, Any]]:
         selector = f"involvedObject.name={name},reason=InvalidSpec,type=Warning"
         events = get_json(plane, "events", "-n", namespace, "--field-selector", selector)
         return list(events["items"]) if events else []
 
-    (posted,) = wait_for(event, 30, f"the Warning Event on {name}")
+    (posted,) = waiting.wait_for(event, 30, f"the Warning Event on {name}")
     assert "timeZone" in posted["message"], posted
 
 
@@ -255,7 +233,9 @@ def test_cluster_wide_operator_reconciles_with_the_chart_rbac(
         control_plane.apply(unknown_time_zone(namespace, "admitted-before-start"))
         with process:
             wait_for_webhook(control_plane)
-            control_plane.kubectl("apply", "-f", "-", stdin=as_json(example_documents(namespace)))
+            control_plane.kubectl(
+                "apply", "-f", "-", stdin=as_json(manifests.example_bodies(namespace=namespace))
+            )
             assert_reconciled(control_plane, namespace, "PrometheusRule")
             assert_warned(control_plane, namespace, "admitted-before-start")
             assert_refused_by_webhook(control_plane, namespace)
@@ -299,14 +279,14 @@ def test_namespaced_operator_reconciles_its_namespaces_and_is_refused_the_rest(
                 wait_for_webhook(control_plane)
                 for name in [*watched, outside]:
                     control_plane.kubectl(
-                        "apply", "-f", "-", stdin=as_json(example_documents(name))
+                        "apply", "-f", "-", stdin=as_json(manifests.example_bodies(namespace=name))
                     )
                 for name in watched:
                     assert_reconciled(control_plane, name, rule_kind)
                 assert_warned(control_plane, watched[1], "admitted-before-start")
                 assert_refused_by_webhook(control_plane, watched[0])
                 # The examples outside were there all along: none was touched.
-                for body in example_documents(outside):
+                for body in manifests.example_bodies(namespace=outside):
                     plural = "slo" if body["kind"] == "ServiceLevelObjective" else "sla"
                     found = get_json(control_plane, plural, body["metadata"]["name"], "-n", outside)
                     assert "status" not in found, found

@@ -21,10 +21,9 @@ from typing import Any
 
 import pytest
 
-import promtool
-import rule_yaml
 from slo_operator.api import common, slo
 from slo_operator.rules import burn_rates, render, series
+from support import promtool, rule_yaml
 
 pytestmark = pytest.mark.integration
 

@@ -16,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-# `bench/` is a top-level folder of the repository, not part of the installed package.
-sys.path.insert(0, str(REPO))
+from support import paths
 
-from bench import data, harness, pyrra, rulesets, run, specs  # noqa: E402
+# `bench/` is a top-level folder of the repository, not part of the installed package.
+sys.path.insert(0, str(paths.REPO))
+
+from bench import data, harness, pyrra, rulesets, run, specs
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import pathlib
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -18,21 +17,20 @@ from typing import Any
 import pytest
 import yaml
 
-import dashboard_queries
 from slo_operator.api import slo, validation
 from slo_operator.dashboards import grafana
 from slo_operator.rules import render
+from support import dashboard_queries, paths
 from testkit import backfill, prometheus
 
 pytestmark = pytest.mark.integration
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
 HOURS = 6
 STEP = 60
 
 
 def _resources() -> list[Any]:
-    resources, problems = validation.load_resources([REPO / "examples"])
+    resources, problems = validation.load_resources([paths.REPO / "examples"])
     assert not problems
     return [resource for _, resource in resources]
 

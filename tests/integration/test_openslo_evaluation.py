@@ -28,13 +28,12 @@ import yaml
 
 from slo_operator.api import slo, validation
 from slo_operator.rules import render
+from support import paths
 from testkit import backfill, prometheus
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-OPENSLO = REPO / "tests" / "data" / "openslo"
-EXAMPLES = REPO / "examples"
+OPENSLO = paths.REPO / "tests" / "data" / "openslo"
 HOURS = 6
 STEP = 60
 BURST = range(2 * 3600, 2 * 3600 + 20 * 60)
@@ -166,7 +165,7 @@ def _without_policy(status: dict[str, Any]) -> dict[str, Any]:
 def test_converted_manifests_evaluate_to_the_examples_numbers(
     server: tuple[Any, int], folder: pathlib.Path
 ) -> None:
-    examples = sorted(EXAMPLES.glob("*.yaml"))
+    examples = sorted(paths.EXAMPLES.glob("*.yaml"))
     examples = [path for path in examples if _slos(path)]
     expected: dict[str, Any] = {}
     for path in examples:

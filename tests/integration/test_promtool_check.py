@@ -18,11 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import promtool
-import rule_yaml
-import slo_factory
 from slo_operator.api import common, slo
 from slo_operator.rules import render
+from support import promtool, rule_yaml, slo_factory
 
 pytestmark = pytest.mark.integration
 

@@ -37,6 +37,7 @@ from slo_operator.api import validation
 from slo_operator.budget import rounding
 from slo_operator.report import gather, model, render
 from slo_operator.rules import render as rules_render
+from support import paths
 from testkit import backfill, prometheus, synthetic
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
@@ -52,7 +53,7 @@ BAD = 'http_requests_total{job="checkout",code=~"5.."}'
 SLACK = 120
 """Seconds either side of an hour boundary within which the rules' minutes may fall."""
 SLO_NAMES = ("checkout-availability", "chatbot-latency", "probe-slices")
-GOLDEN_PNG = pathlib.Path(__file__).parents[2] / "docs" / "report-example.png"
+GOLDEN_PNG = paths.REPO / "docs" / "report-example.png"
 
 SLO = {
     "apiVersion": "slo.dev/v1alpha1",

@@ -29,9 +29,9 @@ from typing import Any
 
 import pytest
 
-import rule_yaml
 from slo_operator.api import slo
 from slo_operator.rules import model, render, series
+from support import paths, rule_yaml
 from testkit import backfill, prometheus, synthetic
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
@@ -329,7 +329,7 @@ def test_timeslice_sli_is_exact(
 
 def _load_rule_cost() -> Any:
     spec = importlib.util.spec_from_file_location(
-        "rule_cost", rule_yaml.REPO / "bench" / "rule_cost.py"
+        "rule_cost", paths.REPO / "bench" / "rule_cost.py"
     )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

@@ -11,10 +11,9 @@ from typing import Any
 
 import pytest
 
-import promtool
-import slo_factory
 from slo_operator.api import slo
 from slo_operator.rules import render, series
+from support import promtool, slo_factory
 
 pytestmark = pytest.mark.integration
 

@@ -17,10 +17,9 @@ import yaml
 from slo_operator.api import validation
 from slo_operator.convert import openslo, promql
 from slo_operator.rules import render
+from support import paths
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-OPENSLO = REPO / "tests" / "data" / "openslo"
-EXAMPLES = REPO / "examples"
+OPENSLO = paths.REPO / "tests" / "data" / "openslo"
 CONSOLE_SCRIPT = pathlib.Path(sys.executable).with_name("slo-operator")
 
 # OpenSLO file -> the hand-written example it expresses.
@@ -49,7 +48,7 @@ def load(path: pathlib.Path) -> list[validation.Document]:
 
 
 def example(name: str) -> Any:
-    resources, problems = validation.load_resources([EXAMPLES / name])
+    resources, problems = validation.load_resources([paths.EXAMPLES / name])
     assert not problems
     ((_, resource),) = resources
     return resource

@@ -13,13 +13,12 @@ import pytest
 import yaml
 
 from slo_operator.api import crd
-
-CRDS_DIR = pathlib.Path(__file__).resolve().parents[2] / "crds"
+from support import paths
 
 
 @pytest.mark.parametrize("kind", crd.KINDS, ids=lambda kind: kind.kind)
 def test_committed_crd_matches_the_models(kind: crd.ResourceKind) -> None:
-    path = CRDS_DIR / kind.file_name
+    path = paths.CRDS / kind.file_name
     generated = crd.to_yaml(crd.custom_resource_definition(kind))
     assert path.is_file(), f"{path} is missing: run `make crds`"
     assert path.read_text(encoding="utf-8") == generated, (
@@ -29,7 +28,7 @@ def test_committed_crd_matches_the_models(kind: crd.ResourceKind) -> None:
 
 def test_crds_dir_holds_nothing_but_generated_crds() -> None:
     expected = {kind.file_name for kind in crd.KINDS}
-    present = {path.name for path in CRDS_DIR.glob("*.yaml")}
+    present = {path.name for path in paths.CRDS.glob("*.yaml")}
     assert present == expected, "crds/ holds files the models do not generate"
 
 
@@ -52,4 +51,4 @@ def test_crds_verb_writes_the_committed_files(tmp_path: pathlib.Path) -> None:
     assert result.returncode == 0, result.stderr
     for kind in crd.KINDS:
         written = (tmp_path / "crds" / kind.file_name).read_text(encoding="utf-8")
-        assert written == (CRDS_DIR / kind.file_name).read_text(encoding="utf-8")
+        assert written == (paths.CRDS / kind.file_name).read_text(encoding="utf-8")

@@ -14,21 +14,20 @@ import jsonschema
 import promql_parser
 import pytest
 
-import dashboard_queries
 from slo_operator.api import validation
 from slo_operator.dashboards import grafana
 from slo_operator.evaluation import metrics as evaluation_metrics
 from slo_operator.evaluation import sla_metrics  # noqa: F401  (registers the SLA gauges)
 from slo_operator.kube import metrics as kube_metrics
 from slo_operator.rules import series
+from support import dashboard_queries, paths
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-SCHEMA = json.loads((REPO / "tests/data/grafana/dashboard.schema.json").read_text())
+SCHEMA = json.loads((paths.REPO / "tests/data/grafana/dashboard.schema.json").read_text())
 CONSOLE_SCRIPT = pathlib.Path(sys.executable).with_name("slo-operator")
 
 
 def _examples() -> list[Any]:
-    resources, problems = validation.load_resources([REPO / "examples"])
+    resources, problems = validation.load_resources([paths.REPO / "examples"])
     assert not problems
     return [resource for _, resource in resources]
 
@@ -198,7 +197,7 @@ def test_cli_writes_one_file_per_dashboard(tmp_path: pathlib.Path) -> None:
     command = str(CONSOLE_SCRIPT) if CONSOLE_SCRIPT.exists() else shutil.which("slo-operator")
     assert command
     result = subprocess.run(
-        [command, "dashboards", "-f", str(REPO / "examples"), "-o", str(tmp_path)],
+        [command, "dashboards", "-f", str(paths.REPO / "examples"), "-o", str(tmp_path)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-import rule_yaml
 from slo_operator.rules import render
+from support import paths, rule_yaml
 
-GOLDEN = rule_yaml.REPO / "tests" / "golden"
+GOLDEN = paths.REPO / "tests" / "golden"
 EXAMPLES = rule_yaml.example_slos()
 
 

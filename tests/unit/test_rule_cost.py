@@ -5,13 +5,10 @@ from __future__ import annotations
 import importlib.util
 import sys
 
-import rule_yaml
-import slo_factory
 from slo_operator.rules import render
+from support import paths, slo_factory
 
-_spec = importlib.util.spec_from_file_location(
-    "rule_cost", rule_yaml.REPO / "bench" / "rule_cost.py"
-)
+_spec = importlib.util.spec_from_file_location("rule_cost", paths.REPO / "bench" / "rule_cost.py")
 assert _spec is not None and _spec.loader is not None
 rule_cost = importlib.util.module_from_spec(_spec)
 sys.modules["rule_cost"] = rule_cost

@@ -11,12 +11,10 @@ import re
 
 import pytest
 
-import promql_reads
-import rule_yaml
-import slo_factory
 from slo_operator import errors
 from slo_operator.api import common
 from slo_operator.rules import model, recording, render, series
+from support import promql_reads, rule_yaml, slo_factory
 
 EVERY_SHAPE = [
     {"indicator": indicator, "method": method, "window": window, "group_by": group_by, "tiers": t}

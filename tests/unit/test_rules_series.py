@@ -6,10 +6,9 @@ import datetime
 
 import pytest
 
-import promql_reads
-import slo_factory
 from slo_operator.api import slo
 from slo_operator.rules import series
+from support import promql_reads, slo_factory
 
 UTC = datetime.UTC
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-import slo_factory
 from slo_operator.api import sla, slo, status
 from slo_operator.budget import sla_conditions
+from support import slo_factory
 
 UTC = datetime.UTC
 

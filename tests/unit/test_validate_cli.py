@@ -22,9 +22,8 @@ from hypothesis import strategies
 
 from cases import invalid_manifests, manifest_strategies
 from slo_operator.api import validation
+from support import paths
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-EXAMPLES = REPO / "examples"
 CONSOLE_SCRIPT = pathlib.Path(sys.executable).with_name("slo-operator")
 PROBLEM_LINE = re.compile(
     r"^(?P<file>[^:]+):(?P<document>\d+):(?:(?P<field>[^:\s]+): )?(?P<msg>.+)$"
@@ -137,14 +136,16 @@ def test_every_problem_of_a_file_is_reported_with_its_document(tmp_path: pathlib
 
 
 def test_examples_are_valid() -> None:
-    result = slo_operator("validate", "-f", str(EXAMPLES))
+    result = slo_operator("validate", "-f", str(paths.EXAMPLES))
     assert result.returncode == 0, result.stdout
-    examples = sorted(EXAMPLES.glob("*.yaml"))
+    examples = sorted(paths.EXAMPLES.glob("*.yaml"))
     assert result.stdout.startswith(f"{len(examples)} manifest(s) in {len(examples)} file(s)")
     assert len(result.stdout.splitlines()) == 1
 
 
-@pytest.mark.parametrize("example", sorted(EXAMPLES.glob("*.yaml")), ids=lambda path: path.name)
+@pytest.mark.parametrize(
+    "example", sorted(paths.EXAMPLES.glob("*.yaml")), ids=lambda path: path.name
+)
 def test_each_example_is_valid_alone(example: pathlib.Path) -> None:
     result = slo_operator("validate", "-f", str(example))
     assert result.returncode == 0, result.stdout
@@ -317,14 +318,14 @@ def test_generate_writes_the_valid_slos_and_names_each_invalid_one(
 
 def test_generate_extra_label_needs_prometheusrule_format() -> None:
     result = slo_operator(
-        "generate", "-f", str(EXAMPLES), "--format", "rulefile", "--extra-label", "a=b"
+        "generate", "-f", str(paths.EXAMPLES), "--format", "rulefile", "--extra-label", "a=b"
     )
     assert result.returncode == 1
     assert result.stdout == ""
 
 
 def test_generate_extra_label_must_be_key_value() -> None:
-    result = slo_operator("generate", "-f", str(EXAMPLES), "--extra-label", "novalue")
+    result = slo_operator("generate", "-f", str(paths.EXAMPLES), "--extra-label", "novalue")
     assert result.returncode == 2
     assert "KEY=VALUE" in result.stderr
 
@@ -337,13 +338,19 @@ def rules_render() -> None:
 @pytest.mark.usefixtures("rules_render")
 def test_generate_prometheus_rules_for_every_example_slo() -> None:
     result = slo_operator(
-        "generate", "-f", str(EXAMPLES), "--extra-label", "prometheus=main", "--extra-label", "a=b"
+        "generate",
+        "-f",
+        str(paths.EXAMPLES),
+        "--extra-label",
+        "prometheus=main",
+        "--extra-label",
+        "a=b",
     )
     assert result.returncode == 0, result.stderr
     documents = list(yaml.safe_load_all(result.stdout))
     slo_names = sorted(
         body["metadata"]["name"]
-        for path in EXAMPLES.glob("*.yaml")
+        for path in paths.EXAMPLES.glob("*.yaml")
         for body in yaml.safe_load_all(path.read_text())
         if body["kind"] == "ServiceLevelObjective"
     )
@@ -360,7 +367,7 @@ def test_generate_prometheus_rules_for_every_example_slo() -> None:
 
 @pytest.mark.usefixtures("rules_render")
 def test_generate_rule_file() -> None:
-    result = slo_operator("generate", "-f", str(EXAMPLES), "--format", "rulefile")
+    result = slo_operator("generate", "-f", str(paths.EXAMPLES), "--format", "rulefile")
     assert result.returncode == 0, result.stderr
     rule_file = yaml.safe_load(result.stdout)
     assert set(rule_file) == {"groups"}

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from slo_operator.api import slo
 
-REPO = Path(__file__).resolve().parents[1]
-EXAMPLES = REPO / "examples"
+from . import paths
 
 
 class _Dumper(yaml.SafeDumper):
@@ -35,7 +33,7 @@ def dump(document: Any) -> str:
 def example_slos() -> dict[str, list[slo.ServiceLevelObjective]]:
     """The SLOs of every example file, by file stem (files without SLOs are left out)."""
     found: dict[str, list[slo.ServiceLevelObjective]] = {}
-    for path in sorted(EXAMPLES.glob("*.yaml")):
+    for path in sorted(paths.EXAMPLES.glob("*.yaml")):
         for document in yaml.safe_load_all(path.read_text()):
             if isinstance(document, dict) and document.get("kind") == "ServiceLevelObjective":
                 resource = slo.ServiceLevelObjective.model_validate(document)

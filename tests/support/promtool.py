@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import rule_yaml
+from . import rule_yaml
 
 PROMTOOL = shutil.which("promtool") or "/usr/bin/promtool"
 
