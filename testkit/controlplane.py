@@ -51,6 +51,8 @@ from typing import Any, ClassVar, Final, Self
 
 import yaml
 
+from . import processes
+
 logger = logging.getLogger(__name__)
 
 REPO_ROOT: Final = Path(__file__).resolve().parents[1]
@@ -301,19 +303,6 @@ class _CertificateAuthority:
         return private, public
 
 
-def _pdeathsig_prefix() -> list[str]:
-    """``setpriv --pdeathsig KILL`` when available: a component dies with the process that
-    started it, so a SIGKILLed test run leaves no apiserver behind.
-
-    The kernel ties the signal to the starting *thread*, so this is used from the main thread
-    only; a worker thread's exit would otherwise kill the control plane under its user.
-    """
-    setpriv = shutil.which("setpriv")
-    if setpriv is None or threading.current_thread() is not threading.main_thread():
-        return []
-    return [setpriv, "--pdeathsig", "KILL", "--"]
-
-
 class ControlPlane:
     """etcd + kube-apiserver + kube-controller-manager on 127.0.0.1, torn down on exit.
 
@@ -549,7 +538,7 @@ class ControlPlane:
         """Stops the components (newest first) and removes the work dir. Idempotent."""
         atexit.unregister(self.stop)
         for component in reversed(self._components):
-            _terminate(component)
+            processes.stop(component.process, component.name)
         self._components = []
         self._restore_sigterm_handler()
         if self._work_dir is not None and not self.keep_work_dir:
@@ -749,17 +738,9 @@ class ControlPlane:
 
     def _spawn(self, name: str, argv: list[str]) -> _Component:
         log_path = self.log_path(name)
-        with log_path.open("ab") as log_file:
-            process = subprocess.Popen(
-                [*_pdeathsig_prefix(), *argv],
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                cwd=self.work_dir,
-                # Its own process group: a terminal's Ctrl-C reaches only us, and we stop the
-                # components in order; stop() signals the whole group.
-                start_new_session=True,
-            )
+        # Its own process group: a terminal's Ctrl-C reaches only us, and we stop the
+        # components in order; stop() signals the whole group.
+        process = processes.spawn(argv, log_path, cwd=self.work_dir)
         component = _Component(name, process, log_path)
         self._components.append(component)
         logger.debug("started %s (pid %d): %s", name, process.pid, shlex.join(argv))
@@ -859,24 +840,6 @@ def _decode(raw: bytes) -> Any:
         return raw.decode(errors="replace")
 
 
-def _terminate(component: _Component, grace_seconds: float = 15.0) -> None:
-    """SIGTERM to the component's process group, SIGKILL after the grace period."""
-    process = component.process
-    if process.poll() is None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(grace_seconds)
-        except subprocess.TimeoutExpired:
-            logger.warning(
-                "%s ignored SIGTERM for %.0fs; killing it", component.name, grace_seconds
-            )
-    # Whatever is left in the group (normally nothing) goes too.
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-
-
 # -- detached mode: `python -m testkit.controlplane up|down|status` ----------------
 
 
@@ -890,56 +853,10 @@ def state_dir() -> Path:
     return cache_root() / "cluster"
 
 
-def is_ours(pid: int, *markers: str) -> bool:
-    """Whether ``pid`` is alive and its command line holds every marker (not a reused pid)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return False
-    return all(marker.encode() in cmdline for marker in markers)
-
-
 @dataclass(frozen=True)
-class SupervisorState:
-    """The files of a detached ``python -m <module> serve`` supervisor kept in one folder.
-
-    Shared by the detached control plane and the demo, which both run that way.
-    """
-
-    folder: Path
+class _State(processes.SupervisorState):
     module: ClassVar[str] = _MODULE
 
-    @property
-    def pid_file(self) -> Path:
-        return self.folder / "supervisor.pid"
-
-    @property
-    def log_file(self) -> Path:
-        return self.folder / "supervisor.log"
-
-    @property
-    def ready_file(self) -> Path:
-        return self.folder / "ready.json"
-
-    def supervisor_pid(self) -> int | None:
-        """The pid of a live supervisor, or None (no pid file, dead, or pid reused)."""
-        try:
-            pid = int(self.pid_file.read_text())
-        except (FileNotFoundError, ValueError):
-            return None
-        return pid if is_ours(pid, self.module, "serve") else None
-
-    def ready(self) -> dict[str, Any] | None:
-        """What the supervisor published once ready (ports, paths, pids), or None."""
-        try:
-            data: dict[str, Any] = json.loads(self.ready_file.read_text())
-        except (FileNotFoundError, ValueError):
-            return None
-        return data
-
-
-@dataclass(frozen=True)
-class _State(SupervisorState):
     @property
     def work_dir(self) -> Path:
         return self.folder / "run"
@@ -970,65 +887,24 @@ def _up(state: _State, timeout: float) -> int:
         _stop_supervisor(state)  # a dead or half-started one: clean up after it
         bin_dir = ensure_binaries()
         state.folder.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", _MODULE, "serve", "--state-dir", str(state.folder)]
-        command += ["--bin-dir", str(bin_dir)]
-        with state.log_file.open("wb") as log:
-            supervisor = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # outlives this command and the terminal's Ctrl-C
-                cwd=state.folder,
-            )
-        state.pid_file.write_text(str(supervisor.pid))
+        supervisor = state.start_supervisor("--bin-dir", str(bin_dir))
         print(f"starting control plane (log: {state.log_file})", file=sys.stderr)
         try:
-            ready = _wait_for_supervisor(state, supervisor, timeout)
+            ready = state.wait_until_ready(supervisor, timeout, "control plane")
+        except processes.SupervisorFailed as error:
+            print(error, file=sys.stderr)
+            _stop_supervisor(state)
+            return 1
         except BaseException:
             _stop_supervisor(state)
             raise
-        if ready is None:
-            _stop_supervisor(state)
-            return 1
         sys.stdout.write(_export_lines(ready))
         return 0
 
 
-def _wait_for_supervisor(
-    state: _State, supervisor: subprocess.Popen[bytes], timeout: float
-) -> dict[str, str] | None:
-    """Relays the supervisor's log to stderr until it is ready (or exits, or times out)."""
-    deadline = time.monotonic() + timeout
-    with state.log_file.open("rb") as log:
-        while True:
-            sys.stderr.write(log.read().decode(errors="replace"))
-            if (ready := state.ready()) is not None:
-                return ready
-            if supervisor.poll() is not None:
-                sys.stderr.write(log.read().decode(errors="replace"))
-                print(f"supervisor exited with code {supervisor.returncode}", file=sys.stderr)
-                return None
-            if time.monotonic() > deadline:
-                print(f"control plane not ready within {timeout:.0f}s", file=sys.stderr)
-                return None
-            time.sleep(0.2)
-
-
 def _stop_supervisor(state: _State, grace_seconds: float = 60.0) -> bool:
     """Stops a running supervisor and removes the state folder; True if one was running."""
-    pid = state.supervisor_pid()
-    if pid is not None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace_seconds
-        while state.supervisor_pid() is not None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if state.supervisor_pid() is not None:
-            print(f"supervisor {pid} ignored SIGTERM; killing it", file=sys.stderr)
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
-    # The supervisor is not our child: wait for the kernel to reap it? Not needed for removal.
+    pid = state.stop_supervisor(grace_seconds)
     shutil.rmtree(state.folder, ignore_errors=True)
     return pid is not None
 
@@ -1052,20 +928,10 @@ def _status(state: _State) -> int:
     return 0
 
 
-class _Shutdown(BaseException):
-    """Raised by the supervisor's signal handler to unwind through ControlPlane.__exit__."""
-
-
 def _serve(state: _State, bin_dir: Path) -> int:
     """The detached supervisor: runs the control plane until SIGTERM/SIGINT/SIGHUP."""
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        for handled in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(handled, signal.SIG_IGN)  # a second signal must not cut teardown short
-        raise _Shutdown(signum)
-
-    for handled in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(handled, on_signal)
+    processes.raise_shutdown_on_signals()
     try:
         with ControlPlane(bin_dir=bin_dir, work_dir=state.work_dir) as control_plane:
             ready = {
@@ -1073,13 +939,11 @@ def _serve(state: _State, bin_dir: Path) -> int:
                 "kubeconfig": str(control_plane.kubeconfig),
                 "bin_dir": str(bin_dir),
             }
-            partial = state.ready_file.with_suffix(".tmp")
-            partial.write_text(json.dumps(ready))
-            partial.replace(state.ready_file)
+            state.publish_ready(ready)
             while True:
                 time.sleep(1)
                 control_plane.check_alive()
-    except _Shutdown:
+    except processes.Shutdown:
         logger.info("stopped on signal")
         return 0
     except ControlPlaneError as error:

@@ -43,12 +43,11 @@ import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Any, ClassVar, Final
 
 import yaml
 
-from . import backfill, controlplane, operator_process, prometheus, shop, synthetic
+from . import backfill, controlplane, operator_process, processes, prometheus, shop, synthetic
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +83,7 @@ def state_dir() -> Path:
 
 
 @dataclass(frozen=True)
-class _State(controlplane.SupervisorState):
+class _State(processes.SupervisorState):
     module: ClassVar[str] = _MODULE
 
     @property
@@ -267,30 +266,11 @@ def _token_kubeconfig(cluster: _Cluster, service_account: str, path: Path) -> No
 
 def _start_supervisor(state: _State, plan: Mapping[str, Any], timeout: float) -> dict[str, Any]:
     state.plan_file.write_text(json.dumps(plan, indent=2))
-    command = [sys.executable, "-m", _MODULE, "serve", "--state-dir", str(state.folder)]
-    with state.log_file.open("wb") as log:
-        supervisor = subprocess.Popen(
-            command,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # outlives `make demo` and the terminal's Ctrl-C
-            cwd=state.folder,
-        )
-    state.pid_file.write_text(str(supervisor.pid))
-    deadline = time.monotonic() + timeout
-    with state.log_file.open("rb") as log:
-        while True:
-            sys.stderr.write(log.read().decode(errors="replace"))
-            sys.stderr.flush()
-            if (ready := state.ready()) is not None:
-                return ready
-            if supervisor.poll() is not None:
-                sys.stderr.write(log.read().decode(errors="replace"))
-                raise DemoError(f"the demo supervisor exited (log: {state.log_file})")
-            if time.monotonic() > deadline:
-                raise DemoError(f"the demo was not up within {timeout:.0f}s ({state.log_file})")
-            time.sleep(0.2)
+    supervisor = state.start_supervisor()  # outlives `make demo` and the terminal's Ctrl-C
+    try:
+        return state.wait_until_ready(supervisor, timeout, "demo")
+    except processes.SupervisorFailed as error:
+        raise DemoError(str(error)) from error
 
 
 def _wait_for_webhook(cluster: _Cluster, port: int, timeout: float = 60.0) -> None:
@@ -463,26 +443,9 @@ Stop it: make demo-down""",
 # -- the detached supervisor: `serve` ---------------------------------------------------------
 
 
-class _Shutdown(BaseException):
-    """Raised by the supervisor's signal handler to unwind through every context manager."""
-
-
 def _start_shop(folder: Path, port: int, anchor: int) -> subprocess.Popen[bytes]:
-    log = (folder / "shop.log").open("ab")
-    process = subprocess.Popen(
-        [
-            *_pdeathsig(),
-            sys.executable,
-            "-m",
-            "testkit.shop",
-            f"--port={port}",
-            f"--anchor={anchor}",
-        ],
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    argv = [sys.executable, "-m", "testkit.shop", f"--port={port}", f"--anchor={anchor}"]
+    process = processes.spawn(argv, folder / "shop.log")
     url = f"http://127.0.0.1:{port}/metrics"
 
     def serving() -> bool:
@@ -498,35 +461,10 @@ def _start_shop(folder: Path, port: int, anchor: int) -> subprocess.Popen[bytes]
     return process
 
 
-def _pdeathsig() -> list[str]:
-    """The child dies with the supervisor even when the supervisor is killed outright."""
-    setpriv = shutil.which("setpriv")
-    return [setpriv, "--pdeathsig", "KILL", "--"] if setpriv else []
-
-
-def _stop_process(process: subprocess.Popen[bytes], grace_seconds: float = 15.0) -> None:
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGTERM)
-    try:
-        process.wait(grace_seconds)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(5)
-
-
 def _serve(state: _State) -> int:
     """Runs the shop, Prometheus and the operator until SIGTERM; stops all if one dies."""
 
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        for handled in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(handled, signal.SIG_IGN)  # a second signal must not cut teardown short
-        raise _Shutdown(signum)
-
-    for handled in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(handled, on_signal)
+    processes.raise_shutdown_on_signals()
     plan = json.loads(state.plan_file.read_text())
     folder = state.folder
     shop_process: subprocess.Popen[bytes] | None = None
@@ -570,9 +508,7 @@ def _serve(state: _State) -> int:
                 "operator": operator.process.pid,
             },
         }
-        partial = state.ready_file.with_suffix(".tmp")
-        partial.write_text(json.dumps(ready, indent=2))
-        partial.replace(state.ready_file)
+        state.publish_ready(ready)
         logger.info("the demo is up")
         while True:
             time.sleep(1)
@@ -582,7 +518,7 @@ def _serve(state: _State) -> int:
                 raise DemoError(f"Prometheus exited ({server.log_path})")
             if operator.process.poll() is not None:
                 raise DemoError(f"the operator exited ({operator.log_path})")
-    except _Shutdown:
+    except processes.Shutdown:
         logger.info("stopping on signal")
         return 0
     except (DemoError, prometheus.PrometheusError, RuntimeError, TimeoutError) as error:
@@ -594,7 +530,7 @@ def _serve(state: _State) -> int:
             operator.stop()
         server.stop()
         if shop_process is not None:
-            _stop_process(shop_process)
+            processes.stop(shop_process, "the shop")
 
 
 # -- `down` -----------------------------------------------------------------------------------
@@ -603,23 +539,14 @@ def _serve(state: _State) -> int:
 def _stop_supervisor(state: _State, grace_seconds: float = 60.0) -> bool:
     """Stop a running demo supervisor and whatever it left; True if one was running."""
     ready = state.ready() or {}
-    pid = state.supervisor_pid()
-    if pid is not None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + grace_seconds
-        while state.supervisor_pid() is not None and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if state.supervisor_pid() is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
-    # A supervisor killed outright takes the shop and Prometheus with it (pdeathsig), but the
-    # operator runs in its own session: stop it by its recorded pid.
+    pid = state.stop_supervisor(grace_seconds)
+    # A supervisor killed outright takes its children with it (pdeathsig) where setpriv exists;
+    # without it they live on in their own sessions: stop them by their recorded pids.
     markers = {"operator": "slo-operator", "shop": "testkit.shop"}
     for name, child in (ready.get("pids") or {}).items():
         # A name without a marker is never killed: "\0" would have matched any live pid.
         marker = markers.get(name)
-        if marker is not None and controlplane.is_ours(int(child), marker):
+        if marker is not None and processes.is_ours(int(child), marker):
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(int(child), signal.SIGKILL)
     return pid is not None

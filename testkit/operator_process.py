@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -16,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Self
+
+from . import processes
 
 
 def free_port() -> int:
@@ -61,14 +62,9 @@ class OperatorProcess:
     def start(self, timeout: float = 30.0) -> None:
         executable = shutil.which("slo-operator", path=str(Path(sys.executable).parent))
         command = [executable] if executable else [sys.executable, "-m", "slo_operator.cli"]
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                [*command, "run", *self.args],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=self.environ,
-                start_new_session=True,
-            )
+        self.process = processes.spawn(
+            [*command, "run", *self.args], self.log_path, env=self.environ
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -113,12 +109,7 @@ class OperatorProcess:
     def stop(self, timeout: float = 20.0) -> None:
         if self.process is None or self.process.poll() is not None:
             return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(5)
+        processes.stop(self.process, "slo-operator", timeout)
 
     def __enter__(self) -> Self:
         self.start()

@@ -30,17 +30,13 @@ Behaviour of Prometheus 2.42 that tests rely on, each checked by
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import math
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -52,6 +48,8 @@ from types import TracebackType
 from typing import Any, Final, Self
 
 import yaml
+
+from . import processes
 
 logger = logging.getLogger(__name__)
 
@@ -139,15 +137,6 @@ def _log_tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
     except FileNotFoundError:
         return ""
     return "\n".join(text.splitlines()[-lines:])
-
-
-def _pdeathsig_prefix() -> list[str]:
-    """``setpriv --pdeathsig KILL`` when available, so a killed test run leaves no server
-    behind. The kernel ties the signal to the starting thread: main thread only."""
-    setpriv = shutil.which("setpriv")
-    if setpriv is None or threading.current_thread() is not threading.main_thread():
-        return []
-    return [setpriv, "--pdeathsig", "KILL", "--"]
 
 
 def _format_time(timestamp: float) -> str:
@@ -285,14 +274,7 @@ class PrometheusServer:
         with self.log_path.open("ab") as log_file:
             log_file.write(f"--- starting: {' '.join(argv)}\n".encode())
             log_file.flush()
-            self._process = subprocess.Popen(
-                [*_pdeathsig_prefix(), *argv],
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                cwd=self.work_dir,
-                start_new_session=True,
-            )
+        self._process = processes.spawn(argv, self.log_path, cwd=self.work_dir)
         deadline = began + self.startup_timeout
         while not self._ready():
             returncode = self._process.poll()
@@ -330,16 +312,7 @@ class PrometheusServer:
         process = self._process
         if process is None:
             return
-        if process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(grace_seconds)
-            except subprocess.TimeoutExpired:
-                logger.warning("prometheus ignored SIGTERM for %.0fs; killing it", grace_seconds)
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        processes.stop(process, "prometheus", grace_seconds)
         self._process = None
 
     def restart(self) -> None:
