@@ -9,6 +9,7 @@
 4. Alert detection time and false alerts on the scripted incidents (:mod:`bench.alerts`).
 5. The operator at scale: 1,000 SLOs applied on a real control plane until all are Ready, then a
    restart (:mod:`bench.bench_operator_scale`, which writes its own section of the page).
+6. The web UI's page server time with 1,000 SLOs (:mod:`bench.bench_ui`, its own section).
 
 Peers are installed first (``bench/install-peers.sh``, idempotent, into ~/.cache). The raw data
 is generated and backfilled once per scenario and cached; each tool's rules are backfilled into
@@ -37,6 +38,7 @@ from . import (
     accuracy,
     alerts,
     bench_operator_scale,
+    bench_ui,
     cost,
     data,
     generate_speed,
@@ -181,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-generate", action="store_true")
     parser.add_argument("--skip-alerts", action="store_true")
     parser.add_argument("--skip-operator-scale", action="store_true")
+    parser.add_argument("--skip-ui", action="store_true")
     parser.add_argument("--repeats", type=int, default=5, help="timed evaluations per rule")
     parser.add_argument("--generate-runs", type=int, default=3)
     parser.add_argument(
@@ -264,6 +267,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_operator_scale and not args.quick:
         # Its own control plane and operator process; it rewrites its own section of the page.
         bench_operator_scale.main(["--write", str(args.output)])
+    if not args.skip_ui and not args.quick:
+        # In-process, about a minute; it rewrites its own section of the page.
+        bench_ui.main(["--write", str(args.output)])
 
     results.environment["wall time"] = f"{(time.monotonic() - began) / 60:.1f} min"
     if args.quick:

@@ -70,3 +70,14 @@ def test_cost_and_accuracy_benchmarks_run_end_to_end(tmp_path: Path) -> None:
     for reading in readings:
         assert not math.isnan(reading.measured), reading
         assert reading.error_pp < 0.01, reading
+
+
+def test_ui_benchmark_runs_and_meets_its_target_at_small_scale(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from bench import bench_ui
+
+    assert bench_ui.main(["--slos", "60", "--repeats", "2"]) == 0
+    table = capsys.readouterr().out
+    assert "## Web UI page load" in table
+    assert table.count(" | met |") == len(bench_ui.PAGES)

@@ -106,37 +106,51 @@ def fleet() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     return slos, slas
 
 
+def overview(
+    slos: list[dict[str, Any]], slas: list[dict[str, Any]], filters: model.Filters
+) -> model.Overview:
+    return model.overview(
+        [model.slo_row(b) for b in slos], [model.sla_row(b) for b in slas], filters
+    )
+
+
 def test_overview_filters_and_sorts() -> None:
     slos, slas = fleet()
-    found = model.overview(slos, slas, model.Filters())
+    found = overview(slos, slas, model.Filters())
     assert found.total_slos == 4 and found.total_slas == 1
     # Remaining budget, lowest first; unmeasured last.
     assert [r.name for r in found.slos] == [
         "chatbot-latency", "catalog-uptime", "checkout-availability",
         "catalog-availability-monthly",
     ]  # fmt: skip
-    by_burn = model.overview(slos, slas, model.Filters(sort="burn"))
+    by_burn = overview(slos, slas, model.Filters(sort="burn"))
     assert [r.name for r in by_burn.slos][:3] == [
         "chatbot-latency", "catalog-uptime", "checkout-availability",
     ]  # fmt: skip
     assert found.counts["exhausted"] == 1 and found.counts["burning"] == 1
     assert found.counts["stalled"] == 1 and found.counts["ok"] == 1
-    burning = model.overview(slos, slas, model.Filters(state="burning"))
+    burning = overview(slos, slas, model.Filters(state="burning"))
     assert [r.name for r in burning.slos] == ["catalog-uptime"]
     assert burning.slas == ()
-    text = model.overview(slos, slas, model.Filters(text="CHAT"))
+    text = overview(slos, slas, model.Filters(text="CHAT"))
     assert [r.name for r in text.slos] == ["chatbot-latency"]
     # A service filter keeps the SLAs resting on one of its SLOs.
-    service = model.overview(slos, slas, model.Filters(service="checkout"))
+    service = overview(slos, slas, model.Filters(service="checkout"))
     assert [r.name for r in service.slos] == ["checkout-availability"]
     assert [r.name for r in service.slas] == ["acme-store"]
-    other = model.overview(slos, slas, model.Filters(namespace="elsewhere"))
+    other = overview(slos, slas, model.Filters(namespace="elsewhere"))
     assert other.slos == () and other.slas == ()
 
 
 @pytest.mark.parametrize(
     ("query", "parameter"),
-    [({"state": "sad"}, "state"), ({"sort": "random"}, "sort"), ({"q": "x" * 201}, "q")],
+    [
+        ({"state": "sad"}, "state"),
+        ({"sort": "random"}, "sort"),
+        ({"q": "x" * 201}, "q"),
+        ({"page": "0"}, "page"),
+        ({"page": "-1"}, "page"),
+    ],
 )
 def test_bad_filters_name_the_parameter(query: dict[str, str], parameter: str) -> None:
     with pytest.raises(model.BadQuery, match=f"'{parameter}'"):
@@ -149,6 +163,29 @@ def test_filters_make_deep_links() -> None:
     assert filters.query(sort="burn") == {
         "namespace": "shop", "state": "burning", "q": "a b", "sort": "burn",
     }  # fmt: skip
+
+
+def test_overview_pages_of_100_and_rows_rebuilt_only_when_changed() -> None:
+    body = examples()["checkout-availability"]
+    bodies = []
+    for index in range(250):
+        copy_ = with_status(body, sli=99.0, errorBudgetRemainingPercent=float(index))
+        copy_["metadata"]["name"] = f"slo-{index:03d}"
+        bodies.append(copy_)
+    cache = model.RowCache()
+    rows = cache.rows("ServiceLevelObjective", bodies)
+    assert cache.rows("ServiceLevelObjective", bodies)[7] is rows[7]
+    changed = with_status(bodies[7], sli=98.0)
+    again = cache.rows("ServiceLevelObjective", [*bodies[:7], changed, *bodies[8:]])
+    assert again[7] is not rows[7] and again[7].sli == 98.0 and again[8] is rows[8]
+    third = model.overview(rows, [], model.Filters(page=3))
+    assert [r.name for r in third.slos] == [f"slo-{i:03d}" for i in range(200, 250)]
+    assert third.matching_slos == 250 and third.pages == 3
+    page = pages.overview_page(third, scope="s")
+    assert 'rel="prev" href="./?page=2"' in page and 'rel="next"' not in page
+    assert "(showing 201-250)" in page
+    # Changing the sort or a filter goes back to the first page.
+    assert model.Filters(page=3).query(sort="burn") == {"sort": "burn"}
 
 
 class Collector(html.parser.HTMLParser):
@@ -190,7 +227,7 @@ def parse(page: str) -> Collector:
 
 def test_overview_page_is_well_formed_and_self_contained() -> None:
     slos, slas = fleet()
-    page = pages.overview_page(model.overview(slos, slas, model.Filters()), scope="all namespaces")
+    page = pages.overview_page(overview(slos, slas, model.Filters()), scope="all namespaces")
     found = parse(page)
     for tag, attrs in found.tags:
         for name in ("src", "href"):
@@ -209,7 +246,7 @@ def test_overview_page_is_well_formed_and_self_contained() -> None:
 def test_user_text_is_escaped() -> None:
     body = with_status(examples()["checkout-availability"], sli=99.0)
     body["spec"]["description"] = '<img src=x onerror="alert(1)">'
-    page = pages.overview_page(model.overview([body], [], model.Filters()), scope="s")
+    page = pages.overview_page(overview([body], [], model.Filters()), scope="s")
     assert "<img" not in page and "&lt;img src=x" in page
     resource = validation.parse_resource(copy.deepcopy(body))
     detail = pages.slo_page(body, resource, [], pages.SloExtras(), [], scope="s")  # type: ignore[arg-type]

@@ -226,18 +226,25 @@ class Filters:
     state: str = ""
     text: str = ""
     sort: SortKey = "budget"
+    page: int = 1
+    """1-based page of `PAGE_SIZE` SLOs."""
 
     def query(self, **changes: str) -> dict[str, str]:
-        """The URL query of these filters with `changes`, leaving out empty values."""
+        """The URL query of these filters with `changes`, leaving out defaults.
+
+        A change of anything but the page starts again at the first page.
+        """
         values = {
             "namespace": self.namespace,
             "service": self.service,
             "state": self.state,
             "q": self.text,
             "sort": self.sort,
+            "page": str(self.page) if "page" in changes or not changes else "1",
         }
         values.update(changes)
-        return {key: value for key, value in values.items() if value and value != "budget"}
+        defaults = {"sort": "budget", "page": "1"}
+        return {k: v for k, v in values.items() if v and defaults.get(k) != v}
 
     @property
     def active(self) -> bool:
@@ -245,6 +252,8 @@ class Filters:
 
 
 MAX_TEXT = 200
+PAGE_SIZE = 100
+"""SLOs per overview page: 1,000 rows of budget bars are a slow page to build and to read."""
 
 
 def parse_filters(query: Mapping[str, str]) -> Filters:
@@ -258,12 +267,16 @@ def parse_filters(query: Mapping[str, str]) -> Filters:
     text = query.get("q", "").strip()
     if len(text) > MAX_TEXT:
         raise BadQuery("q", f"longer than {MAX_TEXT} characters")
+    page_text = query.get("page", "") or "1"
+    if not page_text.isdigit() or int(page_text) < 1 or len(page_text) > 6:
+        raise BadQuery("page", f"not a page number: {page_text!r}")
     return Filters(
         namespace=query.get("namespace", "").strip(),
         service=query.get("service", "").strip(),
         state=state,
         text=text,
         sort=sort,  # type: ignore[arg-type]
+        page=int(page_text),
     )
 
 
@@ -280,7 +293,10 @@ def _burn_key(row: SloRow) -> tuple[int, float, str, str]:
 @dataclasses.dataclass(frozen=True)
 class Overview:
     slos: tuple[SloRow, ...]
-    """The SLOs the filters let through, in the requested order."""
+    """The SLOs of the requested page among those the filters let through, in order."""
+    matching_slos: int
+    """SLOs the filters let through, on every page."""
+    pages: int
     slas: tuple[SlaRow, ...]
     total_slos: int
     total_slas: int
@@ -291,14 +307,41 @@ class Overview:
     filters: Filters
 
 
+class RowCache:
+    """Overview rows by object, rebuilt only for a body the watch replaced.
+
+    The registry stores a new body object for every change, so the body's identity says whether
+    the row is current; the cache holds the body it was built from, which keeps that identity
+    meaningful. Objects that left the registry are dropped at the next call.
+    """
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, str, str], tuple[Mapping[str, Any], SloRow | SlaRow]] = {}
+
+    def rows(self, kind: str, bodies: Iterable[Mapping[str, Any]]) -> list[Any]:
+        build = slo_row if kind == "ServiceLevelObjective" else sla_row
+        found = []
+        seen = set()
+        for body in bodies:
+            metadata = body.get("metadata") or {}
+            key = (kind, str(metadata.get("namespace")), str(metadata.get("name")))
+            seen.add(key)
+            cached = self._rows.get(key)
+            if cached is None or cached[0] is not body:
+                cached = (body, build(body))
+                self._rows[key] = cached
+            found.append(cached[1])
+        for key in [k for k in self._rows if k[0] == kind and k not in seen]:
+            del self._rows[key]
+        return found
+
+
 def overview(
-    slo_bodies: Iterable[Mapping[str, Any]],
-    sla_bodies: Iterable[Mapping[str, Any]],
+    slo_rows: Sequence[SloRow],
+    sla_rows: Sequence[SlaRow],
     filters: Filters,
 ) -> Overview:
-    """Rows for the overview page: filtered, sorted, with the counts of everything in scope."""
-    slo_rows = [slo_row(body) for body in slo_bodies]
-    sla_rows = [sla_row(body) for body in sla_bodies]
+    """The overview page's rows: filtered, sorted, paged, with the counts of all in scope."""
     counts: dict[str, int] = dict.fromkeys(STATES, 0)
     for row in slo_rows:
         counts[row.state] += 1
@@ -335,8 +378,12 @@ def overview(
         and (not text or text in row.text)
     ]
     chosen_slas.sort(key=lambda row: (row.namespace, row.name))
+    pages = max(1, -(-len(chosen) // PAGE_SIZE))
+    first = (min(filters.page, pages) - 1) * PAGE_SIZE
     return Overview(
-        slos=tuple(chosen),
+        slos=tuple(chosen[first : first + PAGE_SIZE]),
+        matching_slos=len(chosen),
+        pages=pages,
         slas=tuple(chosen_slas),
         total_slos=len(slo_rows),
         total_slas=len(sla_rows),

@@ -151,6 +151,23 @@ def _sort_header(found: model.Overview, key: str, text: str) -> str:
     )
 
 
+def _pager(found: model.Overview) -> str:
+    if found.pages <= 1:
+        return ""
+    page = min(found.filters.page, found.pages)
+    links = []
+    if page > 1:
+        links.append(
+            f'<a rel="prev" href="{_href("./", query=found.filters.query(page=str(page - 1)))}">Previous</a>'
+        )
+    links.append(f'<span id="page">Page {page} of {found.pages}</span>')
+    if page < found.pages:
+        links.append(
+            f'<a rel="next" href="{_href("./", query=found.filters.query(page=str(page + 1)))}">Next</a>'
+        )
+    return f'<nav class="pager" aria-label="Pages">{" ".join(links)}</nav>'
+
+
 def overview_page(found: model.Overview, *, scope: str) -> str:
     """The overview: counts, filters (a GET form: every view is a link), SLOs and SLAs."""
     filters = found.filters
@@ -168,7 +185,13 @@ def overview_page(found: model.Overview, *, scope: str) -> str:
     )
     state_options = _options([("", "Any state"), *model.STATES.items()], filters.state)
     sort_options = _options(list(model.SORTS.items()), filters.sort)
-    shown = f"{len(found.slos)} of {found.total_slos} SLOs, {len(found.slas)} of {found.total_slas} SLAs"
+    first = (min(filters.page, found.pages) - 1) * model.PAGE_SIZE
+    shown = (
+        f"{found.matching_slos} of {found.total_slos} SLOs"
+        + (f" (showing {first + 1}-{first + len(found.slos)})" if found.pages > 1 else "")
+        + f", {len(found.slas)} of {found.total_slas} SLAs"
+    )
+    pager = _pager(found)
     slo_table = (
         '<table class="list" id="slo-table"><caption>Service level objectives</caption><thead><tr>'
         '<th scope="col">SLO</th><th scope="col">Namespace</th><th scope="col">Service</th>'
@@ -208,6 +231,7 @@ def overview_page(found: model.Overview, *, scope: str) -> str:
 </form>
 <p class="shown" id="shown">{e(shown)}</p>
 {slo_table}
+{pager}
 {sla_table}
 """
     return layout("Service levels", body, root="", crumbs=[("Overview", "")], scope=scope)

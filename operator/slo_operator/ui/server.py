@@ -38,6 +38,7 @@ SECURITY_HEADERS = {
 OBJECTS_KEY = web.AppKey("objects", registry.Registry)
 EXTRAS_KEY = web.AppKey("extras", data.Extras)
 SCOPE_KEY = web.AppKey("scope", str)
+ROWS_KEY = web.AppKey("rows", model.RowCache)
 Clock = Callable[[], float]
 CLOCK_KEY: web.AppKey[Clock] = web.AppKey("clock")
 
@@ -56,9 +57,10 @@ async def overview(request: web.Request) -> web.Response:
         filters = model.parse_filters(request.query)
     except model.BadQuery as error:
         return _error(request, 400, str(error), "")
+    rows = request.app[ROWS_KEY]
     found = model.overview(
-        (entry.body for entry in objects.entries(SLO_KIND)),
-        (entry.body for entry in objects.entries(SLA_KIND)),
+        rows.rows(SLO_KIND, (entry.body for entry in objects.entries(SLO_KIND))),
+        rows.rows(SLA_KIND, (entry.body for entry in objects.entries(SLA_KIND))),
         filters,
     )
     return _html(pages.overview_page(found, scope=request.app[SCOPE_KEY]))
@@ -158,6 +160,7 @@ def build_app(
     app[OBJECTS_KEY] = objects
     app[EXTRAS_KEY] = data.Extras(backends)
     app[SCOPE_KEY] = scope
+    app[ROWS_KEY] = model.RowCache()
     app[CLOCK_KEY] = clock
     app.router.add_get("/", overview)
     app.router.add_get("/slo/{namespace}/{name}", slo_detail)
