@@ -158,28 +158,34 @@ def write_openmetrics(
         for counter in counters:
             prefix = _series_prefix(counter.name, counter.labels)
             values = counter.exposed_values(first, stop)
-            output.write(
-                "".join(
-                    [
-                        f"{prefix}{value!r}{stamp}"
-                        for value, stamp in zip(values, stamps, strict=True)
-                    ]
-                )
-            )
-            written += stop - first
+            lines = [
+                f"{prefix}{value!r}{stamp}" for value, stamp in zip(values, stamps, strict=True)
+            ]
+            lines = _drop_hidden(lines, scenario.hidden_indices(counter.label_map), first)
+            output.write("".join(lines))
+            written += len(lines)
         for gauge in gauges:
             prefix = _series_prefix(gauge.name, gauge.labels)
-            output.write(
-                "".join(
-                    [
-                        f"{prefix}{value}{stamp}"
-                        for value, stamp in zip(gauge.values[first:stop], stamps, strict=True)
-                    ]
-                )
-            )
-            written += stop - first
+            lines = [
+                f"{prefix}{value}{stamp}"
+                for value, stamp in zip(gauge.values[first:stop], stamps, strict=True)
+            ]
+            lines = _drop_hidden(lines, scenario.hidden_indices(gauge.label_map), first)
+            output.write("".join(lines))
+            written += len(lines)
     output.write("# EOF\n")
     return written
+
+
+def _drop_hidden(lines: list[str], hidden: Sequence[range], first: int) -> list[str]:
+    """``lines[i]`` is sample ``first + i``; leave out the samples of scrape gaps."""
+    if not hidden:
+        return lines
+    return [
+        line
+        for index, line in enumerate(lines, start=first)
+        if not any(index in gap for gap in hidden)
+    ]
 
 
 def block_windows(start: float, end: float, block_ms: int) -> list[tuple[int, int]]:

@@ -280,6 +280,27 @@ class CounterReset:
 
 
 @dataclass(frozen=True)
+class ScrapeGap:
+    """Samples at ``start < t < end`` of some series are never written: Prometheus was down, or
+    the target unreachable, while the service kept counting. The events still happen (the
+    truth keeps them); the first sample after the gap carries them. An ``end`` after the
+    scenario's end is a target that disappeared for good. Empty ``jobs`` / ``tenants`` mean all;
+    probes are hidden when their ``job`` is listed or ``jobs`` is empty.
+    """
+
+    start: int
+    end: int
+    jobs: tuple[str, ...] = ()
+    tenants: tuple[str, ...] = ()
+
+    def hides(self, labels: Mapping[str, str]) -> bool:
+        """Whether the gap hides the series with these labels."""
+        if self.jobs and labels.get("job") not in self.jobs:
+            return False
+        return not self.tenants or labels.get("tenant") in self.tenants
+
+
+@dataclass(frozen=True)
 class Scenario:
     """Everything :func:`generate` needs; the same scenario always yields the same data."""
 
@@ -296,6 +317,8 @@ class Scenario:
     diurnal: Diurnal = field(default_factory=Diurnal)
     incidents: tuple[Incident, ...] = ()
     resets: tuple[CounterReset, ...] = ()
+    scrape_gaps: tuple[ScrapeGap, ...] = ()
+    """Samples never written (the data Prometheus has), events unchanged (the truth)."""
     probe_blip_ratio: float = 0.0005
     """Chance that a probe sample reads 0 outside outages."""
 
@@ -315,6 +338,17 @@ class Scenario:
                 raise ValueError(f"reset of {reset.job} at {reset.at}: not a sample time")
             if reset.job not in jobs:
                 raise ValueError(f"reset of unknown job {reset.job}")
+
+    def hidden_indices(self, labels: Mapping[str, str]) -> list[range]:
+        """The sample indices of a series with ``labels`` that :attr:`scrape_gaps` hide."""
+        hidden = []
+        for gap in self.scrape_gaps:
+            if gap.hides(labels):
+                first = max(0, (gap.start - self.start) // self.interval + 1)
+                stop = min(self.sample_count, -(-(gap.end - self.start) // self.interval))
+                if stop > first:
+                    hidden.append(range(first, stop))
+        return hidden
 
     @property
     def sample_count(self) -> int:
@@ -646,6 +680,32 @@ class SyntheticData:
         for series in self.select_counters(selector):
             delta = series.cumulative[last] - series.cumulative[first]
             total += delta if series.divisor == 1 else delta / series.divisor
+        return total
+
+    def observable_increase(self, selector: str, start: float, end: float) -> int | float:
+        """What any reader of the written samples can count in ``(start, end]``: per series,
+        the differences of consecutive visible samples (a drop is a reset: then the new value),
+        from the last visible sample at or before ``start`` to the last at or before ``end``.
+
+        Equals :meth:`increase` unless a counter reset falls inside a scrape gap: then the events
+        between the last sample before the gap and the reset are lost to every reader.
+        """
+        first, last = self._range_indices(start, end)
+        total: int | float = 0
+        for series in self.select_counters(selector):
+            hidden = self.scenario.hidden_indices(series.label_map)
+            values = list(series.exposed_values(0, last + 1))
+            visible = [k for k in range(last + 1) if not any(k in gap for gap in hidden)]
+            before = [k for k in visible if k <= first]
+            if not before:
+                continue
+            previous = values[before[-1]]
+            for k in visible:
+                if k <= first:
+                    continue
+                value = values[k]
+                total += value - previous if value >= previous else value
+                previous = value
         return total
 
     def increase_by(

@@ -122,17 +122,41 @@ class _Builder:
 # --- level 1 -----------------------------------------------------------------------------------
 
 
+PREVIOUS_SAMPLE_LOOKBACK = "15m"
+"""How far back level 1 looks for a counter's previous sample when the instant lookback (5m)
+finds none: a Prometheus outage or scrape gap up to about this long is counted in full by the
+first minute after it (docs/rules.md, "Gaps")."""
+
+
+def previous_sample(selector: str) -> str:
+    """Per series, the counter's latest sample at or before a minute ago.
+
+    `x offset 1m` finds it when it is at most the lookback delta (5m) old. After a longer gap
+    (Prometheus down, the target unreachable) the subquery finds it up to
+    `PREVIOUS_SAMPLE_LOOKBACK` further back: its steps are 1m apart, each an instant lookup, so
+    they see every sample of that range as long as the lookback delta is at least 1m, and the
+    newest step that sees one returns exactly that last sample (nothing came after it, or
+    `offset 1m` would have found it). A stale marker ends nothing here: the value before it is
+    the counter's last known value.
+    """
+    return (
+        f"({selector} offset 1m"
+        f" or last_over_time({selector}[{PREVIOUS_SAMPLE_LOOKBACK}:1m] offset 1m))"
+    )
+
+
 def increase_1m(selector: str) -> str:
-    """Per series, the exact increase of a counter since the previous evaluation a minute ago.
+    """Per series, the exact increase of a counter since its sample a minute ago.
 
     Differences of the counter's latest values telescope: summed over any run of minutes they
     are the counter's increase between the samples at the run's ends, whatever the scrape
     interval, with none of `rate()`'s extrapolation. A difference below 0 is a counter reset; the
     restarted counter's value is what it counted since (events between the last sample before
-    the minute and the crash are lost, as they are to Prometheus). Where either sample is missing
-    (a new series, a gap longer than the 5m lookback) the minute is left out.
+    the reset and the crash are lost, as they are to Prometheus). After a gap the first minute
+    carries the whole gap's increase (`previous_sample`); only a new series, or a gap longer
+    than `PREVIOUS_SAMPLE_LOOKBACK`, leaves a minute out.
     """
-    delta = f"{selector} - {selector} offset 1m"
+    delta = f"{selector} - {previous_sample(selector)}"
     return f"({delta} >= 0) or ({selector} + 0 and {delta} < 0)"
 
 
