@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-import rule_yaml
 from slo_operator.api import slo
 from slo_operator.rules import model, recording, render, series
+from support import rule_yaml
 from testkit import backfill, prometheus, synthetic
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
