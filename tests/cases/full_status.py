@@ -71,8 +71,12 @@ SLO_STATUS = status.ServiceLevelObjectiveStatus(
     policy=status.PolicyStatus(active_steps=["slow-down"], since=_NOW),
     groups=[
         status.GroupStatus(
-            labels={"tenant": "acme"}, sli=98.7, error_budget_remaining_percent=-30.0
-        )
+            labels={"tenant": "globex"},
+            sli=99.2,
+            error_budget_remaining_percent=20.0,
+            no_data=True,
+            no_data_since=datetime.datetime(2026, 11, 27, 9, 0, tzinfo=datetime.UTC),
+        ),
     ],
 )
 

@@ -329,6 +329,54 @@ def no_data(
     )
 
 
+def tenant_series(resource: slo.ServiceLevelObjective, segments: Sequence[Segment]) -> Any:
+    """Tenant `acme` keeps its steady traffic; tenant `globex` follows `segments`."""
+    job = resource.name
+    steady = _counter([REQUESTS_PER_MINUTE] * sum(segment.minutes for segment in segments))
+    return [
+        {
+            "series": f'http_requests_total{{job="{job}",code="200",tenant="acme"}}',
+            "values": steady,
+        },
+        {
+            "series": f'http_requests_total{{job="{job}",code="200",tenant="globex"}}',
+            "values": _counter(_per_minute(segments, lambda e: 1 - e)),
+        },
+        {
+            "series": f'http_requests_total{{job="{job}",code="500",tenant="globex"}}',
+            "values": _counter(_per_minute(segments, lambda e: e)),
+        },
+    ]
+
+
+def no_data_of_one_group(vanish: bool) -> Scenario:
+    """A grouped SLO: tenant globex stops (its series vanish, or its counters stop moving)
+    at minute 60 while acme goes on. The no-data alert fires for globex alone, as the
+    ungrouped one does for the whole SLO: five quiet minutes plus `noData.for` later."""
+    name = "api-tenants-vanish" if vanish else "api-tenants-idle"
+    document = ratio_slo(name, "30d", 99.9).model_dump(mode="json", by_alias=True)
+    document["spec"]["groupBy"] = ["tenant"]
+    resource = rule_yaml.slo_from(document)
+    stop = 60
+    wait = int(common.parse_duration_seconds(resource.spec.alerting.no_data.for_) // 60)
+    fires = stop + 5 + wait
+    after = Segment(fires - stop + 10, 0, None) if vanish else Segment(fires - stop + 10, 0, 0.0)
+    labels = _labels(resource)
+    labels[NO_DATA] = {**labels[NO_DATA], "tenant": "globex"}
+    return Scenario(
+        name=f"{name}-no-data",
+        resource=resource,
+        segments=(Segment(stop, REQUESTS_PER_MINUTE, 0.0), after),
+        checks=(
+            Check(fires - 2, NO_DATA, False),
+            Check(fires + 2, NO_DATA, True),
+            Check(fires + 2, PAGE, False),
+        ),
+        series=tenant_series,
+        alert_labels=labels,
+    )
+
+
 def _scenarios() -> list[Scenario]:
     found = []
     for window, target in (("30d", 99.9), ("7d", 99.9), ("1d", 99.0)):
@@ -339,6 +387,7 @@ def _scenarios() -> list[Scenario]:
         found.append(outage(resource, ratio_series))
         found.append(steady(resource, ratio_series))
     found.append(no_data(ratio_slo("api-nodata", "30d", 99.9), ratio_series, 5))
+    found += [no_data_of_one_group(vanish=True), no_data_of_one_group(vanish=False)]
     chatbot = example_slo("chatbot-latency")
     found += [
         outage(chatbot, latency_series),

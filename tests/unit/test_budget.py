@@ -168,3 +168,41 @@ def test_worst_groups_are_bounded_and_ordered() -> None:
         "errorBudgetRemainingPercent": -40.0,
     }
     assert len(groups.worst(made)) == groups.WORST_GROUPS_LIMIT
+
+
+# --- groups whose traffic stopped ---------------------------------------------------------------
+
+
+HOUR = datetime.timedelta(hours=1)
+
+
+def test_quiet_groups_keep_their_last_numbers_marked_no_data_until_a_window_passed() -> None:
+    t0 = datetime.datetime(2026, 1, 10, 12, tzinfo=datetime.UTC)
+    previous = [
+        {"labels": {"tenant": "acme"}, "sli": 99.9, "errorBudgetRemainingPercent": 80.0},
+        {"labels": {"tenant": "globex"}, "sli": 98.0, "errorBudgetRemainingPercent": -5.0},
+    ]
+    # globex's series vanished: it stays, with its last numbers, marked since now.
+    first = groups.quiet(("tenant",), previous, [], [("acme",)], t0, t0 - HOUR)
+    assert first == [
+        {
+            "labels": {"tenant": "globex"},
+            "sli": 98.0,
+            "errorBudgetRemainingPercent": -5.0,
+            "noData": True,
+            "noDataSince": "2026-01-10T12:00:00Z",
+        }
+    ]
+    # Later it keeps the time it first went quiet; initech counts zero events: new, no numbers.
+    later = t0 + datetime.timedelta(minutes=30)
+    second = groups.quiet(("tenant",), first, [("initech",)], [("acme",)], later, later - HOUR)
+    assert [(g["labels"]["tenant"], g["noDataSince"]) for g in second] == [
+        ("globex", "2026-01-10T12:00:00Z"),
+        ("initech", "2026-01-10T12:30:00Z"),
+    ]
+    assert "sli" not in second[1]
+    # Traffic again: measured, not quiet.
+    assert groups.quiet(("tenant",), first, [], [("acme",), ("globex",)], later, t0) == []
+    # Quiet for a whole window: dropped.
+    end = t0 + datetime.timedelta(hours=1, minutes=1)
+    assert groups.quiet(("tenant",), first, [], [("acme",)], end, end - HOUR) == []

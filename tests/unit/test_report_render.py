@@ -5,6 +5,7 @@ Numbers against a real Prometheus and `evaluate` are in tests/integration/test_r
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import struct
 from typing import Any
@@ -179,3 +180,22 @@ def test_wrong_usage_exits_2_before_any_query(
 ) -> None:
     assert cli.main(["report", *arguments]) == 2
     assert "slo-operator report:" in capsys.readouterr().err
+
+
+def test_a_group_without_traffic_says_since_when_its_numbers_are_the_last_ones() -> None:
+    groups = [
+        {"labels": {"tenant": "acme"}, "sli": 99.1, "errorBudgetRemainingPercent": 10.0},
+        {
+            "labels": {"tenant": "globex"},
+            "sli": 98.0,
+            "errorBudgetRemainingPercent": -5.0,
+            "noData": True,
+            "noDataSince": "2026-01-14T02:00:00Z",
+        },
+    ]
+    item = _slo("tenants", [_objective("standard", True, 10.0)])
+    item = dataclasses.replace(item, status={**item.status, "groups": groups})
+    assert [row[0] for row in render.groups_table(item).rows] == [
+        "tenant=acme",
+        "tenant=globex (no data since 2026-01-14T02:00:00Z)",
+    ]

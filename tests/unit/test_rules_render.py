@@ -313,9 +313,12 @@ def test_alerts_are_for_the_primary_objective_with_user_labels_underneath_ours()
     assert page.for_ == "2m" and ticket.for_ == "10m" and no_data.for_ == "10m"
     assert page.annotations["runbook_url"] == "https://runbooks.example.com/chatbot"
     assert {"summary", "description"} <= set(page.annotations)
-    assert (
+    assert no_data.expr.endswith(
+        '\nor\nabsent(slo:sli_total:increase1m{slo="chatbot-latency",slo_namespace="shop"})'
+    )
+    # Per group (here the SLO): seen in the longest alert window, quiet for five minutes.
+    assert 'slo:sli_error:ratio{slo="chatbot-latency",slo_namespace="shop",slo_window="' in (
         no_data.expr
-        == 'absent(slo:sli_total:increase1m{slo="chatbot-latency",slo_namespace="shop"})'
     )
 
 
@@ -342,8 +345,11 @@ def test_no_data_uses_the_level1_total_and_the_configured_for() -> None:
     (no_data,) = [
         a for a in alerting_rules(render.render_rule_groups(resource)) if a.alert == "SLONoData"
     ]
-    assert (
-        no_data.expr == 'absent_over_time(slo:sli_total:count1m{slo="api",slo_namespace="ns"}[5m])'
+    assert no_data.expr.endswith(
+        '\nor\nabsent_over_time(slo:sli_total:count1m{slo="api",slo_namespace="ns"}[5m])'
+    )
+    assert 'sum_over_time(slo:sli_total:count1m{slo="api",slo_namespace="ns"}[4m30s])' in (
+        no_data.expr
     )
     assert no_data.for_ == "15m"
 

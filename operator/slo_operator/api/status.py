@@ -85,6 +85,12 @@ class GroupStatus(StatusModel):
     """Measured SLI percent of the primary objective."""
     error_budget_remaining_percent: float | None = None
     """Percent of the primary objective's budget left."""
+    no_data: bool | None = None
+    """True when the group had no events in the window (its traffic stopped while other groups
+    continued): `sli` and `errorBudgetRemainingPercent` are then its last measured values."""
+    no_data_since: datetime.datetime | None = None
+    """When the group was first found without events; it is dropped from the list once a whole
+    window has passed since."""
 
 
 class ServiceLevelObjectiveStatus(StatusModel):

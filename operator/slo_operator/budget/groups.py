@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from . import objectives, rounding
 
@@ -38,3 +40,48 @@ def worst(groups: Iterable[GroupNumbers], limit: int = WORST_GROUPS_LIMIT) -> li
             sorted(group.labels.items()),
         ),
     )[:limit]
+
+
+def quiet(
+    group_by: Sequence[str],
+    previous: Iterable[Mapping[str, Any]],
+    without_events: Iterable[tuple[str, ...]],
+    measured: Iterable[tuple[str, ...]],
+    at: datetime.datetime,
+    window_start: datetime.datetime | None,
+    limit: int = WORST_GROUPS_LIMIT,
+) -> list[dict[str, Any]]:
+    """Status entries of the groups without events in the window, marked `noData`.
+
+    A group is quiet when the window's sums hold it with no events, or when the previous status
+    listed it and the sums no longer hold it at all (its series vanished). It keeps the numbers
+    of its previous entry and the time it first went quiet (`noDataSince`, `at` for a new one);
+    once a whole window has passed since (`noDataSince` before `window_start`), it is dropped.
+    At most `limit` entries, the longest quiet first.
+    """
+    stamp = at.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    earlier: dict[tuple[str, ...], Mapping[str, Any]] = {}
+    for entry in previous:
+        labels = entry.get("labels") or {}
+        earlier[tuple(str(labels.get(name, "")) for name in group_by)] = entry
+    measured_keys = set(measured)
+    keys = dict.fromkeys(without_events)
+    keys.update(dict.fromkeys(key for key in earlier if key not in measured_keys))
+    found: list[dict[str, Any]] = []
+    for key in keys:
+        if key in measured_keys:
+            continue
+        entry = dict(earlier.get(key) or {"labels": dict(zip(group_by, key, strict=True))})
+        since = entry.get("noDataSince") if entry.get("noData") else None
+        since = since or stamp
+        if window_start is not None and _parse(since) < window_start:
+            continue  # quiet for a whole window: nothing left to say about it
+        entry["noData"] = True
+        entry["noDataSince"] = since
+        found.append(entry)
+    found.sort(key=lambda entry: (entry["noDataSince"], sorted(entry["labels"].items())))
+    return found[:limit]
+
+
+def _parse(stamp: str) -> datetime.datetime:
+    return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))

@@ -638,6 +638,16 @@ class SloEvaluator:
         values["objectives"] = [n.status() for n in numbers]
         if group_by:
             values["groups"] = [g.status() for g in groups.worst(primary_groups)]
+            # Groups whose traffic stopped while others continue: listed after the worst ones,
+            # with their last numbers, marked noData (never dropped silently).
+            values["groups"] += groups.quiet(
+                group_by,
+                status.get("groups") or [],
+                [key for key, total in totals.items() if total <= 0],
+                [tuple(g.labels[name] for name in group_by) for g in primary_groups],
+                the_plan.at,
+                the_plan.window_start,
+            )
 
         domain: list[tuple[str, bool | str, str, str]] = []
         exhausted = primary.error_budget_remaining_percent <= 0

@@ -223,10 +223,18 @@ def policy_table(item: model.SloReport) -> Table:
     return Table(("Policy step", "At consumed %", "Reached (in chart span)", "Active now"), rows)
 
 
+def _group_name(group: Mapping[str, Any]) -> str:
+    name = ", ".join(f"{k}={v}" for k, v in sorted((group.get("labels") or {}).items()))
+    if group.get("noData"):
+        # Its numbers (if any) are the last measured ones: traffic stopped since.
+        name += f" (no data since {group.get('noDataSince', '?')})"
+    return name
+
+
 def groups_table(item: model.SloReport) -> Table:
     rows = tuple(
         (
-            ", ".join(f"{k}={v}" for k, v in sorted((group.get("labels") or {}).items())),
+            _group_name(group),
             _text(group.get("sli")),
             _text(group.get("errorBudgetRemainingPercent")),
         )

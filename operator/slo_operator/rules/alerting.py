@@ -8,7 +8,7 @@ around it. Label values inside PromQL are always quoted with `quote_promql_strin
 from __future__ import annotations
 
 from ..api import common, slo
-from . import burn_rates, model, series
+from . import burn_rates, model, recording, series
 
 ALERT_NAMES: dict[burn_rates.Severity, str] = {
     "page": "SLOErrorBudgetBurnPage",
@@ -131,24 +131,47 @@ def _burn_alert(
     )
 
 
-def _no_data_alert(resource: slo.ServiceLevelObjective) -> model.AlertingRule:
+_QUIET_RANGE = "4m30s"
+"""Five level-1 points: a group is quiet when none of its last five minutes counted an event."""
+
+
+def _no_data_expr(resource: slo.ServiceLevelObjective) -> str:
+    """Fires per group: for each group seen within the longest alert window whose last five
+    minutes hold no events (its series vanished, or its counters stopped moving), and once for
+    the SLO when its level-1 series are absent altogether (never there, or gone for longer)."""
     spec = resource.spec
-    total = series.selector(series.total_level1(spec), series.identity_labels(resource))
+    identity = series.identity_labels(resource)
+    total = series.selector(series.total_level1(spec), identity)
+    by = ", ".join([series.LABEL_NAMESPACE, series.LABEL_SLO, *spec.group_by])
+    longest = max(recording.alert_windows(spec))
+    seen = series.selector(
+        series.ERROR_RATIO, {**identity, series.LABEL_WINDOW: series.window_label(longest)}
+    )
+    quiet = (
+        f"(\n  group by ({by}) ({seen})\n"
+        f"unless on ({by})\n"
+        f"  sum by ({by}) (sum_over_time({total}[{_QUIET_RANGE}])) > 0\n)"
+    )
     if spec.indicator.bool_gauge is not None:
         # Probes may be scraped less often than the per-minute count is recorded.
-        expr = f"absent_over_time({total}[5m])"
-    else:
-        expr = f"absent({total})"
+        return f"{quiet}\nor\nabsent_over_time({total}[5m])"
+    return f"{quiet}\nor\nabsent({total})"
+
+
+def _no_data_alert(resource: slo.ServiceLevelObjective) -> model.AlertingRule:
+    spec = resource.spec
     summary = (
         f"SLO {resource.namespace}/{resource.name} ({escape_template(spec.service)}) has no data"
     )
     description = (
-        "The indicator's series of this SLO are absent: its SLI and error budget cannot be "
-        "computed. Check the selectors and the scrape targets."
+        "The indicator of this SLO counted no events in the last five minutes"
+        + (" for the group in this alert's labels" if spec.group_by else "")
+        + ": its SLI and error budget cannot be computed for now. Check the selectors, the "
+        "scrape targets and whether the service still receives traffic."
     )
     return model.AlertingRule(
         alert=NO_DATA_ALERT,
-        expr=expr,
+        expr=_no_data_expr(resource),
         for_=spec.alerting.no_data.for_,
         labels=_labels(resource, dict(spec.alerting.ticket.labels), "noData"),
         annotations=_annotations(resource, summary, description),
