@@ -77,10 +77,16 @@ class PrometheusBackend:
         elif backend.insecure_skip_verify:
             session.verify = False
         # One quick retry for a dropped connection; a backend that is down must fail fast so the
-        # cycle ends on time (the loop retries next cycle anyway).
+        # cycle ends on time (the loop retries next cycle anyway). No retry after a read timeout:
+        # a slow backend would hold the cycle for twice its timeout.
         retry = urllib3_retry.Retry(
-            total=1, backoff_factor=0.2, status_forcelist=(502, 503, 504), allowed_methods=None
+            total=1,
+            read=0,
+            backoff_factor=0.2,
+            status_forcelist=(502, 503, 504),
+            allowed_methods=None,
         )
+        session.hooks["response"].append(_refuse_partial_response)
         self._client = prometheus_api_client.PrometheusConnect(
             url=backend.url.rstrip("/"),
             session=session,
@@ -116,12 +122,13 @@ class PrometheusBackend:
             result: list[dict[str, Any]] = self._client.custom_query(
                 query.promql, params={"time": f"{query.at.timestamp():.3f}"}
             )
+        except (requests.RequestException, ValueError) as error:
+            # Before OSError: requests' exceptions are OSErrors too.
+            raise errors.BackendUnavailable(self.name, _short(error)) from None
         except OSError as error:  # unreadable secret files
             raise errors.BackendUnavailable(
                 self.name, f"cannot read credentials: {error}"
             ) from None
-        except (requests.RequestException, ValueError) as error:
-            raise errors.BackendUnavailable(self.name, _short(error)) from None
         except prometheus_exceptions.PrometheusApiClientException as error:
             raise errors.BackendUnavailable(self.name, _short(error)) from None
         return [_sample(item) for item in result]
@@ -139,12 +146,12 @@ class PrometheusBackend:
                 end_time=query.end,
                 step=f"{query.step_seconds:g}",
             )
+        except (requests.RequestException, ValueError) as error:
+            raise errors.BackendUnavailable(self.name, _short(error)) from None
         except OSError as error:
             raise errors.BackendUnavailable(
                 self.name, f"cannot read credentials: {error}"
             ) from None
-        except (requests.RequestException, ValueError) as error:
-            raise errors.BackendUnavailable(self.name, _short(error)) from None
         except prometheus_exceptions.PrometheusApiClientException as error:
             raise errors.BackendUnavailable(self.name, _short(error)) from None
         return [_range_series(item) for item in result]
@@ -165,6 +172,18 @@ class PrometheusBackend:
 
         results = await asyncio.gather(*(bounded(query) for query in distinct))
         return dict(zip(distinct, results, strict=True))
+
+
+class PartialResponse(requests.RequestException):
+    """The backend answered with warnings (Thanos' partial response, a failed remote read):
+    some data is missing, so the answer is not a measurement."""
+
+
+def _refuse_partial_response(response: requests.Response, *args: Any, **kwargs: Any) -> None:
+    if response.status_code == 200 and b'"warnings"' in response.content:
+        warnings = response.json().get("warnings")
+        if warnings:
+            raise PartialResponse("partial response: " + "; ".join(map(str, warnings)))
 
 
 def _sample(item: Mapping[str, Any]) -> Sample:
@@ -191,10 +210,11 @@ def _range_series(item: Mapping[str, Any]) -> RangeSeries:
 
 
 def _short(error: BaseException) -> str:
-    """A one-line cause for a condition message (requests' messages nest whole reprs)."""
+    """A one-line cause for a condition message: urllib3's innermost reason (`too many 503
+    error responses`, `Connection refused`, `Read timed out`), without the request's URL."""
     text = str(error).replace("\n", " ")
+    if "Caused by " in text:
+        text = text.split("Caused by ")[-1].strip("() ")
     if isinstance(error, requests.ConnectionError):
-        text = "connection failed: " + (
-            text.split("Caused by ")[-1] if "Caused by" in text else text
-        )
+        text = "connection failed: " + text
     return text[:300]
