@@ -309,7 +309,22 @@ def test_chart_scales_into_the_plot() -> None:
     (d,) = re.findall(r' d="([^"]*)"', svg)
     (x0, y0), (x1, y1) = [tuple(map(float, p[1:].split(","))) for p in d.split()]
     assert x0 == charts.LEFT and x1 == charts.WIDTH - charts.RIGHT
-    assert charts.TOP < y1 < y0 < charts.HEIGHT - charts.BOTTOM
+    assert charts.TOP <= y1 < y0 <= charts.HEIGHT - charts.BOTTOM
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "ticks"),
+    [
+        (-960.6, 100.0, [-1000, -750, -500, -250, 0, 250]),
+        (0.0, 12.39, [0, 2.5, 5, 7.5, 10, 12.5]),
+        (99.1, 99.9, [99.0, 99.2, 99.4, 99.6, 99.8, 100.0]),
+        (1.0, 1.0, [0.0, 0.5, 1.0, 1.5, 2.0]),
+    ],
+)
+def test_chart_ticks_are_round_and_cover_the_data(
+    low: float, high: float, ticks: list[float]
+) -> None:
+    assert charts.nice_ticks(low, high, charts.Y_TICKS) == ticks
 
 
 def test_sla_page_commitments_backing_exclusions_history() -> None:

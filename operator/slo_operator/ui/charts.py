@@ -34,7 +34,21 @@ def _time_label(moment: float, span: float) -> str:
 
 
 def _number_label(value: float) -> str:
-    return f"{value:.4g}"
+    return f"{value:.6g}"
+
+
+def nice_ticks(low: float, high: float, count: int) -> list[float]:
+    """Round tick values (steps of 1, 2, 2.5 or 5 times a power of ten) covering `low`..`high`."""
+    if high <= low:
+        low, high = low - 1.0, high + 1.0
+    raw = (high - low) / count
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    first = math.floor(low / step) * step
+    ticks = [first]
+    while ticks[-1] < high - step * 1e-9:
+        ticks.append(first + step * len(ticks))
+    return [round(t, 12) for t in ticks]
 
 
 def _scale(low: float, high: float, size: float, value: float, invert: bool) -> float:
@@ -60,8 +74,8 @@ def line_chart(
     if y_from_zero:
         values.append(0.0)
     low, high = (min(values), max(values)) if values else (0.0, 1.0)
-    pad = (high - low) * 0.05 or 1.0
-    low, high = low - (0 if y_from_zero and low >= 0 else pad), high + pad
+    ticks = nice_ticks(low, high, Y_TICKS)
+    low, high = ticks[0], ticks[-1]
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     span = max(end - start, 1.0)
 
@@ -78,8 +92,7 @@ def line_chart(
         f"<title>{label}</title>",
         f'<rect class="plot" x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}"/>',
     ]
-    for k in range(Y_TICKS + 1):
-        value = low + (high - low) * k / Y_TICKS
+    for value in ticks:
         ty = y(value)
         parts.append(
             f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{ty:.1f}" y2="{ty:.1f}"/>'

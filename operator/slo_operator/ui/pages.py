@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from ..api import sla, slo, validation
+from ..api import common, sla, slo, validation
 from ..budget import exclusions, intervals, sla_conditions
 from ..report import model as report_model
 from ..rules import model as rules_model
@@ -360,7 +360,7 @@ def _burn_rates_now(status: Mapping[str, Any]) -> str:
     cells = "".join(
         f'<tr data-window="{e(str(w))}"><th scope="row">{e(str(w))}</th>'
         f'<td class="num" data-field="burn">{number(v)}</td></tr>'
-        for w, v in rates.items()
+        for w, v in sorted(rates.items(), key=lambda item: common.parse_duration_seconds(item[0]))
     )
     return (
         '<table class="list compact" id="burn-rates"><thead><tr><th scope="col">Window</th>'

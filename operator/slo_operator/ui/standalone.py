@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 
@@ -44,10 +45,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _api_client() -> kubernetes.client.ApiClient:
-    try:
-        kubernetes.config.load_kube_config()  # type: ignore[no-untyped-call]
-    except kubernetes.config.ConfigException:
+    """The current kubeconfig; inside a pod without one, the service account."""
+    if "KUBERNETES_SERVICE_HOST" in os.environ and not os.environ.get("KUBECONFIG"):
         kubernetes.config.load_incluster_config()  # type: ignore[no-untyped-call]
+    else:
+        kubernetes.config.load_kube_config()  # type: ignore[no-untyped-call]
     return kubernetes.client.ApiClient()
 
 
