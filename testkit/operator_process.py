@@ -26,7 +26,7 @@ def free_port() -> int:
 
 
 class OperatorProcess:
-    """`slo-operator run ARGS` with its own metrics, health and webhook ports.
+    """`slo-operator run ARGS` with its own metrics, health, webhook and (optional) UI ports.
 
     The log is kept in `log_path`; `stop()` sends SIGTERM (kopf's graceful shutdown) first.
     """
@@ -39,8 +39,10 @@ class OperatorProcess:
         env: Mapping[str, str] | None = None,
         webhook: bool = True,
         log_dir: Path | None = None,
+        ui: bool = False,
     ) -> None:
         self.metrics_port = free_port()
+        self.ui_port = free_port() if ui else 0
         self.health_port = free_port()
         self.webhook_port = free_port() if webhook else 0
         self.log_dir = log_dir or Path(tempfile.mkdtemp(prefix="slo-operator-run-"))
@@ -50,6 +52,8 @@ class OperatorProcess:
             f"--metrics-port={self.metrics_port}",
             f"--health-port={self.health_port}",
         ]
+        if ui:
+            self.args.append(f"--ui-port={self.ui_port}")
         if webhook:
             self.args += [
                 f"--webhook-port={self.webhook_port}",
