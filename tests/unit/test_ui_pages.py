@@ -20,6 +20,7 @@ import yaml
 
 from cases import full_status
 from slo_operator.api import validation
+from slo_operator.backends import backend_config
 from slo_operator.evaluation import registry
 from slo_operator.report import model as report_model
 from slo_operator.ui import charts, model, pages, server
@@ -95,7 +96,9 @@ def fleet() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         with_status(bodies["checkout-availability"], sli=99.8, errorBudgetRemainingPercent=60.0,
                     burnRates={"1h": 0.5}),
         with_status(bodies["chatbot-latency"], sli=99.1, errorBudgetRemainingPercent=-12.5,
-                    burnRates={"1h": 4.25}, conditions=[cond("ErrorBudgetExhausted", "True")]),
+                    burnRates={"1h": 4.25}, conditions=[cond("ErrorBudgetExhausted", "True")],
+                    lastEvaluationTime="2026-11-27T10:00:00Z",
+                    windowStart="2026-11-26T10:00:00Z"),
         with_status(bodies["catalog-uptime"], sli=99.95, errorBudgetRemainingPercent=20.0,
                     burnRates={"1h": 1.5}),
         with_status(bodies["catalog-availability-monthly"], conditions=[cond("Stalled", "True")]),
@@ -358,7 +361,8 @@ def test_sla_page_commitments_backing_exclusions_history() -> None:
 
 
 @pytest.fixture
-def served() -> Iterator[str]:
+def served(request: pytest.FixtureRequest) -> Iterator[str]:
+    backends = getattr(request, "param", None)
     objects = registry.Registry()
     slos, slas = fleet()
     for body in slos:
@@ -366,7 +370,7 @@ def served() -> Iterator[str]:
     for body in slas:
         objects.upsert("ServiceLevelAgreement", body)
     loop = asyncio.new_event_loop()
-    app = server.build_app(objects, None, scope="namespace shop")
+    app = server.build_app(objects, backends, scope="namespace shop")
     port = _free_port()
     runner = loop.run_until_complete(server.start(app, "127.0.0.1", port))
     import threading
@@ -411,6 +415,23 @@ def test_server_serves_pages_read_only(served: str) -> None:
     for method in ("POST", "PUT", "DELETE", "PATCH"):
         assert fetch(served + "/", method)[0] == 405, method
         assert fetch(served + "/slo/shop/chatbot-latency", method)[0] == 405, method
+
+
+def _closed_port_backend() -> backend_config.Backends:
+    return backend_config.Backends(
+        [backend_config.BackendConfig(name="default", url=f"http://127.0.0.1:{_free_port()}")]
+    )
+
+
+@pytest.mark.parametrize("served", [_closed_port_backend()], indirect=True)
+def test_a_failing_backend_gives_a_note_not_a_chart(served: str) -> None:
+    status, _, page = fetch(served + "/slo/shop/chatbot-latency")
+    assert status == 200
+    assert "Charts unavailable: backend &#x27;default&#x27; unavailable" in page
+    assert "Alerts unavailable: backend &#x27;default&#x27; unavailable" in page
+    assert "<path" not in page
+    # The status' own numbers are still shown.
+    assert 'data-field="sli">99.1%' in page
 
 
 @pytest.mark.parametrize(
