@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import kubernetes
+import urllib3
 
 from ..api import crd
 from ..evaluation import registry
@@ -117,14 +118,15 @@ class Watcher:
                     body = event.get("object") or {}
                     if isinstance(body, Mapping) and body.get("metadata"):
                         self.loop.call_soon_threadsafe(self._apply, kind.kind, event["type"], body)
-            except (kubernetes.client.ApiException, OSError, ValueError) as error:
+            except (
+                kubernetes.client.ApiException,
+                urllib3.exceptions.HTTPError,  # a dropped or timed-out watch connection
+                OSError,
+                ValueError,
+            ) as error:
                 reason = getattr(error, "reason", None) or str(error)
                 self.errors[kind.kind] = f"listing {kind.plural}: {reason}"
-                logger.warning("watching %s failed: %s; retrying", kind.plural, reason)
-                self._stop.wait(RETRY_SECONDS)
-            except Exception as error:  # urllib3 protocol errors of a dropped connection
-                self.errors[kind.kind] = f"watching {kind.plural}: {error}"
-                logger.warning("watch of %s ended: %s; relisting", kind.plural, error)
+                logger.warning("watching %s failed: %s; relisting", kind.plural, reason)
                 self._stop.wait(RETRY_SECONDS)
 
     def _call_for_watch(self, kind: crd.ResourceKind) -> Any:
