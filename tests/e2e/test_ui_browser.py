@@ -374,8 +374,9 @@ def test_overview_filters_sort_and_deep_links(
 ) -> None:
     _, url = operator
     browser.open(url + "/")
-    # Choosing a state submits the form: the URL is the deep link of the view.
+    # Choosing a state and applying: the URL is the deep link of the view.
     Select(browser.css("select[name=state]")).select_by_value("exhausted")
+    browser.css("form.filters button[type=submit]").click()
     browser.arrived(lambda q: q.get("state") == "exhausted", "state in the URL")
     names = [r.get_attribute("data-name") for r in browser.all("#slo-table tbody tr")]
     exhausted = exhausted_slos(control_plane, ui_namespace)
@@ -386,6 +387,7 @@ def test_overview_filters_sort_and_deep_links(
     browser.arrived(lambda q: q == {}, "filters cleared")
     # Service, then free text typed after "/" (the search key), submitted with Enter.
     Select(browser.css("select[name=service]")).select_by_value("chatbot")
+    browser.css("form.filters button[type=submit]").click()
     browser.arrived(lambda q: q.get("service") == "chatbot", "service in the URL")
     assert [r.get_attribute("data-name") for r in browser.all("#slo-table tbody tr")] == [
         "chatbot-latency"

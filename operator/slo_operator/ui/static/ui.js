@@ -1,6 +1,7 @@
-// slo-operator UI: theme (system preference, or the reader's choice kept in localStorage),
-// filters that apply as they change, and two keys: "/" focuses the search, "t" toggles the theme.
-// Everything works without this script: the filters form is a plain GET form.
+// slo-operator UI: theme (system preference, or the reader's choice kept in localStorage) and
+// two keys: "/" focuses the search, "t" toggles the theme. Filters apply with the form's button
+// (or Enter), not on every change: arrowing through a select must not reload the page.
+// Everything but the theme toggle works without this script: the filters form is a GET form.
 (function () {
   "use strict";
   var KEY = "slo-operator-theme";
@@ -33,13 +34,6 @@
     if (button) {
       label(button);
       button.addEventListener("click", function () { toggle(button); });
-    }
-    var form = document.querySelector("form.filters");
-    if (form) {
-      var selects = form.querySelectorAll("select");
-      for (var i = 0; i < selects.length; i++) {
-        selects[i].addEventListener("change", function () { form.submit(); });
-      }
     }
     document.addEventListener("keydown", function (event) {
       var target = event.target;
