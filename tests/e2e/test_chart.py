@@ -413,6 +413,25 @@ def test_service_monitor_selects_the_metrics_service(helm: Helm) -> None:
     assert [e["port"] for e in monitor["spec"]["endpoints"]] == ["metrics"]
 
 
+def test_ui_is_off_by_default_and_one_value_turns_it_on_with_a_service(helm: Helm) -> None:
+    defaults = helm.render()
+    container = find(defaults, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert not any(arg.startswith("--ui-port") for arg in container["args"])
+    assert not [d for d in defaults if d["metadata"]["name"].endswith("-ui")]
+    documents = helm.render(values_files=[VALUES_DIR / "ui.yaml"])
+    container = find(documents, "Deployment")["spec"]["template"]["spec"]["containers"][0]
+    assert "--ui-port=8088" in container["args"]
+    ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+    assert ports["ui"] == 8088
+    service = find(documents, "Service", "slo-slo-operator-ui")
+    assert service["spec"]["ports"] == [
+        {"name": "http", "port": 8088, "targetPort": "ui", "protocol": "TCP"}
+    ]
+    assert service["spec"]["type"] == "ClusterIP"
+    pod_labels = find(documents, "Deployment")["spec"]["template"]["metadata"]["labels"]
+    assert service["spec"]["selector"].items() <= pod_labels.items()
+
+
 @pytest.mark.parametrize("values", [None, *VALUES_SETS], ids=values_id)
 def test_values_set_applies_with_server_side_dry_run(
     control_plane: controlplane.ControlPlane,

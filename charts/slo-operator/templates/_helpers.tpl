@@ -42,6 +42,10 @@ app.kubernetes.io/part-of: slo-operator
 {{- printf "%s-webhook" (include "slo-operator.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
+{{- define "slo-operator.uiServiceName" -}}
+{{- printf "%s-ui" (include "slo-operator.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
 {{- define "slo-operator.metricsServiceName" -}}
 {{- printf "%s-metrics" (include "slo-operator.fullname" .) | trunc 63 | trimSuffix "-" }}
 {{- end }}
