@@ -31,13 +31,24 @@ def _condition(type_: str, state: str, reason: str) -> status.Condition:
 
 def _commitment() -> status.CommitmentStatus:
     return status.CommitmentStatus(
-        name="checkout-availability", target=99.5, attainment=99.71, met=True, projected=99.64
+        name="checkout-availability",
+        target=99.5,
+        attainment=99.71,
+        met=True,
+        projected=99.64,
+        coverage=99.9,
     )
 
 
 def _period(start: datetime.datetime, end: datetime.datetime) -> status.PeriodStatus:
     return status.PeriodStatus(
-        start=start, end=end, commitments=[_commitment()], attainment=99.71, credit_percent=0.0
+        start=start,
+        end=end,
+        commitments=[_commitment()],
+        attainment=99.71,
+        credit_percent=0.0,
+        coverage=99.9,
+        low_coverage=False,
     )
 
 
@@ -88,6 +99,7 @@ SLA_STATUS = status.ServiceLevelAgreementStatus(
         _condition("Compliant", "True", "CommitmentsMet"),
         _condition("AtRisk", "False", "OnTrack"),
         _condition("Unbacked", "False", "BackedByStricterSLOs"),
+        _condition("LowCoverage", "False", "Covered"),
     ],
     current_period=_period(
         datetime.datetime(2026, 11, 1, tzinfo=datetime.UTC),

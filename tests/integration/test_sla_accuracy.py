@@ -192,3 +192,56 @@ def test_current_period_mid_month(server: Any, data: synthetic.SyntheticData) ->
     assert _condition(status, "Ready")["status"] == "True"
     assert _condition(status, "Compliant")["status"] == ("True" if truth >= 99.5 else "False")
     assert "history" not in status  # December holds no data: nothing measured, nothing closed
+
+
+WEEKLY = {
+    "apiVersion": "slo.dev/v1alpha1",
+    "kind": "ServiceLevelAgreement",
+    "metadata": {"name": "acme-weekly", "namespace": NAMESPACE},
+    "spec": {
+        "customer": "acme",
+        "period": "Week",
+        "timeZone": "UTC",
+        "commitments": [
+            {"name": "checkout", "sloRef": {"name": "checkout-availability"}, "target": 99.5}
+        ],
+        "credits": CREDITS,
+    },
+}
+WEEK_STARTS = datetime.datetime(2025, 12, 29, tzinfo=datetime.UTC).timestamp()
+"""Monday of the week the data starts in (Friday 2 January): most of that week has none."""
+
+
+def test_a_period_mostly_without_data_is_flagged_with_its_coverage(
+    server: Any, data: synthetic.SyntheticData
+) -> None:
+    manifests = server.manifests.parent / "weekly.yaml"
+    manifests.write_text(yaml.safe_dump_all([SLO, WEEKLY]))
+    at = datetime.datetime(2026, 1, 6, 0, 30, tzinfo=datetime.UTC)
+    completed = subprocess.run(
+        [
+            str(pathlib.Path(sys.executable).parent / "slo-operator"), "evaluate",
+            "-f", str(manifests), "--prometheus-url", server.url,
+            "--at", at.isoformat(), "-o", "json",
+        ],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    (status,) = [i["status"] for i in json.loads(completed.stdout) if i["name"] == "acme-weekly"]
+    (week,) = status["history"]
+    assert week["start"] == "2025-12-29T00:00:00Z"
+    # Truth: the level-1 points exist from the data's start to the week's end.
+    covered = (WEEK_STARTS + 7 * DAY - data.scenario.start) / (7 * DAY) * 100
+    print(f"coverage {week['coverage']}%, truth {covered:.3f}%")
+    assert abs(week["coverage"] - covered) <= 0.05
+    assert week["commitments"][0]["coverage"] == week["coverage"]
+    assert week["lowCoverage"] is True
+    condition = _condition(status, "LowCoverage")
+    assert condition["status"] == "True"
+    assert (
+        "the last closed period (2025-12-29T00:00:00Z to 2026-01-05T00:00:00Z)"
+        in (condition["message"])
+    )
+    # The current week has data for all of its first half hour.
+    current = status["currentPeriod"]
+    assert current["coverage"] >= 96.0 and current["lowCoverage"] is False

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from slo_operator.api import sla, slo, status
-from slo_operator.budget import sla_conditions
+from slo_operator.budget import intervals, sla_attainment, sla_conditions
 from support import slo_factory
 
 UTC = datetime.UTC
@@ -232,3 +232,63 @@ def test_sla_conditions_together() -> None:
     )
     assert by_type["Compliant"].status == "Unknown"
     assert by_type["AtRisk"].status == "Unknown"
+
+
+# --- coverage ---------------------------------------------------------------------------------
+
+
+def _covered_period(coverage: float | None, month: int = 1) -> status.PeriodStatus:
+    commitment = status.CommitmentStatus(
+        name="checkout", target=99.5, attainment=99.9, met=True, projected=99.9, coverage=coverage
+    )
+    return sla_attainment.period_status(
+        intervals.Interval(
+            datetime.datetime(2026, month, 1, tzinfo=datetime.UTC),
+            datetime.datetime(2026, month + 1, 1, tzinfo=datetime.UTC),
+        ),
+        [commitment],
+        [],
+        minimum_coverage=90,
+    )
+
+
+def test_a_period_below_the_minimum_coverage_is_flagged_met_or_not() -> None:
+    # Met from 5 of 31 days: the numbers are shown, and flagged.
+    sparse = _covered_period(100 * 5 / 31)
+    assert sparse.commitments[0].met is True
+    assert sparse.coverage == pytest.approx(16.129, abs=0.001)
+    assert sparse.low_coverage is True
+    assert _covered_period(90.0).low_coverage is False
+    assert _covered_period(None).low_coverage is None
+
+
+def test_low_coverage_condition_names_the_current_or_the_last_closed_period() -> None:
+    full, sparse = _covered_period(99.0, 2), _covered_period(16.0, 1)
+    closed = sla_conditions.low_coverage(full, sparse, 90)
+    assert (closed.type, closed.status, closed.reason) == ("LowCoverage", "True", "PartialData")
+    assert closed.message == (
+        "the last closed period (2026-01-01T00:00:00Z to 2026-02-01T00:00:00Z) has data for "
+        "16% of its measured time, below the 90% minimum"
+    )
+    current = sla_conditions.low_coverage(_covered_period(50.0, 2), full, 90)
+    assert current.status == "True" and current.message.startswith("the current period so far")
+    assert sla_conditions.low_coverage(full, full, 90).status == "False"
+    assert sla_conditions.low_coverage(None, None, 90).status == "False"
+
+
+def test_coverage_is_the_share_of_measured_minutes_with_data() -> None:
+    spec = sla.ServiceLevelAgreementSpec.model_validate(
+        {
+            "customer": "acme",
+            "period": "Week",
+            "commitments": [{"name": "c", "sloRef": {"name": "s"}, "target": 99}],
+            "exclusions": [{"name": "m", "schedule": "0 0 * * MON", "duration": "1d"}],
+        }
+    )
+    week = sla_attainment.current_period(spec, datetime.datetime(2026, 1, 7, tzinfo=datetime.UTC))
+    plan = sla_attainment.plan_measurement(spec, week, week.end)
+    # Maintenance (Monday) is not measured: 6 days of minutes are the whole.
+    assert sla_attainment.coverage_percent(plan, 6 * 1440) == 100.0
+    assert sla_attainment.coverage_percent(plan, 3 * 1440) == 50.0
+    empty = sla_attainment.plan_measurement(spec, week, week.start)
+    assert sla_attainment.coverage_percent(empty, 0) is None

@@ -132,6 +132,7 @@ def test_commitment_status() -> None:
         trailing=sla_attainment.Counts(10, 2_000),
         attainment=99.71,
         projected=99.64,
+        coverage=97.5,
     )
     entry = sla_attainment.commitment_status(spec, measured)
     assert entry.model_dump(by_alias=True) == {
@@ -140,6 +141,7 @@ def test_commitment_status() -> None:
         "attainment": 99.71,
         "met": True,
         "projected": 99.64,
+        "coverage": 97.5,
     }
     unmeasured = sla_attainment.Measurement(
         so_far=sla_attainment.Counts(),

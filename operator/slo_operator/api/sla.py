@@ -171,6 +171,10 @@ class ServiceLevelAgreementSpec(common.Model):
     """Maintenance windows excluded from good and total events."""
     history_limit: int = pydantic.Field(default=12, ge=1, le=120)
     """How many closed periods to keep in status.history."""
+    minimum_coverage: float = pydantic.Field(default=90, ge=0, le=100)
+    """Percent of a period's measured time (maintenance excluded) in which the SLOs' series
+    must have data; below it, the period is flagged `lowCoverage` (and the LowCoverage
+    condition and Event say so): its attainment, met and credit rest on part of the period."""
     backend: common.ObjectName | None = None
     """Named metrics backend; default: the default backend."""
 

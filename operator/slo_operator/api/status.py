@@ -144,6 +144,9 @@ class CommitmentStatus(StatusModel):
     """Whether the attainment reaches the target."""
     projected: float | None = None
     """Projected attainment at the end of the period."""
+    coverage: float | None = None
+    """Percent of the period's measured time so far (maintenance excluded) in which the SLO's
+    series had data."""
 
 
 class PeriodStatus(StatusModel):
@@ -159,6 +162,12 @@ class PeriodStatus(StatusModel):
     """Lowest attainment among the commitments: the one the credit schedule is applied to."""
     credit_percent: float | None = None
     """Service credit owed by the credit schedule for the worst commitment."""
+    coverage: float | None = None
+    """Lowest coverage among the commitments: percent of the period's measured time so far
+    with data."""
+    low_coverage: bool | None = None
+    """True when `coverage` is below `spec.minimumCoverage`: attainment, met, credit and the
+    projection rest on part of the period only."""
 
 
 class ServiceLevelAgreementStatus(StatusModel):

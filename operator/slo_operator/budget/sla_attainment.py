@@ -152,6 +152,17 @@ class Measurement:
     """Percent good of `so_far`; None without events."""
     projected: float | None
     """Projected percent at the period end; equals `attainment` once the period is complete."""
+    coverage: float | None = None
+    """Percent of the measured time (`plan.pieces`) in which the SLO's series had data."""
+
+
+def coverage_percent(plan: MeasurementPlan, minutes_with_data: float) -> float | None:
+    """The share of the measured time with data, in percent; None when nothing was measured
+    yet (the period just started, or it is all maintenance)."""
+    measured = sum(piece.seconds for piece in plan.pieces)
+    if measured <= 0:
+        return None
+    return max(0.0, min(100.0, 100.0 * minutes_with_data * 60 / measured))
 
 
 def project_attainment(
@@ -250,6 +261,7 @@ def commitment_status(
         attainment=attainment,
         met=None if attainment is None else meets(attainment, commitment.target),
         projected=measurement.projected,
+        coverage=measurement.coverage,
     )
 
 
@@ -257,15 +269,24 @@ def period_status(
     period: intervals.Interval,
     commitments: Sequence[status.CommitmentStatus],
     credits: Sequence[sla.Credit],
+    minimum_coverage: float | None = None,
 ) -> status.PeriodStatus:
     """A period's status: per-commitment numbers, the worst attainment and the credit owed by
-    it. Both stay None while no commitment has an attainment."""
+    it. Both stay None while no commitment has an attainment. With `minimum_coverage`, the
+    lowest commitment coverage below it flags the period `lowCoverage`."""
     worst = worst_commitment(commitments)
     attainment = None if worst is None else worst.attainment
+    coverages = [c.coverage for c in commitments if c.coverage is not None]
+    coverage = min(coverages) if coverages else None
+    low = None
+    if minimum_coverage is not None and coverage is not None:
+        low = coverage < minimum_coverage
     return status.PeriodStatus(
         start=intervals.utc(period.start),
         end=intervals.utc(period.end),
         commitments=list(commitments),
         attainment=attainment,
         credit_percent=None if attainment is None else credit_for(attainment, credits),
+        coverage=coverage,
+        low_coverage=low,
     )

@@ -20,6 +20,7 @@ STALLED = "Stalled"
 COMPLIANT = "Compliant"
 AT_RISK = "AtRisk"
 UNBACKED = "Unbacked"
+LOW_COVERAGE = "LowCoverage"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -183,6 +184,30 @@ def at_risk(period: status.PeriodStatus) -> ConditionState:
         "False",
         "ProjectedToMeet",
         f"every commitment is projected to meet its target by {end}",
+    )
+
+
+def low_coverage(
+    current: status.PeriodStatus | None,
+    closed: status.PeriodStatus | None,
+    minimum: float,
+) -> ConditionState:
+    """True when the current period so far, or the newest closed period, had data for less
+    than `minimum` percent of its measured time: its numbers rest on part of the period."""
+    low = []
+    for what, period in (
+        ("the current period so far", current),
+        ("the last closed period", closed),
+    ):
+        if period is not None and period.coverage is not None and period.coverage < minimum:
+            low.append(
+                f"{what} ({_timestamp(period.start)} to {_timestamp(period.end)}) has data for "
+                f"{period.coverage:.4g}% of its measured time, below the {minimum:g}% minimum"
+            )
+    if low:
+        return ConditionState(LOW_COVERAGE, "True", "PartialData", "; ".join(low))
+    return ConditionState(
+        LOW_COVERAGE, "False", "Covered", f"data for at least {minimum:g}% of the measured time"
     )
 
 

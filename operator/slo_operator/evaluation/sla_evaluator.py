@@ -149,6 +149,16 @@ def interval_query(
         f'"{tag}", "", "")'
         for names, tag in ((_BAD_NAMES, "bad"), (_TOTAL_NAMES, "total"))
     ]
+    # Minutes with data: level-1 totals exist for every minute whose raw series answered (with
+    # zero events too). The most covered of an SLO's groups stands for the SLO.
+    length_ms = round(interval.seconds * 1000) - 1
+    end = round(interval.end.timestamp())
+    matchers = (
+        f"__name__=~{common.quote_promql_string(_TOTAL_NAMES)},"
+        f"{series.LABEL_SLO}=~{common.quote_promql_string(slo_regex)}"
+    )
+    minutes = f"max by ({by}) (count_over_time({{{matchers}}}[{length_ms}ms] @ {end}))"
+    parts.append(f'label_replace({minutes}, "{_SUM_LABEL}", "minutes", "", "")')
     return " or ".join(parts)
 
 
@@ -160,6 +170,8 @@ class _Tally:
     any_series: bool = False
     """The SLO had any series at all."""
     bad_series: bool = False
+    minutes: float = 0.0
+    """Minutes with data (level-1 total points) of the SLO's best covered matching series."""
 
 
 def _tally(
@@ -168,10 +180,14 @@ def _tally(
     threshold: str,
     group: Mapping[str, str],
 ) -> None:
-    bad = total = 0.0
+    bad = total = minutes = 0.0
     for sample in samples:
-        tally.any_series = True
         labels = sample.labels
+        if labels.get(_SUM_LABEL) == "minutes":
+            if all(labels.get(k, "") == v for k, v in group.items()):
+                minutes = max(minutes, sample.value)
+            continue
+        tally.any_series = True
         if any(labels.get(k, "") != v for k, v in group.items()):
             continue
         if labels.get(_SUM_LABEL) == "total":
@@ -181,6 +197,7 @@ def _tally(
             tally.bad_series = True
             bad += sample.value
     tally.counts = tally.counts + sla_attainment.Counts(bad, total)
+    tally.minutes += minutes
 
 
 def _threshold(objective: slo.Objective) -> str:
@@ -197,9 +214,14 @@ def _rounded(period: status_api.PeriodStatus) -> dict[str, Any]:
     shown = period.model_copy(
         update={
             "attainment": down(period.attainment),
+            "coverage": down(period.coverage),
             "commitments": [
                 c.model_copy(
-                    update={"attainment": down(c.attainment), "projected": down(c.projected)}
+                    update={
+                        "attainment": down(c.attainment),
+                        "projected": down(c.projected),
+                        "coverage": down(c.coverage),
+                    }
                 )
                 for c in period.commitments
             ],
@@ -354,7 +376,7 @@ class SlaEvaluator:
                 )
             current_commitments.append(sla_attainment.commitment_status(commitment, measurement))
         current = sla_attainment.period_status(
-            planned.current.period, current_commitments, spec.credits
+            planned.current.period, current_commitments, spec.credits, spec.minimum_coverage
         )
 
         slo_specs = {
@@ -382,12 +404,18 @@ class SlaEvaluator:
                     )
                     for b in planned.backings
                 ]
-                period = sla_attainment.period_status(closing.period, commitments, spec.credits)
+                period = sla_attainment.period_status(
+                    closing.period, commitments, spec.credits, spec.minimum_coverage
+                )
                 if period.attainment is not None:  # nothing measured: nothing to tell
                     closed.append(period)
         merged = sla_history.close_periods(history, closed, spec.history_limit)
         known = {id(item): raw for item, raw in zip(history, history_raw, strict=False)}
         new_history = [known.get(id(item)) or _rounded(item) for item in merged]
+        covered = sla_conditions.low_coverage(
+            current, merged[0] if merged else None, spec.minimum_coverage
+        )
+        domain.append((covered.type, covered.status, covered.reason, covered.message))
 
         events: list[tuple[str, str]] = []
         compliant = next(c for c in decided if c.type == sla_conditions.COMPLIANT)
@@ -402,6 +430,17 @@ class SlaEvaluator:
         if compliant.status == "False" and before.get("status") != "False":
             events.append(("SLABreached", f"customer {spec.customer}: {compliant.message}"))
         for period in closed:
+            if any(item is period for item in merged) and period.low_coverage:
+                events.append(
+                    (
+                        "LowCoverage",
+                        f"customer {spec.customer}: period {_timestamp(period.start)} to "
+                        f"{_timestamp(period.end)} closed from data covering "
+                        f"{period.coverage:.4g}% of its measured time (minimum "
+                        f"{spec.minimum_coverage:g}%): its attainment, met and credit rest on "
+                        "part of the period",
+                    )
+                )
             if any(item is period for item in merged) and period.credit_percent:
                 events.append(
                     (
@@ -498,7 +537,12 @@ class SlaEvaluator:
             whole.any_series |= tally.any_series
             whole.bad_series |= tally.bad_series
             whole.counts = whole.counts + tally.counts
-        return sla_attainment.measure(the_plan, piece_counts), whole
+            whole.minutes += tally.minutes
+        measurement = dataclasses.replace(
+            sla_attainment.measure(the_plan, piece_counts),
+            coverage=sla_attainment.coverage_percent(the_plan, whole.minutes),
+        )
+        return measurement, whole
 
 
 def _history(current_status: Mapping[str, Any]) -> list[status_api.PeriodStatus]:
