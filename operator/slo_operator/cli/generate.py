@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..api import slo, validation
-from ..rules import checks, render
+from ..rules import checks, render, rule_yaml
 from . import common
 
 
@@ -84,12 +84,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"no ServiceLevelObjective found in {' '.join(args.paths)}", file=sys.stderr)
         return common.EXIT_INVALID
     if args.format == "rulefile":
-        sys.stdout.write(common.dump(render.render_rule_file([resource for _, resource in slos])))
+        sys.stdout.write(rule_yaml.dump(render.render_rule_file([resource for _, resource in slos])))
     else:
         rule_objects = [
             render.render_prometheus_rule(resource, extra_labels) for _, resource in slos
         ]
-        sys.stdout.write("---\n".join(common.dump(rule_object) for rule_object in rule_objects))
+        sys.stdout.write("---\n".join(rule_yaml.dump(rule_object) for rule_object in rule_objects))
     skipped = sum(not isinstance(resource, slo.ServiceLevelObjective) for _, resource in resources)
     if skipped:
         print(f"skipped {skipped} ServiceLevelAgreement(s): SLAs have no rules", file=sys.stderr)

@@ -1,0 +1,170 @@
+"""YAML text of generated rule documents, written directly instead of through PyYAML's emitter.
+
+`slo-operator generate` over 10,000 SLOs writes tens of megabytes of rules; PyYAML's general
+emitter (even libyaml's) spent two thirds of the command's time on it. Rule documents are plain
+trees of mappings, lists, strings and numbers, so this writer walks them once and appends text.
+
+The output is byte for byte what `yaml.dump(document, sort_keys=False, width=4096,
+allow_unicode=True)` writes with libyaml's emitter (PyYAML's own where libyaml is missing) and
+literal blocks for multi-line strings: block style,
+sequences inside mappings not indented, plain scalars wherever PyYAML would write them plain.
+The writer decides "plain" itself only for strings it can prove PyYAML writes plain (printable
+ASCII, no indicator at the start, no `: ` or ` #`, resolving to a string); every other scalar
+(quoted strings, multi-line text, numbers, very long lines) is written by PyYAML itself, one
+scalar at a time, so no case it does not know can come out differently.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, Final
+
+import yaml
+
+_Dumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
+
+class _ScalarDumper(_Dumper):  # type: ignore[valid-type,misc]
+    """PyYAML's choices for one scalar: literal blocks for multi-line text, no anchors."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar(
+        "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None
+    )
+
+
+_ScalarDumper.add_representer(str, _represent_text)
+
+_WIDTH: Final = 4096
+"""PyYAML folds a plain scalar at a space past this column."""
+
+_SIMPLE_KEY_LIMIT: Final = 128
+"""PyYAML writes a longer mapping key as an explicit `? key` entry."""
+
+# Printable ASCII without the characters that PyYAML refuses in a plain scalar anywhere in
+# block context, and a first character that is no indicator.
+_PLAIN: Final = re.compile(r"[A-Za-z0-9_./()$^+=~<>;\\][\x20-\x7e]*")
+_RESOLVER: Final = yaml.resolver.Resolver()
+
+
+@functools.lru_cache(maxsize=65_536)
+def _plain_is_safe(text: str) -> bool:
+    """True when PyYAML would write ``text`` as a plain scalar (proved, not guessed)."""
+    if not _PLAIN.fullmatch(text) or text.endswith(" ") or text.endswith(":"):
+        return False
+    if ": " in text or " #" in text:
+        return False
+    # A plain scalar must read back as a string, not a number, boolean, null or timestamp.
+    return bool(_RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == "tag:yaml.org,2002:str")
+
+
+@functools.lru_cache(maxsize=65_536)
+def _scalar_by_pyyaml(value: Any) -> str:
+    """The scalar as PyYAML writes it at the start of a line (no trailing newline)."""
+    text: str = yaml.dump(
+        value, Dumper=_ScalarDumper, width=_WIDTH, allow_unicode=True, sort_keys=False
+    )
+    # A lone scalar document ends with "\n" (or "\n...\n" for a plain one at the top level).
+    return text.removesuffix("\n...\n").removesuffix("\n")
+
+
+def _scalar(value: Any, column: int, indent: int) -> str:
+    """``value`` written at ``column`` in an entry (key or ``-``) at ``indent``; the lines of a
+    literal block go two further in, as PyYAML puts them."""
+    if type(value) is str and len(value) + column < _WIDTH - 1 and _plain_is_safe(value):
+        return value
+    if value is None or isinstance(value, bool | int | float | str):
+        text = _scalar_by_pyyaml(value)
+        if "\n" in text:
+            head, *lines = text.split("\n")
+            pad = " " * indent
+            return "\n".join([head, *(pad + line if line else line for line in lines)])
+        if len(text) + column >= _WIDTH - 1:
+            raise _NeedsPyYAML
+        return text
+    raise TypeError(f"cannot write {type(value).__name__} in a rule document")
+
+
+class _NeedsPyYAML(Exception):
+    """A scalar that may be folded, or a key that is not plain: PyYAML writes the document."""
+
+
+def _key(key: Any) -> str:
+    """A plain mapping key; any other key (quoted, long, not a string) is PyYAML's to write,
+    since it may choose the explicit ``? key`` form. Rule documents have plain keys only."""
+    if type(key) is str and len(key) < _SIMPLE_KEY_LIMIT and _plain_is_safe(key):
+        return key
+    raise _NeedsPyYAML
+
+
+def _mapping(mapping: Mapping[Any, Any], indent: int, out: list[str], first_prefix: str) -> None:
+    """Writes a non-empty mapping whose first key follows ``first_prefix`` on the same line."""
+    pad = " " * indent
+    prefix = first_prefix
+    for key, value in mapping.items():
+        head = f"{prefix}{_key(key)}:"
+        _value(value, indent, out, head)
+        prefix = pad
+
+
+def _sequence(items: Sequence[Any], indent: int, out: list[str], first_prefix: str) -> None:
+    """Writes a non-empty sequence, its first ``- `` after ``first_prefix``."""
+    pad = " " * indent
+    prefix = first_prefix
+    for item in items:
+        head = f"{prefix}-"
+        if isinstance(item, Mapping) and item:
+            _mapping(item, indent + 2, out, head + " ")
+        elif isinstance(item, list | tuple) and item:
+            _sequence(item, indent + 2, out, head + " ")
+        else:
+            out.append(f"{head} {_inline(item, len(head) + 1, indent)}\n")
+        prefix = pad
+
+
+def _inline(value: Any, column: int, indent: int) -> str:
+    if isinstance(value, Mapping):
+        return "{}"
+    if isinstance(value, list | tuple):
+        return "[]"
+    return _scalar(value, column, indent)
+
+
+def _value(value: Any, indent: int, out: list[str], head: str) -> None:
+    """A mapping entry's value after ``head`` (``key:``), the entry being at ``indent``."""
+    if isinstance(value, Mapping) and value:
+        out.append(head + "\n")
+        _mapping(value, indent + 2, out, " " * (indent + 2))
+    elif isinstance(value, list | tuple) and value:
+        # Sequences inside a mapping are not indented (PyYAML's default).
+        out.append(head + "\n")
+        _sequence(value, indent, out, " " * indent)
+    else:
+        out.append(f"{head} {_inline(value, len(head) + 1, indent)}\n")
+
+
+def dump(document: Mapping[str, Any]) -> str:
+    """The YAML text of one rule document (a PrometheusRule object or a rule file)."""
+    out: list[str] = []
+    try:
+        if document:
+            _mapping(document, 0, out, "")
+        else:
+            out.append("{}\n")
+    except _NeedsPyYAML:
+        return str(
+            yaml.dump(
+                document,
+                Dumper=_ScalarDumper,
+                sort_keys=False,
+                width=_WIDTH,
+                allow_unicode=True,
+            )
+        )
+    return "".join(out)
