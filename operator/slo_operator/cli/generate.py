@@ -84,7 +84,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"no ServiceLevelObjective found in {' '.join(args.paths)}", file=sys.stderr)
         return common.EXIT_INVALID
     if args.format == "rulefile":
-        sys.stdout.write(rule_yaml.dump(render.render_rule_file([resource for _, resource in slos])))
+        sys.stdout.write(
+            rule_yaml.dump(render.render_rule_file([resource for _, resource in slos]))
+        )
     else:
         rule_objects = [
             render.render_prometheus_rule(resource, extra_labels) for _, resource in slos

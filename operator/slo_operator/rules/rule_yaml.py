@@ -56,7 +56,7 @@ _RESOLVER: Final = yaml.resolver.Resolver()
 @functools.lru_cache(maxsize=65_536)
 def _plain_is_safe(text: str) -> bool:
     """True when PyYAML would write ``text`` as a plain scalar (proved, not guessed)."""
-    if not _PLAIN.fullmatch(text) or text.endswith(" ") or text.endswith(":"):
+    if not _PLAIN.fullmatch(text) or text.endswith((" ", ":")):
         return False
     if ": " in text or " #" in text:
         return False
