@@ -61,7 +61,8 @@ def _plain_is_safe(text: str) -> bool:
     if ": " in text or " #" in text:
         return False
     # A plain scalar must read back as a string, not a number, boolean, null or timestamp.
-    return bool(_RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == "tag:yaml.org,2002:str")
+    tag = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+    return bool(tag == "tag:yaml.org,2002:str")
 
 
 @functools.lru_cache(maxsize=65_536)
