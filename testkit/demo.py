@@ -66,6 +66,7 @@ _PROCESS_FLAGS: Final = (
     "--webhook-port",
     "--webhook-cert-dir",
     "--webhook-service",
+    "--ui-port",
 )
 """Deployment arguments the local process sets itself: its ports, and a webhook reached at
 127.0.0.1 (``--webhook-host``) instead of through a Service, since no Pod runs here."""
@@ -207,6 +208,9 @@ def _render_chart(cluster: _Cluster, prometheus_url: str, path: Path) -> list[di
         f"evaluationInterval={EVALUATION_INTERVAL_SECONDS}",
         "--set",
         "logFormat=text",
+        # The web UI on (the chart's one value); the local process gets a free port for it.
+        "--set",
+        "ui.enabled=true",
     )
     path.write_text(result.stdout)
     return [document for document in yaml.safe_load_all(result.stdout) if document]
@@ -432,6 +436,7 @@ Explore:
   Prometheus:        {ready["prometheus_url"]}  (try slo:sli_error:ratio)
   Shop metrics:      {ready["shop_url"]}/metrics
   Operator metrics:  http://127.0.0.1:{ready["operator_metrics_port"]}/metrics
+  Web UI:            http://127.0.0.1:{ready["operator_ui_port"]}/  (read-only; docs/ui.md)
   Report:            {report}  (Markdown and charts beside it)
   Logs and state:    {state_dir()}
 
@@ -493,6 +498,7 @@ def _serve(state: _State) -> int:
             plan["operator_args"],
             kubeconfig=Path(plan["operator_kubeconfig"]),
             log_dir=folder / "operator",
+            ui=True,
         )
         operator.log_dir.mkdir(parents=True, exist_ok=True)
         operator.start(timeout=60)
@@ -501,6 +507,7 @@ def _serve(state: _State) -> int:
             "prometheus_url": server.url,
             "shop_url": f"http://127.0.0.1:{plan['shop_port']}",
             "operator_metrics_port": operator.metrics_port,
+            "operator_ui_port": operator.ui_port,
             "operator_webhook_port": operator.webhook_port,
             "operator_log": str(operator.log_path),
             "pids": {

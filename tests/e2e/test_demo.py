@@ -111,6 +111,15 @@ def test_make_demo_shows_measured_numbers_and_demo_down_stops_everything(
         assert page.count('src="data:image/png;base64,') == 2 * len(SLOS)
         assert (report.parent / "README.md").exists()
 
+        # The web UI the summary points at: the operator's own port, every example listed.
+        ui = re.search(r"Web UI: +(http://\S+)", up.stdout)
+        assert ui, "the demo prints the web UI's URL"
+        with urllib.request.urlopen(ui.group(1), timeout=30) as response:
+            overview = response.read().decode()
+        for name in SLOS:
+            assert f'data-name="{name}"' in overview, name
+        assert 'data-name="acme-store"' in overview
+
         ready = json.loads((demo_dir / "ready.json").read_text())
         prometheus_url = ready["prometheus_url"]
         assert f"Prometheus:        {prometheus_url}" in up.stdout
