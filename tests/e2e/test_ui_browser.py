@@ -532,6 +532,7 @@ def test_sla_page(
     current = item["status"]["currentPeriod"]
     assert browser.text("dl.facts [data-field=attainment]") == percent(current["attainment"])
     assert browser.text("dl.facts [data-field=credit]") == percent(current["creditPercent"])
+    assert browser.text("dl.facts [data-field=coverage]") == percent(current["coverage"])
     for commitment in current["commitments"]:
         row = browser.css(f'#commitments tr[data-commitment="{commitment["name"]}"]')
         assert row.find_element(By.CSS_SELECTOR, "[data-field=attainment]").text == percent(
@@ -539,6 +540,9 @@ def test_sla_page(
         )
         assert row.find_element(By.CSS_SELECTOR, "[data-field=projected]").text == percent(
             commitment["projected"]
+        )
+        assert row.find_element(By.CSS_SELECTOR, "[data-field=coverage]").text == percent(
+            commitment["coverage"]
         )
         assert row.find_element(By.CSS_SELECTOR, "[data-field=backed]").text == "backed"
     unbacked = next(c for c in item["status"]["conditions"] if c["type"] == "Unbacked")

@@ -345,6 +345,15 @@ def test_sla_page_commitments_backing_exclusions_history() -> None:
     parse(page)
     current = sla_body["status"]["currentPeriod"]
     assert f'data-field="attainment">{current["attainment"]}%' in page
+    assert f'data-field="coverage">{current["coverage"]}%' in page
+    assert 'data-field="low-coverage"' not in page
+    low = copy.deepcopy(sla_body)
+    low["status"]["history"][0].update(coverage=42.85, lowCoverage=True)
+    low_page = pages.sla_page(low, resource, [], specs, now, scope="s")  # type: ignore[arg-type]
+    assert (
+        'data-field="coverage">42.85% <span class="cond-False" data-field="low-coverage">'
+        in low_page
+    )
     for commitment in resource.spec.commitments:  # type: ignore[union-attr]
         assert f'data-commitment="{commitment.name}"' in page
         assert f'href="../../slo/shop/{commitment.slo_ref.name}"' in page

@@ -621,6 +621,7 @@ def _commitments(
             f'<td class="num">{slo_target}</td><td data-field="backed">{backed}</td>'
             f'<td class="num" data-field="attainment">{_percent(found.get("attainment"))}</td>'
             f'<td class="num" data-field="projected">{_percent(projected)}</td>'
+            f'<td class="num" data-field="coverage">{_percent(found.get("coverage"))}</td>'
             f'<td data-field="met">{"—" if met is None else "yes" if met else "no"}</td>'
             f'<td data-field="at-risk">{"at risk" if at_risk else "—"}</td></tr>'
         )
@@ -629,6 +630,7 @@ def _commitments(
         '<th scope="col">SLO</th><th scope="col" class="num">SLA target</th>'
         '<th scope="col" class="num">SLO target</th><th scope="col">Backing</th>'
         '<th scope="col" class="num">Attainment</th><th scope="col" class="num">Projected</th>'
+        '<th scope="col" class="num">Coverage</th>'
         '<th scope="col">Met</th><th scope="col">Risk</th></tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
@@ -678,6 +680,12 @@ def _period_commitments(period: Mapping[str, Any]) -> str:
     )
 
 
+def _low_coverage(period: Mapping[str, Any]) -> str:
+    if not period.get("lowCoverage"):
+        return ""
+    return ' <span class="cond-False" data-field="low-coverage">low: numbers rest on part of the period</span>'
+
+
 def _history(status: Mapping[str, Any]) -> str:
     history = status.get("history") or []
     if not history:
@@ -686,13 +694,16 @@ def _history(status: Mapping[str, Any]) -> str:
         f'<tr><th scope="row">{_time(p.get("start"))} &ndash; {_time(p.get("end"))}</th>'
         f"<td>{e(_period_commitments(p))}</td>"
         f'<td class="num" data-field="attainment">{_percent(p.get("attainment"))}</td>'
-        f'<td class="num" data-field="credit">{_percent(p.get("creditPercent"))}</td></tr>'
+        f'<td class="num" data-field="credit">{_percent(p.get("creditPercent"))}</td>'
+        f'<td class="num" data-field="coverage">{_percent(p.get("coverage"))}'
+        f"{_low_coverage(p)}</td></tr>"
         for p in history
     )
     return (
         '<table class="list" id="history"><thead><tr><th scope="col">Period</th>'
         '<th scope="col">Commitments</th><th scope="col" class="num">Worst attainment</th>'
-        f'<th scope="col" class="num">Credit</th></tr></thead><tbody>{rows}</tbody></table>'
+        '<th scope="col" class="num">Credit</th><th scope="col" class="num">Coverage</th></tr>'
+        f"</thead><tbody>{rows}</tbody></table>"
     )
 
 
@@ -740,6 +751,11 @@ def sla_page(
             (
                 "Credit owed so far",
                 f'<span data-field="credit">{_percent(current.get("creditPercent"))}</span>',
+            ),
+            (
+                "Coverage (time with data)",
+                f'<span data-field="coverage">{_percent(current.get("coverage"))}</span>'
+                + _low_coverage(current),
             ),
             ("At risk", e(str((model.condition(status, "AtRisk") or {}).get("message") or "—"))),
         ]
