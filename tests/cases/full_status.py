@@ -69,6 +69,7 @@ SLO_STATUS = status.ServiceLevelObjectiveStatus(
     sli=99.412,
     error_budget_remaining_percent=41.2,
     burn_rates={"5m": 0.1, "1h": 1.3, "6h": 0.9, "1d": 1.1},
+    source="RecordedSeries",
     objectives=[
         status.ObjectiveStatus(
             name="standard",

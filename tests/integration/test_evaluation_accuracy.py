@@ -394,10 +394,35 @@ def test_without_recorded_series_evaluate_reads_the_raw_series(
         good = f'http_request_duration_seconds_bucket{{job="chatbot",le="{le}"}}'
         truth = synthetic_data.counts(CHATBOT_TOTAL, at - DAY, at, good=good)
         assert latency[name]["sli"] == rounding.sli(_percent(truth)), name
-    slices = evaluated_raw["probe-slices"]
-    assert _condition(slices, "Ready")["reason"] == "NoData"
-    assert (
-        "timeslice methods cannot be measured from raw series"
-        in (_condition(slices, "Ready")["message"])
+    assert checkout["source"] == "RawSeries"
+
+
+def test_without_recorded_series_timeslices_are_exact_from_the_raw_series(
+    evaluated_raw: dict[str, dict[str, Any]], synthetic_data: synthetic.SyntheticData
+) -> None:
+    """The 1440 one-minute probe slices ending at the minutes of the day before AT, each the
+    samples of its minute, counted from the synthetic gauge alone."""
+    at = int(AT.timestamp())
+    slices = [
+        synthetic_data.gauge_counts(PROBE, end - 60, end)
+        for end in range(at - DAY + 60, at + 1, 60)
+    ]
+    counted = [s for s in slices if s.total]
+    bad = sum(1 for s in counted if s.good / s.total < 0.95)
+    assert bad > 0, "the scenario's probe blips make some slices bad"
+    timeslices = evaluated_raw["probe-slices"]
+    assert _condition(timeslices, "Ready")["reason"] == "RawSeries"
+    assert timeslices["source"] == "RawSeries"
+    assert timeslices["sli"] == rounding.sli(100 * (1 - bad / len(counted)))
+    assert timeslices["objectives"][0]["errorBudgetRemaining"] == (
+        f"{math.floor(round(0.005 * len(counted) - bad, 6))} minutes"
     )
-    assert "sli" not in slices
+    mean_error = sum(1 - s.good / s.total for s in counted) / len(counted)
+    ratio_slices = evaluated_raw["probe-ratio-slices"]
+    assert ratio_slices["source"] == "RawSeries"
+    assert ratio_slices["sli"] == rounding.sli(100 * (1 - mean_error))
+
+
+def test_with_recorded_series_the_source_says_so(evaluated: Any) -> None:
+    statuses, _ = evaluated
+    assert {status["source"] for status in statuses.values()} == {"RecordedSeries"}

@@ -129,6 +129,9 @@ class ServiceLevelObjectiveStatus(StatusModel):
     """Error budget policy state."""
     groups: list[GroupStatus] | None = None
     """The worst groups of a grouped SLO, bounded."""
+    source: Literal["RecordedSeries", "RawSeries"] | None = None
+    """Where the numbers come from: the SLO's recorded series (the operator, always), or its
+    raw series (`slo-operator evaluate` against a Prometheus that does not run its rules)."""
 
 
 class CommitmentStatus(StatusModel):

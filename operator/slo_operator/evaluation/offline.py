@@ -106,18 +106,9 @@ async def _from_raw_series(
     status: dict[str, Any],
     at: datetime.datetime,
 ) -> dict[str, Any]:
-    """No recorded series: the same status measured from the raw series (Occurrences only)."""
+    """No recorded series: the same status measured from the raw series."""
     stamp = at.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     raw_plan = raw.plan(resource, at)
-    if raw_plan is None:
-        message = (
-            "no recorded series, and the timeslice methods cannot be measured from raw series "
-            "(load the SLO's rules)"
-        )
-        items = conditions.set_condition(
-            status.get("conditions") or [], "Ready", True, "NoData", message, now=stamp
-        )
-        return {**status, "conditions": items}
     backend = cycle.clients[backend_config.DEFAULT_BACKEND]
     answers = await backend.query_all([raw_plan.total, *raw_plan.good.values()])
     facts = cycle.slos.facts(resource)
@@ -143,6 +134,7 @@ async def _from_raw_series(
         **status,
         **outcome.values,
         **outcome.context,
+        "source": "RawSeries",
         "lastEvaluationTime": stamp,
         "conditions": items,
     }

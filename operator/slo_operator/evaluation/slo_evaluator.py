@@ -630,6 +630,7 @@ class SloEvaluator:
             )
 
         values = dict(base_values)
+        values["source"] = "RecordedSeries"
         values["sli"] = rounding.sli(primary.sli)
         values["errorBudgetRemainingPercent"] = rounding.budget_percent(
             primary.error_budget_remaining_percent

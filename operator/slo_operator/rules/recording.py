@@ -15,12 +15,12 @@ import re
 from ..api import common, slo
 from . import burn_rates, model, series
 
-_BOOL_GAUGE_RANGE = "59s999ms"
+BOOL_GAUGE_RANGE = "59s999ms"
 """One minute of raw samples, closed at the evaluation and open one minute earlier, so a sample
 at the boundary is counted once (Prometheus 2 ranges include both ends)."""
 _TILE_SLICE_RANGE = "59m59s999ms"
 """The slice starts of one hour: a subquery over this range at step d picks exactly 1h/d."""
-_TIMESLICE_TIE_EPSILON = 1e-9
+TIMESLICE_TIE_EPSILON = 1e-9
 """A slice exactly at `timeslice.target` is good, also after floating-point rounding."""
 
 
@@ -172,10 +172,10 @@ def _level1(ctx: Context, builder: _Builder) -> None:
         gauge = common.parse_selector(indicator.bool_gauge.metric).render()
         builder.add(
             total_name,
-            _sum_by(group_by, f"count_over_time({gauge}[{_BOOL_GAUGE_RANGE}])"),
+            _sum_by(group_by, f"count_over_time({gauge}[{BOOL_GAUGE_RANGE}])"),
             ctx.labels,
         )
-        good = _sum_by(group_by, f"sum_over_time({gauge}[{_BOOL_GAUGE_RANGE}])")
+        good = _sum_by(group_by, f"sum_over_time({gauge}[{BOOL_GAUGE_RANGE}])")
         builder.add(bad_name, f"{total_recorded} - {good}", ctx.labels)
         return
 
@@ -234,7 +234,7 @@ def _slice_error(ctx: Context, builder: _Builder) -> None:
     )
     if spec.budgeting_method is slo.BudgetingMethod.TIMESLICES:
         assert spec.timeslice.target is not None  # required for Timeslices by the model
-        allowed = 1 - spec.timeslice.target / 100 + _TIMESLICE_TIE_EPSILON
+        allowed = 1 - spec.timeslice.target / 100 + TIMESLICE_TIE_EPSILON
         expr = f"({ratio}) > bool {_number(allowed)}"
     else:
         expr = ratio
