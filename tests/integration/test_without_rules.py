@@ -87,3 +87,21 @@ def test_report_covers_the_valid_objects_and_names_each_invalid_one(
     assert result.returncode == 1, result.stderr
     assert "checkout-1d" in html.read_text()
     assert f"{folder / 'b-bad-target.yaml'}:1:spec.objectives[0].target:" in result.stderr
+
+
+def test_report_without_recorded_series_says_so_instead_of_empty_charts(
+    synthetic_prometheus: prometheus.PrometheusServer, tmp_path: pathlib.Path
+) -> None:
+    manifests = tmp_path / "slos.yaml"
+    manifests.write_text(yaml.safe_dump(CHECKOUT))
+    html, markdown = tmp_path / "report.html", tmp_path / "md" / "README.md"
+    result = slo_operator(
+        "report", "-f", str(manifests), "--prometheus-url", synthetic_prometheus.url,
+        "--to", AT.isoformat(), "--html", str(html), "--markdown", str(markdown),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    page = html.read_text()
+    assert "no recorded series in this Prometheus" in page
+    assert "<img" not in page, "no chart without history (it would be dated January 1970)"
+    assert "no recorded series in this Prometheus" in markdown.read_text()
+    assert not list(markdown.parent.glob("*.png"))

@@ -213,11 +213,29 @@ async def slo_report(
     note = ""
     curves: tuple[model.BudgetCurve, ...] = ()
     rates: tuple[model.BurnRateCurve, ...] = ()
-    if start is None or start >= end:
+    if status.get("source") == "RawSeries":
+        # The charts follow the budget minute by minute through the recorded series; without
+        # them there is no history to draw (the tables hold the raw-series numbers).
+        note = (
+            "no recorded series in this Prometheus: the numbers above are measured from the raw "
+            "series over the whole window, and there is no history to chart; load the SLO's "
+            "rules (slo-operator generate) to chart its budget over time"
+        )
+    elif start is None or start >= end:
         note = "no window measured at this instant: nothing to chart"
     else:
-        curves = await _budget_curves(backend, resource, start, end)
-        rates = await _burn_rates(backend, resource, start, end)
+        # A curve without recorded events, or a burn rate without points, would be an empty
+        # chart: left out, and said so when nothing is left.
+        curves = tuple(
+            curve
+            for curve in await _budget_curves(backend, resource, start, end)
+            if curve.total > 0
+        )
+        rates = tuple(
+            rate for rate in await _burn_rates(backend, resource, start, end) if rate.times
+        )
+        if not curves and not rates:
+            note = "the recorded series hold no events in the chart's span: nothing to chart"
     return model.SloReport(
         namespace=resource.namespace,
         name=resource.name,
