@@ -4,7 +4,7 @@ PY := .venv/bin/python
 VENV_BIN := $(CURDIR)/.venv/bin
 export PATH := $(VENV_BIN):$(PATH)
 
-.PHONY: setup control-plane lint test test-unit test-integration test-cluster demo crds chart-files golden \
+.PHONY: setup control-plane engines lint test test-unit test-integration test-cluster demo crds chart-files golden \
         cluster-up cluster-down format control-plane-gomod bench demo-down
 
 setup:
@@ -13,6 +13,11 @@ setup:
 # Builds etcd, kube-apiserver, kube-controller-manager, kubectl and helm once into ~/.cache.
 control-plane:
 	@bash hack/build-control-plane.sh >/dev/null
+
+# Builds Prometheus 3, VictoriaMetrics, Thanos and prometheus-operator once into ~/.cache (the
+# engines the accuracy suite runs on; docs/engines.md). The test kit also builds one on first use.
+engines:
+	@bash hack/build-engines.sh prometheus3 >/dev/null
 
 control-plane-gomod:
 	@bash hack/control-plane/gen-gomod.sh
@@ -27,13 +32,13 @@ format: setup
 	ruff format operator testkit tests bench
 	ruff check --fix operator testkit tests bench
 
-test: setup control-plane lint
+test: setup control-plane engines lint
 	$(PY) -m pytest tests
 
 test-unit: setup
 	$(PY) -m pytest tests/unit
 
-test-integration: setup
+test-integration: setup engines
 	$(PY) -m pytest tests/integration
 
 test-cluster: setup control-plane

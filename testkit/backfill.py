@@ -60,15 +60,12 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Final
+from typing import IO, Any, Final, Protocol
 
 import promql_parser
 import yaml
 
 from . import synthetic
-
-if TYPE_CHECKING:
-    from . import prometheus
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +92,10 @@ class BackfillError(Exception):
 def promtool_binary() -> str:
     """The ``promtool`` on PATH (Debian's, installed by ``hack/setup.sh``)."""
     return shutil.which("promtool") or "/usr/bin/promtool"
+
+
+def _release(promtool: str | None) -> str:
+    return promtool or promtool_binary()
 
 
 # --------------------------------------------------------------------------------------------
@@ -210,14 +211,18 @@ class BackfillReport:
 
 
 def backfill_openmetrics_file(
-    path: Path, output_dir: Path, *, max_block_ms: int = DEFAULT_BLOCK_MS
+    path: Path,
+    output_dir: Path,
+    *,
+    max_block_ms: int = DEFAULT_BLOCK_MS,
+    promtool: str | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start ``promtool tsdb create-blocks-from openmetrics`` on one file; the caller waits.
 
     Use :func:`backfill_synthetic` unless you hand-write OpenMetrics text.
     """
     command = [
-        promtool_binary(),
+        _release(promtool),
         "tsdb",
         "create-blocks-from",
         "openmetrics",
@@ -248,11 +253,13 @@ def backfill_synthetic(
     work_dir: Path | None = None,
     block_ms: int = DEFAULT_BLOCK_MS,
     parallelism: int | None = None,
+    promtool: str | None = None,
 ) -> BackfillReport:
     """Write ``data`` as blocks into ``tsdb_dir`` (created if missing).
 
     One OpenMetrics file per block window, each turned into blocks by its own promtool while
-    the next file is written; at most ``parallelism`` (default: CPU count) promtools at once.
+    the next file is written; at most ``parallelism`` (default: CPU count) promtools at once;
+    ``promtool`` picks the release (default: Debian's on PATH).
     Files are deleted as soon as their blocks exist. A Prometheus already running on
     ``tsdb_dir`` sees the blocks within a minute, or at once after a restart.
     """
@@ -274,7 +281,13 @@ def backfill_synthetic(
             while len(running) >= limit:
                 blocks.extend(_collect(running.pop(0), tsdb_dir))
             out = scratch / f"blocks-{number:03d}"
-            running.append((backfill_openmetrics_file(path, out, max_block_ms=block_ms), path, out))
+            running.append(
+                (
+                    backfill_openmetrics_file(path, out, max_block_ms=block_ms, promtool=promtool),
+                    path,
+                    out,
+                )
+            )
         for entry in running:
             blocks.extend(_collect(entry, tsdb_dir))
     report = BackfillReport(tuple(sorted(blocks)), samples, len(windows), time.monotonic() - began)
@@ -336,19 +349,28 @@ def cache_dir() -> Path:
     return root / "synthetic-tsdb"
 
 
-def blocks_fingerprint(scenario: synthetic.Scenario) -> str:
-    """Cache key: the scenario, the generator's and this writer's code, promtool's version."""
+def blocks_fingerprint(
+    scenario: synthetic.Scenario, promtool: str | None = None, part: str = ""
+) -> str:
+    """Cache key: the scenario, the generator's and this writer's code, promtool's version, and
+    ``part`` (naming a subset of the scenario's series, such as a shard's)."""
     digest = hashlib.sha256(scenario.fingerprint().encode())
+    digest.update(part.encode())
     digest.update(Path(__file__).read_bytes())
     version = subprocess.run(
-        [promtool_binary(), "--version"], capture_output=True, text=True, check=False
+        [_release(promtool), "--version"], capture_output=True, text=True, check=False
     )
     digest.update((version.stdout + version.stderr).encode())
     return digest.hexdigest()[:20]
 
 
 def cached_synthetic_blocks(
-    data: synthetic.SyntheticData, *, root: Path | None = None, keep: int = 4
+    data: synthetic.SyntheticData,
+    *,
+    root: Path | None = None,
+    keep: int = 10,
+    promtool: str | None = None,
+    part: str = "",
 ) -> Path:
     """A folder of blocks for ``data``, backfilled on the first call and reused afterwards.
 
@@ -358,7 +380,7 @@ def cached_synthetic_blocks(
     """
     root = root or cache_dir()
     root.mkdir(parents=True, exist_ok=True)
-    key = blocks_fingerprint(data.scenario)
+    key = blocks_fingerprint(data.scenario, promtool, part)
     target = root / key
     with (root / f"{key}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -366,7 +388,9 @@ def cached_synthetic_blocks(
             shutil.rmtree(target, ignore_errors=True)
             staging = Path(tempfile.mkdtemp(prefix=f"{key}-", dir=root))
             try:
-                report = backfill_synthetic(data, staging / "blocks", work_dir=staging)
+                report = backfill_synthetic(
+                    data, staging / "blocks", work_dir=staging, promtool=promtool
+                )
                 (staging / "blocks" / "COMPLETE").write_text(
                     f"{report.samples} samples, {len(report.blocks)} blocks, "
                     f"{report.seconds:.1f}s\n"
@@ -631,11 +655,29 @@ def rule_group_offset(group: str, rule_file: str, interval_seconds: float) -> fl
     return (_xxh64(labels) % interval_ns) / 1e9
 
 
+class RuleTarget(Protocol):
+    """Where :func:`backfill_rules` evaluates and stores: a query API at ``url``, the promtool of
+    the matching release, the TSDB folder that serves the recorded blocks and a restart that
+    makes moved-in blocks visible (a :class:`~testkit.prometheus.PrometheusServer`, or Thanos
+    Query with the ruler's TSDB in ``testkit.engines``)."""
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def promtool(self) -> str: ...
+
+    @property
+    def tsdb_dir(self) -> Path: ...
+
+    def restart(self) -> None: ...
+
+
 def backfill_rules(
     rule_files: Sequence[Path],
     start: float,
     end: float,
-    prometheus: prometheus.PrometheusServer,
+    prometheus: RuleTarget,
     *,
     eval_interval: float = 60,
     work_dir: Path | None = None,
@@ -705,6 +747,7 @@ def backfill_rules(
                 while len(running) >= limit:
                     _finish_rules(*running.pop(0))
                 command = _rules_command(
+                    prometheus.promtool,
                     prometheus.url,
                     run_start,
                     run_end,
@@ -752,6 +795,7 @@ def _range_not_ending_at(boundary: int, block_ms: int) -> int | None:
 
 
 def _rules_command(
+    promtool: str,
     url: str,
     start: int,
     end: int,
@@ -761,7 +805,7 @@ def _rules_command(
     files: Sequence[Path],
 ) -> list[str]:
     return [
-        promtool_binary(),
+        promtool,
         "tsdb",
         "create-blocks-from",
         "rules",

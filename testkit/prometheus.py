@@ -38,6 +38,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import types
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -125,6 +126,11 @@ def prometheus_binary() -> str:
     return shutil.which("prometheus") or "/usr/bin/prometheus"
 
 
+def promtool_binary() -> str:
+    """The ``promtool`` on PATH (Debian's, installed by ``hack/setup.sh``)."""
+    return shutil.which("promtool") or "/usr/bin/promtool"
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -147,7 +153,136 @@ def _parse_value(raw: str) -> float:
     return float(raw)  # Prometheus writes "NaN", "+Inf", "-Inf", which float() accepts
 
 
-class PrometheusServer:
+class PrometheusAPI:
+    """The Prometheus HTTP API (``/api/v1/...``) of whatever answers at :attr:`url`: Prometheus
+    itself, or an engine speaking its API (VictoriaMetrics, Thanos Query; ``testkit.engines``).
+
+    ``query_params`` are sent with every request, e.g. Thanos Query's ``dedup``.
+    """
+
+    query_params: Mapping[str, str] = types.MappingProxyType({})
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:40123``."""
+        raise NotImplementedError
+
+    def check_alive(self) -> None:
+        """Raise if the process behind :attr:`url` is known to have exited."""
+
+    def api(self, path: str, params: Mapping[str, str], *, timeout: float = 300.0) -> Any:
+        """``POST /api/v1/<path>`` with form ``params``; returns ``data`` or raises
+        :class:`QueryFailed`."""
+        body = urllib.parse.urlencode({**self.query_params, **params}).encode()
+        request = urllib.request.Request(
+            f"{self.url}/api/v1/{path}",
+            data=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
+                payload = json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            try:
+                payload = json.loads(error.read())
+            except ValueError:
+                self.check_alive()
+                raise QueryFailed(params.get("query", path), "http", str(error)) from error
+        if payload.get("status") != "success":
+            raise QueryFailed(
+                params.get("query", path),
+                str(payload.get("errorType", "unknown")),
+                str(payload.get("error", payload)),
+            )
+        return payload
+
+    def query(self, expr: str, time: float) -> list[Sample]:
+        """Instant query at ``time`` (Unix seconds): the vector (or scalar) result."""
+        return list(self._instant(expr, time, stats=False).result)
+
+    def query_value(self, expr: str, time: float) -> float:
+        """Instant query that must return exactly one sample; its value."""
+        result = self.query(expr, time)
+        if len(result) != 1:
+            raise QueryFailed(expr, "cardinality", f"expected one sample, got {len(result)}")
+        return result[0].value
+
+    def query_stats(self, expr: str, time: float) -> QueryStats:
+        """Instant query with ``stats=all``: the result plus samples read and peak samples."""
+        return self._instant(expr, time, stats=True)
+
+    def _instant(self, expr: str, time: float, *, stats: bool) -> QueryStats:
+        params = {"query": expr, "time": _format_time(time)}
+        if stats:
+            params["stats"] = "all"
+        payload = self.api("query", params)
+        data = payload["data"]
+        result_type = data["resultType"]
+        samples: tuple[Sample, ...]
+        if result_type == "vector":
+            samples = tuple(
+                Sample(item["metric"], float(item["value"][0]), _parse_value(item["value"][1]))
+                for item in data["result"]
+            )
+        elif result_type == "scalar":
+            samples = (Sample({}, float(data["result"][0]), _parse_value(data["result"][1])),)
+        else:
+            raise QueryFailed(expr, "type", f"{result_type} result; use query_matrix()")
+        if not stats:
+            return QueryStats(samples, 0, 0, math.nan)
+        counted = data.get("stats", {})
+        sample_stats = counted.get("samples")
+        if sample_stats is None:
+            raise QueryFailed(expr, "stats", f"no sample statistics in {counted}")
+        return QueryStats(
+            samples,
+            int(sample_stats["totalQueryableSamples"]),
+            int(sample_stats["peakSamples"]),
+            float(counted.get("timings", {}).get("evalTotalTime", math.nan)),
+        )
+
+    def query_matrix(self, expr: str, time: float) -> list[SeriesSamples]:
+        """Instant query of a range vector (``x[1h]``): the raw samples with their times."""
+        data = self.api("query", {"query": expr, "time": _format_time(time)})["data"]
+        if data["resultType"] != "matrix":
+            raise QueryFailed(expr, "type", f"{data['resultType']} result, not a matrix")
+        return [_series(item) for item in data["result"]]
+
+    def query_range(self, expr: str, start: float, end: float, step: float) -> list[SeriesSamples]:
+        """``/api/v1/query_range`` (at most 11,000 steps)."""
+        data = self.api(
+            "query_range",
+            {
+                "query": expr,
+                "start": _format_time(start),
+                "end": _format_time(end),
+                "step": f"{step:g}",
+            },
+        )["data"]
+        return [_series(item) for item in data["result"]]
+
+    def series_count(self, selector: str, start: float, end: float) -> int:
+        """Number of series matching ``selector`` with samples in ``[start, end]``."""
+        payload = self.api(
+            "series",
+            {"match[]": selector, "start": _format_time(start), "end": _format_time(end)},
+        )
+        return len(payload["data"])
+
+
+class APIEndpoint(PrometheusAPI):
+    """The Prometheus HTTP API at a given URL (a process someone else runs)."""
+
+    def __init__(self, url: str, query_params: Mapping[str, str] | None = None) -> None:
+        self._url = url.rstrip("/")
+        self.query_params = dict(query_params or {})
+
+    @property
+    def url(self) -> str:
+        return self._url
+
+
+class PrometheusServer(PrometheusAPI):
     """The ``prometheus`` binary on ``tsdb_dir`` at ``127.0.0.1:<free port>``.
 
     ``rule_files`` are loaded and evaluated live every ``evaluation_interval``;
@@ -170,6 +305,8 @@ class PrometheusServer:
         extra_flags: Sequence[str] = (),
         startup_timeout: float = 60.0,
         binary: str | None = None,
+        promtool: str | None = None,
+        external_labels: Mapping[str, str] | None = None,
     ) -> None:
         self.tsdb_dir = Path(tsdb_dir)
         self.work_dir = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="prometheus-"))
@@ -182,6 +319,10 @@ class PrometheusServer:
         self.extra_flags = tuple(extra_flags)
         self.startup_timeout = startup_timeout
         self.binary = binary or prometheus_binary()
+        self.promtool = promtool or promtool_binary()
+        """The promtool of the same release: what backfills rules into this server."""
+        self.external_labels = dict(external_labels or {})
+        """``global.external_labels``: what a Thanos sidecar adds to every series it serves."""
         self.port = 0
         self.last_startup_seconds = math.nan
         """How long the last start took until ``/-/ready`` answered."""
@@ -231,6 +372,7 @@ class PrometheusServer:
             "global": {
                 "scrape_interval": "15s",
                 "evaluation_interval": self.evaluation_interval,
+                **({"external_labels": self.external_labels} if self.external_labels else {}),
             },
             "rule_files": [str(path) for path in self.rule_files],
             "scrape_configs": [dict(config) for config in self.scrape_configs],
@@ -341,107 +483,6 @@ class PrometheusServer:
     def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
         """The last lines of the server's log."""
         return _log_tail(self.log_path, lines)
-
-    # -- HTTP API ---------------------------------------------------------------------------
-
-    def api(self, path: str, params: Mapping[str, str], *, timeout: float = 300.0) -> Any:
-        """``POST /api/v1/<path>`` with form ``params``; returns ``data`` or raises
-        :class:`QueryFailed`."""
-        body = urllib.parse.urlencode(params).encode()
-        request = urllib.request.Request(
-            f"{self.url}/api/v1/{path}",
-            data=body,
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                payload = json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            try:
-                payload = json.loads(error.read())
-            except ValueError:
-                self.check_alive()
-                raise QueryFailed(params.get("query", path), "http", str(error)) from error
-        if payload.get("status") != "success":
-            raise QueryFailed(
-                params.get("query", path),
-                str(payload.get("errorType", "unknown")),
-                str(payload.get("error", payload)),
-            )
-        return payload
-
-    def query(self, expr: str, time: float) -> list[Sample]:
-        """Instant query at ``time`` (Unix seconds): the vector (or scalar) result."""
-        return list(self._instant(expr, time, stats=False).result)
-
-    def query_value(self, expr: str, time: float) -> float:
-        """Instant query that must return exactly one sample; its value."""
-        result = self.query(expr, time)
-        if len(result) != 1:
-            raise QueryFailed(expr, "cardinality", f"expected one sample, got {len(result)}")
-        return result[0].value
-
-    def query_stats(self, expr: str, time: float) -> QueryStats:
-        """Instant query with ``stats=all``: the result plus samples read and peak samples."""
-        return self._instant(expr, time, stats=True)
-
-    def _instant(self, expr: str, time: float, *, stats: bool) -> QueryStats:
-        params = {"query": expr, "time": _format_time(time)}
-        if stats:
-            params["stats"] = "all"
-        payload = self.api("query", params)
-        data = payload["data"]
-        result_type = data["resultType"]
-        samples: tuple[Sample, ...]
-        if result_type == "vector":
-            samples = tuple(
-                Sample(item["metric"], float(item["value"][0]), _parse_value(item["value"][1]))
-                for item in data["result"]
-            )
-        elif result_type == "scalar":
-            samples = (Sample({}, float(data["result"][0]), _parse_value(data["result"][1])),)
-        else:
-            raise QueryFailed(expr, "type", f"{result_type} result; use query_matrix()")
-        if not stats:
-            return QueryStats(samples, 0, 0, math.nan)
-        counted = data.get("stats", {})
-        sample_stats = counted.get("samples")
-        if sample_stats is None:
-            raise QueryFailed(expr, "stats", f"no sample statistics in {counted}")
-        return QueryStats(
-            samples,
-            int(sample_stats["totalQueryableSamples"]),
-            int(sample_stats["peakSamples"]),
-            float(counted.get("timings", {}).get("evalTotalTime", math.nan)),
-        )
-
-    def query_matrix(self, expr: str, time: float) -> list[SeriesSamples]:
-        """Instant query of a range vector (``x[1h]``): the raw samples with their times."""
-        data = self.api("query", {"query": expr, "time": _format_time(time)})["data"]
-        if data["resultType"] != "matrix":
-            raise QueryFailed(expr, "type", f"{data['resultType']} result, not a matrix")
-        return [_series(item) for item in data["result"]]
-
-    def query_range(self, expr: str, start: float, end: float, step: float) -> list[SeriesSamples]:
-        """``/api/v1/query_range`` (at most 11,000 steps)."""
-        data = self.api(
-            "query_range",
-            {
-                "query": expr,
-                "start": _format_time(start),
-                "end": _format_time(end),
-                "step": f"{step:g}",
-            },
-        )["data"]
-        return [_series(item) for item in data["result"]]
-
-    def series_count(self, selector: str, start: float, end: float) -> int:
-        """Number of series matching ``selector`` with samples in ``[start, end]``."""
-        payload = self.api(
-            "series",
-            {"match[]": selector, "start": _format_time(start), "end": _format_time(end)},
-        )
-        return len(payload["data"])
 
 
 def _series(item: Mapping[str, Any]) -> SeriesSamples:

@@ -25,7 +25,7 @@ from slo_operator.api import common, slo
 from slo_operator.rules import burn_rates, render, series
 from support import promtool, rule_yaml
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
 NAMESPACE = "alerts"
 PAGE = "SLOErrorBudgetBurnPage"
@@ -426,23 +426,28 @@ def _unit_test(scenario: Scenario) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def promtool_results() -> dict[str, promtool.Result]:
+def promtool_results() -> dict[tuple[str, str], promtool.Result]:
+    """Every scenario on the promtool of every Prometheus major: the same minutes on both."""
     jobs = {}
-    for name, scenario in SCENARIOS.items():
-        rule_file = render.render_rule_file([scenario.resource])
-        unit = _unit_test(scenario)
-        jobs[name] = lambda rule_file=rule_file, unit=unit: promtool.run_unit_tests(
-            rule_file, [unit]
-        )
+    for release in promtool.RELEASES:
+        for name, scenario in SCENARIOS.items():
+            rule_file = render.render_rule_file([scenario.resource])
+            unit = _unit_test(scenario)
+            jobs[(release, name)] = lambda rule_file=rule_file, unit=unit, release=release: (
+                promtool.run_unit_tests(rule_file, [unit], release=release)
+            )
     return promtool.run_parallel(jobs)
 
 
+@pytest.mark.parametrize("release", promtool.RELEASES)
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-def test_alert_timing(name: str, promtool_results: dict[str, promtool.Result]) -> None:
+def test_alert_timing(
+    name: str, release: str, promtool_results: dict[tuple[str, str], promtool.Result]
+) -> None:
     scenario = SCENARIOS[name]
-    result = promtool_results[name]
+    result = promtool_results[(release, name)]
     checks = "\n".join(
         f"  minute {c.minute}: {c.alert} {'firing' if c.firing else 'silent'}"
         for c in scenario.checks
     )
-    assert result.ok, f"{name}: expected\n{checks}\npromtool said:\n{result.output}"
+    assert result.ok, f"{name} on {release}: expected\n{checks}\npromtool said:\n{result.output}"

@@ -12,6 +12,9 @@ series alone (never from the code under test):
   window edge; the tolerance covers that, nothing else.
 - Timeslices and RatioTimeslices of a probe: exactly (after the documented rounding down),
   slice by slice at the slice boundaries the rules use.
+
+All of it on every engine of `testkit.engines`: the same data and rules, the rules evaluated and
+the numbers read the engine's own way (`evaluate` speaks to its Prometheus-compatible API).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import math
 import pathlib
 import subprocess
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -30,7 +34,7 @@ import yaml
 from slo_operator.api import validation
 from slo_operator.budget import periods, rounding
 from slo_operator.rules import render
-from testkit import backfill, prometheus, synthetic
+from testkit import engines, prometheus, synthetic
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
 
@@ -136,13 +140,14 @@ YOUNG_WEEK = _slo(
 YOUNG_SINCE = AT - datetime.timedelta(days=2)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=engines.ENGINES)
 def evaluated(
+    request: pytest.FixtureRequest,
     synthetic_data: synthetic.SyntheticData,
-    synthetic_tsdb: Any,
     tmp_path_factory: pytest.TempPathFactory,
-) -> tuple[dict[str, dict[str, Any]], prometheus.PrometheusServer]:
-    folder = tmp_path_factory.mktemp("accuracy")
+) -> Iterator[tuple[dict[str, dict[str, Any]], prometheus.PrometheusAPI]]:
+    engine: engines.Engine = request.param
+    folder = tmp_path_factory.mktemp(f"accuracy-{engine}")
     manifests = folder / "slos.yaml"
     manifests.write_text(yaml.safe_dump_all([*SLOS, YOUNG, YOUNG_WEEK]))
     resources = [validation.parse_resource(body) for body in SLOS]
@@ -154,30 +159,34 @@ def evaluated(
             render.render_rule_file([validation.parse_resource(b) for b in (YOUNG, YOUNG_WEEK)])
         )
     )
-    server = prometheus.PrometheusServer(synthetic_tsdb(), work_dir=folder / "prometheus")
-    server.start()
-    at = AT.timestamp()
-    backfill.backfill_rules([rule_file], at - 7 * DAY - 4 * HOUR, at, server)
-    backfill.backfill_rules([young_rules], YOUNG_SINCE.timestamp(), at, server)
+    with engines.start(engine, synthetic_data, folder / engine) as stack:
+        server = stack.api
+        at = AT.timestamp()
+        stack.backfill_rules([rule_file], at - 7 * DAY - 4 * HOUR, at)
+        stack.backfill_rules([young_rules], YOUNG_SINCE.timestamp(), at)
+        found = _evaluate(manifests, server.url)
+        yield found, server
+
+
+def _evaluate(manifests: pathlib.Path, url: str) -> dict[str, dict[str, Any]]:
+    """`slo-operator evaluate -o json` against `url`: each SLO's status by name."""
     completed = subprocess.run(
         [
             str(pathlib.Path(sys.executable).parent / "slo-operator"), "evaluate",
             "-f", str(manifests),
-            "--prometheus-url", server.url, "--at", AT.isoformat(), "-o", "json",
+            "--prometheus-url", url, "--at", AT.isoformat(), "-o", "json",
         ],
         capture_output=True, text=True, check=False, timeout=120,
     )  # fmt: skip
     assert completed.returncode == 0, completed.stderr
-    found = {item["name"]: item["status"] for item in json.loads(completed.stdout)}
-    yield found, server
-    server.stop()
+    return {item["name"]: item["status"] for item in json.loads(completed.stdout)}
 
 
 def _time(text: str) -> float:
     return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def _recorded_at(server: prometheus.PrometheusServer, name: str) -> float:
+def _recorded_at(server: prometheus.PrometheusAPI, name: str) -> float:
     """When the full-window rule of SLO `name` last ran before AT (its evaluation slot)."""
     return server.query_value(
         f'max(timestamp(slo:sli_total:sum{{slo="{name}",slo_namespace="{NAMESPACE}"}}))',
@@ -257,7 +266,7 @@ def test_rolling_1d_latency_across_a_counter_reset(
 
 
 def _slices(
-    server: prometheus.PrometheusServer, data: synthetic.SyntheticData, name: str
+    server: prometheus.PrometheusAPI, data: synthetic.SyntheticData, name: str
 ) -> list[synthetic.Counts]:
     """The 1m probe slices the full-window rule sums: one per minute step of the last day, each
     the slice recorded at the group's slot at or before that step."""

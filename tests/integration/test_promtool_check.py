@@ -27,14 +27,15 @@ pytestmark = pytest.mark.integration
 EXAMPLES = rule_yaml.example_slos()
 
 
+@pytest.mark.parametrize("release", promtool.RELEASES)
 @pytest.mark.parametrize("stem", sorted(EXAMPLES))
-def test_example_rules_pass_promtool(stem: str) -> None:
+def test_example_rules_pass_promtool(stem: str, release: str) -> None:
     resources = EXAMPLES[stem]
-    result = promtool.check_rules(render.render_rule_file(resources))
+    result = promtool.check_rules(render.render_rule_file(resources), release=release)
     assert result.ok, result.output
     for resource in resources:
         groups = render.render_prometheus_rule(resource)["spec"]
-        result = promtool.check_rules(groups)
+        result = promtool.check_rules(groups, release=release)
         assert result.ok, result.output
 
 

@@ -15,6 +15,10 @@ backfilled into TSDB blocks; the SLOs' recording rules are backfilled over the s
 - the same windows read as an average of 5m ratios (what Sloth records) are measured too, and
   printed, so the bias that ratio-of-sums avoids stays visible;
 - the samples one evaluation of the rules reads, counted by Prometheus, match bench/rule_cost.py.
+
+Every check runs on every engine of `testkit.engines` (Prometheus 2 and 3, VictoriaMetrics with
+`vmalert -replay`, ...), holding the same month and evaluating the same rules its own way; the
+cost check on the engines that count samples (`stats=all`: Prometheus 2 and 3).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from __future__ import annotations
 import datetime
 import importlib.util
 import sys
+import time
 import zoneinfo
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -32,9 +37,13 @@ import pytest
 from slo_operator.api import slo
 from slo_operator.rules import model, render, series
 from support import paths, rule_yaml
-from testkit import backfill, prometheus, synthetic
+from testkit import engines, prometheus, synthetic
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
+ON_EVERY_ENGINE = pytest.mark.parametrize("server", engines.ENGINES, indirect=True)
+ON_ENGINES_COUNTING_SAMPLES = pytest.mark.parametrize(
+    "server", ("prometheus2", "prometheus3"), indirect=True
+)
 
 TOLERANCE_PP = 0.01
 DAY = synthetic.DAY
@@ -108,26 +117,23 @@ def _rule_file(path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def server(
+    request: pytest.FixtureRequest,
     synthetic_data: synthetic.SyntheticData,
-    synthetic_tsdb: Callable[[], Path],
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[prometheus.PrometheusServer]:
-    """A server on the synthetic month with our recording rules backfilled over it."""
-    work = tmp_path_factory.mktemp("accuracy")
+) -> Iterator[prometheus.PrometheusAPI]:
+    """An engine (the parameter) holding the synthetic month, our recording rules evaluated
+    over it."""
+    engine: engines.Engine = request.param
+    work = tmp_path_factory.mktemp(f"accuracy-{engine}")
     scenario = synthetic_data.scenario
-    with prometheus.PrometheusServer(synthetic_tsdb(), work_dir=work / "prometheus") as running:
-        report = backfill.backfill_rules(
-            [_rule_file(work / "rules.yaml")],
-            scenario.start,
-            scenario.end,
-            running,
-            work_dir=work,
-        )
-        print(f"rule backfill: {report.seconds:.0f}s, levels {[len(lv) for lv in report.levels]}")
-        yield running
+    with engines.start(engine, synthetic_data, work) as stack:
+        began = time.monotonic()
+        stack.backfill_rules([_rule_file(work / "rules.yaml")], scenario.start, scenario.end)
+        print(f"{engine}: rules evaluated over the month in {time.monotonic() - began:.0f}s")
+        yield stack.api
 
 
-def _last_eval(server: prometheus.PrometheusServer, metric: str, name: str, at: float) -> float:
+def _last_eval(server: prometheus.PrometheusAPI, metric: str, name: str, at: float) -> float:
     """When the group of SLO `name` last evaluated at or before `at` (its offset is a hash)."""
     samples = server.query(f'max(timestamp({metric}{{slo="{name}"}}))', at)
     assert samples, f"no {metric} for {name} before {at}"
@@ -151,8 +157,9 @@ def _report(
 # --- Occurrences ---------------------------------------------------------------------------------
 
 
+@ON_EVERY_ENGINE
 def test_30d_sli_per_tenant_matches_truth(
-    server: prometheus.PrometheusServer,
+    server: prometheus.PrometheusAPI,
     synthetic_data: synthetic.SyntheticData,
     record_property: Callable[[str, object], None],
 ) -> None:
@@ -199,10 +206,11 @@ def _chatbot_moments(scenario: synthetic.Scenario) -> dict[str, int]:
     }
 
 
+@ON_EVERY_ENGINE
 @pytest.mark.parametrize("moment", ["slow-hour-at-peak", "slow-hour-at-trough", "counter-reset"])
 def test_1d_sli_of_every_chatbot_tier_matches_truth(
     moment: str,
-    server: prometheus.PrometheusServer,
+    server: prometheus.PrometheusAPI,
     synthetic_data: synthetic.SyntheticData,
     record_property: Callable[[str, object], None],
 ) -> None:
@@ -239,8 +247,9 @@ def test_1d_sli_of_every_chatbot_tier_matches_truth(
             assert (bad.value, total.value) == (truth.bad, truth.total), objective.name
 
 
+@ON_EVERY_ENGINE
 def test_calendar_month_sli_matches_truth(
-    server: prometheus.PrometheusServer,
+    server: prometheus.PrometheusAPI,
     synthetic_data: synthetic.SyntheticData,
     record_property: Callable[[str, object], None],
 ) -> None:
@@ -278,7 +287,7 @@ def test_calendar_month_sli_matches_truth(
 # --- Timeslices ----------------------------------------------------------------------------------
 
 
-def _slice_ends(server: prometheus.PrometheusServer, at: int) -> list[float]:
+def _slice_ends(server: prometheus.PrometheusAPI, at: int) -> list[float]:
     """Ends of the 1m slices the 7d window of UPTIME counts at `at` (an hour boundary).
 
     Slices are picked at minute boundaries b; each pick is the slice recorded at the group's
@@ -295,10 +304,11 @@ def _slice_ends(server: prometheus.PrometheusServer, at: int) -> list[float]:
     return [b - 60 + phase for b in picks]
 
 
+@ON_EVERY_ENGINE
 @pytest.mark.parametrize("moment", ["month-end", "two-days-after-outage"])
 def test_timeslice_sli_is_exact(
     moment: str,
-    server: prometheus.PrometheusServer,
+    server: prometheus.PrometheusAPI,
     synthetic_data: synthetic.SyntheticData,
     record_property: Callable[[str, object], None],
 ) -> None:
@@ -338,8 +348,9 @@ def _load_rule_cost() -> Any:
     return module
 
 
+@ON_ENGINES_COUNTING_SAMPLES
 def test_samples_read_per_minute_measured_by_prometheus(
-    server: prometheus.PrometheusServer,
+    server: prometheus.PrometheusAPI,
     synthetic_data: synthetic.SyntheticData,
     record_property: Callable[[str, object], None],
 ) -> None:

@@ -15,7 +15,9 @@ from slo_operator.api import slo
 from slo_operator.rules import render, series
 from support import promtool, slo_factory
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.parametrize("release", promtool.RELEASES)]
+"""Prometheus 2 ranges include both ends, Prometheus 3 ranges are left-open: the same counts
+must come out of both."""
 
 PER_MINUTE = 600  # 10 requests per second
 ID = '{slo="api",slo_namespace="ns"}'
@@ -44,14 +46,19 @@ def expect(expr: str, minute: int, value: float | None, labels: str = "{}") -> d
 
 
 def run(
-    resource: slo.ServiceLevelObjective, inputs: list[dict[str, str]], checks: list[Any]
+    resource: slo.ServiceLevelObjective,
+    inputs: list[dict[str, str]],
+    checks: list[Any],
+    release: str,
 ) -> None:
     unit = {"interval": "1m", "input_series": inputs, "promql_expr_test": checks}
-    result = promtool.run_unit_tests(render.render_rule_file([resource]), [unit])
+    result = promtool.run_unit_tests(render.render_rule_file([resource]), [unit], release=release)
     assert result.ok, result.output
 
 
-def test_hour_tiles_hold_exactly_60_points_and_full_windows_exactly_their_tiles() -> None:
+def test_hour_tiles_hold_exactly_60_points_and_full_windows_exactly_their_tiles(
+    release: str,
+) -> None:
     resource = slo_factory.build(window="rolling-30d")
     tile = f"sum(slo:sli_total:sum1h{ID})"
     window = 'slo:sli_total:sum{slo="api",slo_namespace="ns",slo_window="30d"}'
@@ -70,10 +77,11 @@ def test_hour_tiles_hold_exactly_60_points_and_full_windows_exactly_their_tiles(
             expect(f"sum({steps})", 419, 6),
             expect(f"sum({steps})", 420, 7),
         ],
+        release,
     )
 
 
-def test_windows_from_1m_points_hold_exactly_window_over_1m_points() -> None:
+def test_windows_from_1m_points_hold_exactly_window_over_1m_points(release: str) -> None:
     resource = slo_factory.build(window="rolling-1d")
     window = 'slo_window="1d"'
     run(
@@ -88,6 +96,7 @@ def test_windows_from_1m_points_hold_exactly_window_over_1m_points() -> None:
                 _labels("1h"),
             ),
         ],
+        release,
     )
 
 
@@ -95,7 +104,7 @@ def _labels(window: str) -> str:
     return f'{{slo="api",slo_namespace="ns",service="api",slo_window="{window}"}}'
 
 
-def test_timeslices_are_picked_at_their_own_boundaries() -> None:
+def test_timeslices_are_picked_at_their_own_boundaries(release: str) -> None:
     resource = slo_factory.build(
         indicator="boolGauge",
         method="Timeslices",
@@ -110,10 +119,11 @@ def test_timeslices_are_picked_at_their_own_boundaries() -> None:
             expect('sum(slo:sli_total:sum{slo_window="1d",slo="api"})', 25 * 60 + 7, 288),
             expect(f"sum(slo:sli_total:count1m{ID})", 100, 1),
         ],
+        release,
     )
 
 
-def test_calendar_query_sums_the_tiles_since_the_period_start() -> None:
+def test_calendar_query_sums_the_tiles_since_the_period_start(release: str) -> None:
     """Traffic doubles at 04:00; tiles aligned to a :30 period start differ from hour-aligned
     ones, so the query must equal the three tiles read at 03:30, 04:30 and 05:30 exactly."""
     resource = slo_factory.build(window="calendar-month")
@@ -140,4 +150,5 @@ def test_calendar_query_sums_the_tiles_since_the_period_start() -> None:
             # The check above could not pass by accident: hour-aligned tiles sum differently.
             expect(f"({by_hand}) - ({hour_aligned}) > bool 0", 370, 1, labels),
         ],
+        release,
     )

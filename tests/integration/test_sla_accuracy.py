@@ -4,7 +4,9 @@ The standard synthetic month (2 January to 1 February 2026) plus one more outage
 down on Sunday 18 January 14:20-15:20 UTC, inside the SLA's weekly maintenance window
 (`0 14 * * SUN`, 2h), so it must not count; the standard month's own checkout outage (Monday 12
 January 09:00-09:30) lies outside every window and counts. The SLO's level-1 rules (the only
-series SLAs read) are backfilled with promtool; `evaluate -o json` runs as a subprocess.
+series SLAs read) are evaluated over the month on every engine of `testkit.engines` (promtool's
+backfill on Prometheus 2 and 3, `vmalert -replay` on VictoriaMetrics, ...); `evaluate -o json`
+runs as a subprocess against each engine's API.
 
 Truth is computed here from the synthetic counters alone: good and total events of January
 minus every Sunday 14:00-16:00 window, and the credit tier they fall into. Level 1 counts each
@@ -20,6 +22,7 @@ import json
 import pathlib
 import subprocess
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,7 +30,7 @@ import yaml
 
 from slo_operator.api import validation
 from slo_operator.rules import render, series
-from testkit import backfill, prometheus, synthetic
+from testkit import engines, synthetic
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 
@@ -115,12 +118,15 @@ def data() -> synthetic.SyntheticData:
     return synthetic.generate(_scenario())
 
 
-@pytest.fixture(scope="module")
-def server(data: synthetic.SyntheticData, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    folder = tmp_path_factory.mktemp("sla-accuracy")
-    tsdb = folder / "tsdb"
-    tsdb.mkdir()
-    backfill.link_blocks(backfill.cached_synthetic_blocks(data), tsdb)
+@pytest.fixture(scope="module", params=engines.ENGINES)
+def server(
+    request: pytest.FixtureRequest,
+    data: synthetic.SyntheticData,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Any]:
+    """Each engine (the parameter) holding the data, the SLO's level-1 rules evaluated on it."""
+    engine: engines.Engine = request.param
+    folder = tmp_path_factory.mktemp(f"sla-accuracy-{engine}")
     resource = validation.parse_resource(SLO)
     rules = render.render_rule_file([resource])
     # SLAs read only the level-1 series: backfilling the other levels over a month adds nothing.
@@ -130,13 +136,12 @@ def server(data: synthetic.SyntheticData, tmp_path_factory: pytest.TempPathFacto
     rules["groups"] = [group for group in rules["groups"] if group["rules"]]
     rule_file = folder / "rules.yaml"
     rule_file.write_text(yaml.safe_dump(rules, sort_keys=False))
-    running = prometheus.PrometheusServer(tsdb, work_dir=folder / "prometheus")
-    running.start()
-    backfill.backfill_rules([rule_file], data.scenario.start, data.scenario.end, running)
     (folder / "manifests.yaml").write_text(yaml.safe_dump_all([SLO, SLA]))
-    running.manifests = folder / "manifests.yaml"  # type: ignore[attr-defined]
-    yield running
-    running.stop()
+    with engines.start(engine, data, folder / engine) as stack:
+        stack.backfill_rules([rule_file], data.scenario.start, data.scenario.end)
+        stack.manifests = folder / "manifests.yaml"  # type: ignore[attr-defined]
+        stack.url = stack.api.url  # type: ignore[attr-defined]
+        yield stack
 
 
 def _evaluate(server: Any, at: datetime.datetime) -> dict[str, Any]:
