@@ -31,11 +31,9 @@ Binaries other than Debian's are built on first use by ``hack/build-engines.sh``
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import json
 import logging
-import os
 import subprocess
 import time
 import urllib.error
@@ -46,7 +44,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Final, Literal, Self
 
-from . import backfill, prometheus, synthetic
+from . import backfill, processes, prometheus, synthetic
 
 logger = logging.getLogger(__name__)
 
@@ -126,31 +124,14 @@ class Process:
 
     def start(self, timeout: float = 60.0) -> None:
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        with self.log.open("ab") as output:
-            output.write(f"--- starting: {' '.join(self.argv)}\n".encode())
-            output.flush()
-            self.popen = subprocess.Popen(
-                [*prometheus._pdeathsig_prefix(), *self.argv],
-                stdin=subprocess.DEVNULL,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.popen = processes.spawn(self.argv, self.log)
         if self.ready_url:
             _wait_http(self.ready_url, self.popen, self.log, timeout)
 
     def stop(self, grace_seconds: float = 30.0) -> None:
         popen, self.popen = self.popen, None
-        if popen is None or popen.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(popen.pid, 15)
-        try:
-            popen.wait(grace_seconds)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(popen.pid, 9)
-            popen.wait()
+        if popen is not None:
+            processes.stop(popen, Path(self.argv[0]).name, grace_seconds)
 
     def restart(self) -> None:
         self.stop()
