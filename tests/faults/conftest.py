@@ -8,9 +8,12 @@ these tests print are the ones docs/reliability.md publishes.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
+
+from testkit import controlplane
 
 
 @pytest.hookimpl(wrapper=True)
@@ -19,3 +22,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Builds the control-plane binaries when a collected test needs them (instant if cached);
+    the tier has its own session control plane (see test_operator_kills.py), as the cluster tier's
+    conftest does for its own."""
+    if session.config.option.collectonly:
+        return
+    if not any("control_plane" in getattr(item, "fixturenames", ()) for item in session.items):
+        return
+    capture = session.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
+        controlplane.ensure_binaries()

@@ -17,6 +17,11 @@ def _config() -> operator_settings.OperatorConfig:
     return operator_settings.from_arguments(parser.parse_args([]))
 
 
+@pytest.fixture(autouse=True)
+def _outside_a_pod(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+
+
 def test_unset_means_the_wall_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SLO_OPERATOR_TEST_NOW", raising=False)
     assert _config().test_now is None
@@ -39,3 +44,12 @@ def test_it_is_no_flag(monkeypatch: pytest.MonkeyPatch) -> None:
     operator_settings.add_arguments(parser)
     flags = {option for action in parser._actions for option in action.option_strings}
     assert not any("now" in flag for flag in flags)
+
+
+def test_inside_a_pod_it_is_refused_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLO_OPERATOR_TEST_NOW", "2026-01-31T12:00:00Z")
+    monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1")
+    with pytest.raises(
+        ValueError, match="SLO_OPERATOR_TEST_NOW .* refused inside a Kubernetes pod"
+    ):
+        _config()

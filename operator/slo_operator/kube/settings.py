@@ -57,7 +57,7 @@ class OperatorConfig:
     test_now: datetime.datetime | None = None
     """Test-only: evaluate every cycle at this instant instead of the wall clock. Environment
     only (`SLO_OPERATOR_TEST_NOW`, RFC 3339 with a zone), no flag: it is not a production
-    setting, and the chart never sets it."""
+    setting, the chart never sets it, and inside a pod it is refused."""
 
     @property
     def clusterwide(self) -> bool:
@@ -198,6 +198,12 @@ def _test_now() -> datetime.datetime | None:
     text = _env("TEST_NOW")
     if not text:
         return None
+    if os.environ.get("KUBERNETES_SERVICE_HOST"):
+        # A pod is production: a leftover test variable must not freeze its budgets in time.
+        raise ValueError(
+            "SLO_OPERATOR_TEST_NOW is a test-only frozen clock and is refused inside a "
+            "Kubernetes pod (KUBERNETES_SERVICE_HOST is set); unset it"
+        )
     moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
         raise ValueError(f"SLO_OPERATOR_TEST_NOW needs a time zone (e.g. Z): {text!r}")

@@ -1,0 +1,278 @@
+"""The operator SIGKILLed again and again while it closes an SLA period and fires policy steps.
+
+Real control plane, real Prometheus, the operator as a process with the test-only frozen clock
+at 1 February 12:00: on every start it closes January into the SLA's history and crosses the
+SLO's error budget policy steps (each posting a webhook to a receiver in this process). It is
+killed with SIGKILL at a random moment of its first seconds, again and again, then left to run.
+
+Promises (docs/reliability.md): every closed period is in the history exactly once, at every
+moment; each policy webhook is posted at least once after recovery and at most once per
+crossing; the webhook URL's credential (from a Secret) never appears in a status, an Event, a log
+line or the operator's metrics.
+"""
+
+from __future__ import annotations
+
+import datetime
+import http.server
+import json
+import os
+import pathlib
+import random
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import yaml
+
+from cluster.conftest import control_plane, kubeconfig
+from slo_operator.api import validation
+from slo_operator.rules import render, series
+from support import waiting
+from testkit import backfill, controlplane, operator_process, prometheus, synthetic
+
+__all__ = ["control_plane", "kubeconfig"]
+
+pytestmark = pytest.mark.timeout(420)
+
+KILLS = 6
+"""SIGKILLs, each at a random moment of the first seconds after the operator is healthy."""
+
+
+def _utc(*parts: int) -> datetime.datetime:
+    return datetime.datetime(*parts, tzinfo=datetime.UTC)  # type: ignore[misc]
+
+
+START = _utc(2026, 1, 30)
+END = _utc(2026, 2, 1, 13)
+JANUARY = _utc(2026, 1, 31, 12)
+"""The operator first sees the SLA in January (periods that ended before an SLA was created are
+not looked for, and it was created for real in the present)."""
+NOW = _utc(2026, 2, 1, 12)
+
+
+def _scenario() -> synthetic.Scenario:
+    return synthetic.Scenario(
+        start=int(START.timestamp()),
+        end=int(END.timestamp()),
+        interval=30,
+        seed=9,
+        services=(synthetic.Service("checkout", peak_requests_per_second=10.0),),
+        tenants=(synthetic.Tenant("acme", 1.0),),
+        incidents=(
+            synthetic.Incident.error_burst(
+                "february", int(_utc(2026, 2, 1, 6).timestamp()), 1800, 0.1, jobs=("checkout",)
+            ),
+        ),
+    )
+
+
+def _webhook(step: str, percent: float) -> dict[str, Any]:
+    action = {"type": "Webhook", "webhook": {"secretRef": {"name": "hook", "key": "url"}}}
+    return {"name": step, "whenConsumedPercent": percent, "actions": [action]}
+
+
+def _manifests(namespace: str) -> list[dict[str, Any]]:
+    slo = {
+        "apiVersion": "slo.dev/v1alpha1",
+        "kind": "ServiceLevelObjective",
+        "metadata": {"name": "checkout", "namespace": namespace},
+        "spec": {
+            "service": "checkout",
+            "indicator": {
+                "ratio": {
+                    "errors": 'http_requests_total{job="checkout",code=~"5.."}',
+                    "total": 'http_requests_total{job="checkout"}',
+                }
+            },
+            "calendar": {"period": "Month", "timeZone": "UTC"},
+            "objectives": [{"name": "standard", "target": 99.9}],
+            # January's 0.05% errors spend half the budget; February's burst three times it.
+            "errorBudgetPolicy": [_webhook("warn", 75), _webhook("freeze", 150)],
+        },
+    }
+    sla = {
+        "apiVersion": "slo.dev/v1alpha1",
+        "kind": "ServiceLevelAgreement",
+        "metadata": {"name": "acme", "namespace": namespace},
+        "spec": {
+            "customer": "acme",
+            "period": "Month",
+            "timeZone": "UTC",
+            "commitments": [{"name": "checkout", "sloRef": {"name": "checkout"}, "target": 99.5}],
+            "credits": [{"below": 99.5, "creditPercent": 10}],
+        },
+    }
+    return [slo, sla]
+
+
+class Receiver:
+    """Policy webhooks: every POST recorded."""
+
+    def __init__(self) -> None:
+        self.posts: list[dict[str, Any]] = []
+        received = self.posts
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                received.append(json.loads(self.rfile.read(length)))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                return
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[Receiver]:
+    running = Receiver()
+    yield running
+    running.server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def namespace(control_plane: controlplane.ControlPlane) -> Iterator[str]:
+    name = control_plane.create_namespace(prefix="kills")
+    yield name
+    control_plane.delete_namespace(name)
+
+
+@pytest.fixture(scope="module")
+def server(
+    namespace: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[prometheus.PrometheusServer]:
+    """The two and a half days of data with the SLO's level-1 rules backfilled (SLAs and the
+    calendar window read the level-1 series and the tiles)."""
+    folder = tmp_path_factory.mktemp("kills")
+    data = synthetic.generate(_scenario())
+    backfill.link_blocks(backfill.cached_synthetic_blocks(data), folder / "tsdb")
+    rules = render.render_rule_file([validation.parse_resource(_manifests(namespace)[0])])
+    keep = {
+        *series.LEVEL1_TOTAL_NAMES,
+        *series.LEVEL1_BAD_NAMES,
+        series.BAD_TILE,
+        series.TOTAL_TILE,
+    }
+    for group in rules["groups"]:
+        group["rules"] = [rule for rule in group["rules"] if rule.get("record") in keep]
+    rules["groups"] = [group for group in rules["groups"] if group["rules"]]
+    rule_file = folder / "rules.yaml"
+    rule_file.write_text(yaml.safe_dump(rules, sort_keys=False))
+    with prometheus.PrometheusServer(folder / "tsdb", work_dir=folder / "prometheus") as running:
+        backfill.backfill_rules([rule_file], START.timestamp(), END.timestamp(), running)
+        yield running
+
+
+def _operator(
+    plane: controlplane.ControlPlane,
+    server: prometheus.PrometheusServer,
+    namespace: str,
+    log_dir: pathlib.Path,
+    now: datetime.datetime = NOW,
+) -> operator_process.OperatorProcess:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    return operator_process.OperatorProcess(
+        [
+            f"--namespace={namespace}",
+            f"--prometheus-url={server.url}",
+            "--evaluation-interval=1",
+            "--policy-webhook-host=127.0.0.1",
+        ],
+        kubeconfig=plane.kubeconfig,
+        env={"SLO_OPERATOR_TEST_NOW": now.isoformat()},
+        webhook=False,
+        log_dir=log_dir,
+    )
+
+
+def _status(plane: controlplane.ControlPlane, namespace: str, kind: str) -> dict[str, Any]:
+    name = "acme" if kind == "servicelevelagreement" else "checkout"
+    return dict(plane.kubectl_json("get", kind, name, "-n", namespace).get("status") or {})
+
+
+def test_sigkill_during_period_closing_and_policy_steps(
+    control_plane: controlplane.ControlPlane,
+    server: prometheus.PrometheusServer,
+    receiver: Receiver,
+    namespace: str,
+    tmp_path: pathlib.Path,
+) -> None:
+    # The webhook URL carries a credential: it must never show outside the Secret.
+    token = f"hook-token-{random.Random().getrandbits(64):016x}"
+    url = f"{receiver.url}?token={token}"
+    control_plane.kubectl(
+        "create", "secret", "generic", "hook", "-n", namespace, f"--from-literal=url={url}"
+    )
+    for body in _manifests(namespace):
+        control_plane.apply(body)
+    with _operator(control_plane, server, namespace, tmp_path / "january", JANUARY):
+        waiting.wait_for(
+            lambda: (
+                (
+                    _status(control_plane, namespace, "servicelevelagreement").get("currentPeriod")
+                    or {}
+                ).get("start")
+                == "2026-01-01T00:00:00Z"
+            ),
+            60,
+            "January as the current period",
+        )
+    assert receiver.posts == []
+    chance = random.Random(14)
+    histories: list[list[str]] = []
+    for kill in range(KILLS):
+        operator = _operator(control_plane, server, namespace, tmp_path / f"run-{kill}")
+        operator.start()
+        time.sleep(chance.uniform(0.0, 3.0))
+        assert operator.process is not None
+        os.killpg(operator.process.pid, signal.SIGKILL)
+        operator.process.wait(10)
+        history = _status(control_plane, namespace, "servicelevelagreement").get("history") or []
+        histories.append([entry["start"] for entry in history])
+        # At no moment is a closed period in the history twice.
+        assert len(set(histories[-1])) == len(histories[-1]), histories
+
+    operator = _operator(control_plane, server, namespace, tmp_path / "final")
+    with operator:
+        waiting.wait_for(
+            lambda: (
+                _status(control_plane, namespace, "servicelevelagreement").get("history")
+                and (
+                    _status(control_plane, namespace, "servicelevelobjective").get("policy") or {}
+                ).get("activeSteps")
+                == ["warn", "freeze"]
+            ),
+            60,
+            "January closed and both policy steps active",
+        )
+        waiting.wait_for(
+            lambda: operator.metric_sum("slo_operator_evaluation_cycles_total") >= 3, 30, "cycles"
+        )
+        metrics = operator.metrics()
+    seen = {
+        "metrics": metrics,
+        "logs": "".join(path.read_text() for path in tmp_path.glob("*/*.log")),
+        "objects": control_plane.kubectl("get", "slo,sla", "-n", namespace, "-o", "json").stdout,
+        "events": control_plane.kubectl("get", "events", "-n", namespace, "-o", "json").stdout,
+    }
+    assert len(seen["logs"]) > 1000
+    assert [where for where, text in seen.items() if token in text] == []
+    history = _status(control_plane, namespace, "servicelevelagreement")["history"]
+    steps = [post["step"] for post in receiver.posts]
+    print(
+        f"histories after each kill: {histories}; webhook posts: {steps} "
+        f"({sum(1 for h in histories if h)} of {KILLS} kills after January was closed)"
+    )
+    assert [(entry["start"], entry["end"]) for entry in history] == [
+        ("2026-01-01T00:00:00Z", "2026-02-01T00:00:00Z")
+    ]
+    # At least once after recovery, at most once per crossing.
+    assert sorted(steps) == ["freeze", "warn"], steps
