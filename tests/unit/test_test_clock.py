@@ -50,6 +50,6 @@ def test_inside_a_pod_it_is_refused_naming_the_variable(monkeypatch: pytest.Monk
     monkeypatch.setenv("SLO_OPERATOR_TEST_NOW", "2026-01-31T12:00:00Z")
     monkeypatch.setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1")
     with pytest.raises(
-        ValueError, match="SLO_OPERATOR_TEST_NOW .* refused inside a Kubernetes pod"
+        ValueError, match=r"SLO_OPERATOR_TEST_NOW .* refused inside a Kubernetes pod"
     ):
         _config()
