@@ -2,16 +2,20 @@
 
 Only hosts on the operator's allow-list (`--policy-webhook-host`) are called: the URL comes from a
 Secret that any namespace owner can write, and the operator must not become a way to reach
-internal services. Each POST has a timeout and a few retries with backoff; the payload carries an
-`idempotencyKey` (SLO uid, step, crossing time) so a receiver can drop the rare duplicate (the
-operator crashing between the POST and the status write that records the crossing).
+internal services. Redirects are not followed (they would lead past the allow-list), and
+link-local addresses (cloud metadata services) are never called. Each POST has a timeout and a
+few retries with backoff; the payload carries an `idempotencyKey` (SLO uid, step, crossing time)
+so a receiver can drop the rare duplicate (the operator crashing between the POST and the status
+write that records the crossing).
 """
 
 from __future__ import annotations
 
 import asyncio
 import fnmatch
+import ipaddress
 import json
+import socket
 import time
 import urllib.error
 import urllib.parse
@@ -45,6 +49,33 @@ def check_url(url: str, allowed_hosts: Sequence[str]) -> None:
             f"host {host!r} is not on the operator's webhook allow-list "
             f"({', '.join(allowed_hosts) or 'empty'})"
         )
+    for address in _addresses(host):
+        if address.is_link_local:
+            # Cloud metadata services (169.254.169.254) hand out credentials: never called,
+            # whatever the allow-list says or the name resolves to.
+            raise WebhookRefused(f"host {host!r} is a link-local address ({address})")
+
+
+def _addresses(host: str) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    try:
+        found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except OSError:
+        return []  # the POST will fail and say so
+    return [ipaddress.ip_address(str(item[4][0]).split("%")[0]) for item in found]
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect would lead past the allow-list: it is an answer, not a place to go."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 def _post_sync(url: str, payload: Mapping[str, Any]) -> int:
@@ -58,12 +89,12 @@ def _post_sync(url: str, payload: Mapping[str, Any]) -> int:
             method="POST",
         )
         try:
-            with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as response:
+            with _OPENER.open(request, timeout=TIMEOUT_SECONDS) as response:
                 return int(response.status)
         except urllib.error.HTTPError as error:
             last = error
             if error.code < 500 and error.code != 429:
-                break  # the receiver refused this payload; resending will not help
+                break  # refused or redirected; resending will not help
         except (urllib.error.URLError, OSError) as error:
             last = error
         time.sleep(BACKOFF_SECONDS * 2**attempt)
