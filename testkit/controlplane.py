@@ -120,6 +120,7 @@ class _Component:
     name: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    argv: list[str]
 
 
 def cache_root() -> Path:
@@ -551,6 +552,20 @@ class ControlPlane:
         self._work_dir = None
         self._server_url = None
 
+    def restart_apiserver(self, down_seconds: float = 0.0) -> float:
+        """Stop kube-apiserver (SIGTERM), wait `down_seconds`, start it again with the same
+        flags, port and certificates on the same etcd; returns how long it was unreachable."""
+        (index,) = [i for i, c in enumerate(self._components) if c.name == "kube-apiserver"]
+        old = self._components[index]
+        began = time.monotonic()
+        processes.stop(old.process, old.name)
+        time.sleep(down_seconds)
+        process = processes.spawn(old.argv, old.log_path, cwd=self.work_dir)
+        component = _Component(old.name, process, old.log_path, old.argv)
+        self._components[index] = component
+        self._wait_for(component, "/readyz", self._apiserver_ready, self.ready_timeout)
+        return time.monotonic() - began
+
     def check_alive(self) -> None:
         """Raises :class:`ComponentFailed` if a component has exited since start."""
         for component in self._components:
@@ -741,7 +756,7 @@ class ControlPlane:
         # Its own process group: a terminal's Ctrl-C reaches only us, and we stop the
         # components in order; stop() signals the whole group.
         process = processes.spawn(argv, log_path, cwd=self.work_dir)
-        component = _Component(name, process, log_path)
+        component = _Component(name, process, log_path, argv)
         self._components.append(component)
         logger.debug("started %s (pid %d): %s", name, process.pid, shlex.join(argv))
         return component
