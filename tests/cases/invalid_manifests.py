@@ -413,6 +413,22 @@ CASES: Final[tuple[InvalidCase, ...]] = (
         apiserver=True,
     ),
     _case(
+        "calendar-week-start-for-a-month",
+        "weekStart only for period Week",
+        SLO_TIMESLICES,
+        {"spec.calendar.weekStart": "Sunday"},
+        "spec.calendar.weekStart",
+        apiserver=True,
+    ),
+    _case(
+        "calendar-week-start-unknown",
+        "weekStart is a day of the week",
+        SLO_TIMESLICES,
+        {"spec.calendar": {"period": "Week", "weekStart": "Sun"}},
+        "spec.calendar.weekStart",
+        apiserver=True,
+    ),
+    _case(
         "calendar-time-zone-unknown",
         "valid IANA time zone",
         SLO_TIMESLICES,
@@ -644,6 +660,14 @@ CASES: Final[tuple[InvalidCase, ...]] = (
         apiserver=_NEEDS_KIND,
     ),
     # --- SLA: commitments, credits, exclusions, time zone -------------------------------------
+    _case(
+        "sla-week-start-for-a-month",
+        "weekStart only for period Week",
+        SLA,
+        {"spec.weekStart": "Sunday"},
+        "spec.weekStart",
+        apiserver=True,
+    ),
     _case(
         "commitment-target-hundred",
         "target strictly between 0 and 100",

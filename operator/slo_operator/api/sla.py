@@ -149,6 +149,11 @@ class ServiceLevelAgreementSpec(common.Model):
                     "message": "creditPercent must not decrease as below decreases",
                     "fieldPath": ".credits",
                 },
+                {
+                    "rule": "!has(self.weekStart) || self.period == 'Week'",
+                    "message": "weekStart is only used by period Week",
+                    "fieldPath": ".weekStart",
+                },
             ]
         }
     )
@@ -159,6 +164,8 @@ class ServiceLevelAgreementSpec(common.Model):
     """Calendar period over which attainment is measured and credits are settled."""
     time_zone: common.TimeZone = "UTC"
     """IANA time zone of the period boundaries and of the exclusions' cron schedules."""
+    week_start: slo.Weekday | None = None
+    """Week only: the day weeks start on, e.g. Sunday; default Monday (ISO 8601)."""
     commitments: list[Commitment] = pydantic.Field(
         min_length=1, max_length=20, json_schema_extra=common.LIST_MAP_BY_NAME
     )
@@ -180,6 +187,10 @@ class ServiceLevelAgreementSpec(common.Model):
 
     @pydantic.model_validator(mode="after")
     def _cross_field_rules(self) -> Self:
+        if self.week_start is not None and self.period is not slo.CalendarPeriod.WEEK:
+            raise errors.FieldProblem(
+                ("weekStart",), f"weekStart is only used by period Week, not {self.period.value}"
+            )
         names: set[str] = set()
         for index, commitment in enumerate(self.commitments):
             if commitment.name in names:

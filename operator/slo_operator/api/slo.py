@@ -38,6 +38,24 @@ class BudgetingMethod(enum.StrEnum):
     """Mean of the slices' ratios."""
 
 
+class Weekday(enum.StrEnum):
+    """The day a calendar week starts on."""
+
+    MONDAY = "Monday"
+    TUESDAY = "Tuesday"
+    WEDNESDAY = "Wednesday"
+    THURSDAY = "Thursday"
+    FRIDAY = "Friday"
+    SATURDAY = "Saturday"
+    SUNDAY = "Sunday"
+
+
+def week_start_index(week_start: Weekday | None) -> int:
+    """The weekday a Week period starts on, 0 Monday ... 6 Sunday as `date.weekday()`
+    (Monday, ISO 8601, when not given)."""
+    return 0 if week_start is None else list(Weekday).index(week_start)
+
+
 class CalendarPeriod(enum.StrEnum):
     """A calendar-aligned period in a time zone."""
 
@@ -128,10 +146,30 @@ class Indicator(common.Model):
 class Calendar(common.Model):
     """A calendar-aligned window: it starts at the period's start in `timeZone`."""
 
+    model_config = pydantic.ConfigDict(
+        json_schema_extra=_validations(
+            _cel(
+                "!has(self.weekStart) || self.period == 'Week'",
+                "weekStart is only used by period Week",
+                ".weekStart",
+            )
+        )
+    )
+
     period: CalendarPeriod
-    """Week (starting Monday), Month, Quarter or Year."""
+    """Week (starting on `weekStart`, default Monday), Month, Quarter or Year."""
     time_zone: common.TimeZone = "UTC"
     """IANA time zone in which the period starts, e.g. Europe/Berlin."""
+    week_start: Weekday | None = None
+    """Week only: the day weeks start on, e.g. Sunday; default Monday (ISO 8601)."""
+
+    @pydantic.model_validator(mode="after")
+    def _week_start_for_weeks(self) -> Self:
+        if self.week_start is not None and self.period is not CalendarPeriod.WEEK:
+            raise errors.FieldProblem(
+                ("weekStart",), f"weekStart is only used by period Week, not {self.period.value}"
+            )
+        return self
 
 
 TIMESLICE_DURATIONS_SECONDS = (60, 120, 180, 240, 300, 360, 600, 720, 900, 1200, 1800, 3600)

@@ -1,9 +1,10 @@
 """Calendar periods (Week, Month, Quarter, Year) in an IANA time zone, as UTC intervals.
 
-A period starts at the first instant of its first local day: Monday for an ISO week, the 1st of
-the month, of January/April/July/October, of January. Its end is the next period's start, so
-periods tile time without gap or overlap, and a period containing a DST change is as long as
-the clocks say: March 2026 in Europe/Berlin lasts 743 hours, October 2026 745.
+A period starts at the first instant of its first local day: Monday for an ISO week (or the
+`weekStart` day), the 1st of the month, of January/April/July/October, of January. Its end is
+the next period's start, so periods tile time without gap or overlap, and a period containing a
+DST change is as long as the clocks say: March 2026 in Europe/Berlin lasts 743 hours, October
+2026 745.
 
 The first instant of a local day is local midnight where midnight exists, its first occurrence
 where it happens twice, and the end of the gap where the clocks jump over it (America/Santiago
@@ -52,10 +53,10 @@ def local_day_start(day: datetime.date, tz: zoneinfo.ZoneInfo) -> datetime.datet
     return high
 
 
-def _first_day(period: slo.CalendarPeriod, day: datetime.date) -> datetime.date:
+def _first_day(period: slo.CalendarPeriod, day: datetime.date, week_start: int) -> datetime.date:
     """The local date on which the period containing `day` starts."""
     if period is slo.CalendarPeriod.WEEK:
-        return day - datetime.timedelta(days=day.weekday())
+        return day - datetime.timedelta(days=(day.weekday() - week_start) % 7)
     if period is slo.CalendarPeriod.MONTH:
         return day.replace(day=1)
     if period is slo.CalendarPeriod.QUARTER:
@@ -73,29 +74,30 @@ def _next_first_day(period: slo.CalendarPeriod, first: datetime.date) -> datetim
 
 
 def period_bounds(
-    period: slo.CalendarPeriod, time_zone: str, at: datetime.datetime
+    period: slo.CalendarPeriod, time_zone: str, at: datetime.datetime, week_start: int = 0
 ) -> intervals.Interval:
-    """The period containing `at`, as a UTC interval `[start, end)`; `at` must be aware."""
+    """The period containing `at`, as a UTC interval `[start, end)`; `at` must be aware.
+    `week_start` is the weekday weeks start on (0 Monday ... 6 Sunday)."""
     tz = zone(time_zone)
     local = intervals.utc(at).astimezone(tz)
-    first = _first_day(period, local.date())
+    first = _first_day(period, local.date(), week_start)
     start = local_day_start(first, tz)
     end = local_day_start(_next_first_day(period, first), tz)
     return intervals.Interval(start, end)
 
 
 def next_period(
-    period: slo.CalendarPeriod, time_zone: str, current: intervals.Interval
+    period: slo.CalendarPeriod, time_zone: str, current: intervals.Interval, week_start: int = 0
 ) -> intervals.Interval:
     """The period right after `current`."""
-    return period_bounds(period, time_zone, current.end)
+    return period_bounds(period, time_zone, current.end, week_start)
 
 
 def previous_period(
-    period: slo.CalendarPeriod, time_zone: str, current: intervals.Interval
+    period: slo.CalendarPeriod, time_zone: str, current: intervals.Interval, week_start: int = 0
 ) -> intervals.Interval:
     """The period right before `current`."""
-    return period_bounds(period, time_zone, intervals.utc(current.start) - _RESOLUTION)
+    return period_bounds(period, time_zone, intervals.utc(current.start) - _RESOLUTION, week_start)
 
 
 def periods_closed_between(
@@ -104,6 +106,7 @@ def periods_closed_between(
     since: datetime.datetime,
     until: datetime.datetime,
     limit: int | None = None,
+    week_start: int = 0,
 ) -> list[intervals.Interval]:
     """The periods whose end lies in `(since, until]`, oldest first; the newest `limit` only.
 
@@ -117,10 +120,12 @@ def periods_closed_between(
     if until <= since:
         return []
     # The period containing `until` is open; the one before it ended at or before `until`.
-    candidate = previous_period(period, time_zone, period_bounds(period, time_zone, until))
+    candidate = previous_period(
+        period, time_zone, period_bounds(period, time_zone, until, week_start), week_start
+    )
     closed: list[intervals.Interval] = []
     while candidate.end > since and (limit is None or len(closed) < limit):
         closed.append(candidate)
-        candidate = previous_period(period, time_zone, candidate)
+        candidate = previous_period(period, time_zone, candidate, week_start)
     closed.reverse()
     return closed

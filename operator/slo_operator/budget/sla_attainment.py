@@ -110,7 +110,9 @@ def current_period(
     spec: sla.ServiceLevelAgreementSpec, at: datetime.datetime
 ) -> intervals.Interval:
     """The SLA's period containing `at`."""
-    return periods.period_bounds(spec.period, spec.time_zone, at)
+    return periods.period_bounds(
+        spec.period, spec.time_zone, at, slo.week_start_index(spec.week_start)
+    )
 
 
 def plan_measurement(

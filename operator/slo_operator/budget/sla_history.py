@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 from collections.abc import Iterable, Sequence
 
-from ..api import sla, status
+from ..api import sla, slo, status
 from . import intervals, periods
 
 _NO_DATA_BEFORE = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
@@ -61,7 +61,12 @@ def periods_to_close(
     """
     limit = spec.history_limit
     candidates = periods.periods_closed_between(
-        spec.period, spec.time_zone, since or _NO_DATA_BEFORE, until, limit=limit
+        spec.period,
+        spec.time_zone,
+        since or _NO_DATA_BEFORE,
+        until,
+        limit=limit,
+        week_start=slo.week_start_index(spec.week_start),
     )
     known = {_key(entry.start) for entry in history}
     kept = sorted(known, reverse=True)[:limit]

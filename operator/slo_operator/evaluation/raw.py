@@ -54,7 +54,10 @@ def plan(resource: slo.ServiceLevelObjective, at: datetime.datetime) -> RawPlan:
     """The raw queries of `resource` at `at`."""
     spec = resource.spec
     if spec.calendar is not None:
-        start, _ = periods.period_bounds(spec.calendar.period, spec.calendar.time_zone, at)
+        calendar = spec.calendar
+        start, _ = periods.period_bounds(
+            calendar.period, calendar.time_zone, at, slo.week_start_index(calendar.week_start)
+        )
     else:
         start = at - datetime.timedelta(seconds=series.window_seconds(spec))
     seconds = (at - start).total_seconds()

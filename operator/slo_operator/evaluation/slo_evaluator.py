@@ -321,7 +321,12 @@ def plan(
             precision,
         )
     assert spec.calendar is not None  # the model guarantees window xor calendar
-    period_start, _ = periods.period_bounds(spec.calendar.period, spec.calendar.time_zone, at)
+    period_start, _ = periods.period_bounds(
+        spec.calendar.period,
+        spec.calendar.time_zone,
+        at,
+        slo.week_start_index(spec.calendar.week_start),
+    )
     bad = series.calendar_window_query(series.BAD_TILE, spec.calendar, period_start, at)
     total = series.calendar_window_query(series.TOTAL_TILE, spec.calendar, period_start, at)
     label = series.calendar_label(spec.calendar)

@@ -131,6 +131,9 @@ def objective_labels(
 
 def calendar_label(calendar: slo.Calendar) -> str:
     """The `slo_calendar` value: every SLO with this value shares one calendar query."""
+    if calendar.week_start not in (None, slo.Weekday.MONDAY):
+        # Weeks starting another day start at other instants: their own calendar query.
+        return f"{calendar.period.value}-{calendar.week_start.value}/{calendar.time_zone}"
     return f"{calendar.period.value}/{calendar.time_zone}"
 
 
