@@ -14,6 +14,7 @@ from Sunday), Month, Quarter and Year.
 from __future__ import annotations
 
 import datetime
+import itertools
 import zoneinfo
 from collections.abc import Callable
 
@@ -96,7 +97,7 @@ def test_periods_match_a_minute_by_minute_walk(zone_name: str, start: datetime.d
         assert changes, f"{zone_name} changes its clocks in the walked year"
     for (period, week_start), found in boundaries.items():
         assert found, (period, week_start)
-        for earlier, later in zip(found, found[1:], strict=False):
+        for earlier, later in itertools.pairwise(found):
             # Each boundary starts a period that ends at the next one.
             bounds = periods.period_bounds(period, zone_name, earlier, week_start)
             assert (bounds.start, bounds.end) == (earlier, later), (period, week_start, earlier)
