@@ -302,6 +302,38 @@ def test_policy_step_fires_once_and_a_restart_does_not_fire_it_again() -> None:
     assert restarted.writer.events == []
 
 
+def test_a_policy_step_is_announced_only_after_its_crossing_is_recorded() -> None:
+    harness = Harness(body("a", errorBudgetPolicy=POLICY))
+    harness.backend.total["a"] = 1000
+    harness.backend.bad["a"] = 6  # 60% of the budget consumed: slow-down crossed
+    order: list[str] = []
+    write = harness.writer.patch_status
+    emit = harness.writer.emit_event
+
+    async def failing_patch(ref: registry.ObjectRef, patch: Mapping[str, Any]) -> None:
+        order.append("patch failed")
+        raise RuntimeError("apiserver unreachable")
+
+    async def recorded_patch(ref: registry.ObjectRef, patch: Mapping[str, Any]) -> None:
+        order.append("patch")
+        await write(ref, patch)
+
+    async def recorded_event(*args: Any, **kwargs: Any) -> None:
+        order.append("event")
+        await emit(*args, **kwargs)
+
+    harness.writer.emit_event = recorded_event  # type: ignore[method-assign]
+    harness.writer.patch_status = failing_patch  # type: ignore[method-assign]
+    harness.cycle()
+    # Not recorded, so not announced: a crash now would announce it once, later.
+    assert harness.writer.events == []
+    harness.writer.patch_status = recorded_patch  # type: ignore[method-assign]
+    harness.cycle(T0 + datetime.timedelta(minutes=1))
+    assert order == ["patch failed", "patch", "event"]
+    assert [reason for reason, _ in harness.writer.events] == ["ErrorBudgetPolicy"]
+    assert harness.status("a")["policy"]["activeSteps"] == ["slow-down"]
+
+
 @pytest.mark.parametrize("reason", ["InvalidSpec", "RenderFailed"])
 def test_objects_whose_rules_failed_are_left_to_the_reconcile(reason: str) -> None:
     item = body("a")

@@ -121,6 +121,9 @@ class EvaluationLoop:
         """The cause of each backend's last failure."""
         self._parsed: dict[tuple[str, int | None, str], Any] = {}
         self._collect_statuses = False
+        self._pending_actions: list[tuple[Any, registry.Entry, Any, Any, datetime.datetime]] = []
+        """Actions (policy Events and webhooks, SLA Events) of this cycle, carried out after
+        the status write that records them."""
         self._known: dict[registry.ObjectRef, str] = {}
         """uid of every object evaluated, to forget its memory and metrics when it goes."""
 
@@ -221,8 +224,9 @@ class EvaluationLoop:
             reasons[(entry.ref.kind, "BackendNotAllowed")] += 1
             self._collect(report, entry, desired, patches)
 
-        await self._write(patches)
+        failed = await self._write(patches)
         report.patches = len(patches)
+        await self._act(failed)
         report.seconds = time.monotonic() - started
         metrics.CYCLES.inc()
         metrics.CYCLE_DURATION.observe(report.seconds)
@@ -301,9 +305,7 @@ class EvaluationLoop:
                 items, type_, state, reason, message, generation, stamp
             )
         if self.settings.run_policy_actions:
-            await evaluator.act(
-                entry, facts, outcome, self.writer, self.settings.webhook_hosts, now
-            )
+            self._pending_actions.append((evaluator, entry, facts, outcome, now))
         desired: dict[str, Any] = {"conditions": items, **outcome.values}
         if outcome.measured:
             desired["_context"] = {**outcome.context, "lastEvaluationTime": stamp}
@@ -370,8 +372,12 @@ class EvaluationLoop:
         if self._collect_statuses:
             report.statuses[entry.ref] = {**dict(current), **desired, **context}
 
-    async def _write(self, patches: list[tuple[registry.ObjectRef, dict[str, Any]]]) -> None:
+    async def _write(
+        self, patches: list[tuple[registry.ObjectRef, dict[str, Any]]]
+    ) -> set[registry.ObjectRef]:
+        """Patch every status; returns the objects whose patch failed."""
         semaphore = asyncio.Semaphore(self.settings.patch_concurrency)
+        failed: set[registry.ObjectRef] = set()
 
         async def one(ref: registry.ObjectRef, patch: dict[str, Any]) -> None:
             async with semaphore:
@@ -379,7 +385,26 @@ class EvaluationLoop:
                     await self.writer.patch_status(ref, patch)
                     metrics.STATUS_PATCHES.labels(ref.kind).inc()
                 except Exception as error:
+                    failed.add(ref)
                     metrics.ERRORS.labels("", "StatusPatchFailed").inc()
                     logger.warning("status patch of %s failed: %s", ref, error)
 
         await asyncio.gather(*(one(ref, patch) for ref, patch in patches))
+        return failed
+
+    async def _act(self, failed: set[registry.ObjectRef]) -> None:
+        """Carry out the cycle's actions once their crossing is recorded in status.
+
+        Written first, acted second: an operator killed in between has recorded a step it never
+        announced (a webhook at most once per crossing, never twice). Where the write failed,
+        the object's memory is dropped so the next cycle crosses the step again from its stored
+        status and announces it then.
+        """
+        pending, self._pending_actions = self._pending_actions, []
+        for evaluator, entry, facts, outcome, now in pending:
+            if entry.ref in failed:
+                evaluator.forget(entry.ref, entry.uid)
+                continue
+            await evaluator.act(
+                entry, facts, outcome, self.writer, self.settings.webhook_hosts, now
+            )

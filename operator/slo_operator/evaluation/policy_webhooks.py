@@ -4,9 +4,9 @@ Only hosts on the operator's allow-list (`--policy-webhook-host`) are called: th
 Secret that any namespace owner can write, and the operator must not become a way to reach
 internal services. Redirects are not followed (they would lead past the allow-list), and
 link-local addresses (cloud metadata services) are never called. Each POST has a timeout and a
-few retries with backoff; the payload carries an `idempotencyKey` (SLO uid, step, crossing time)
-so a receiver can drop the rare duplicate (the operator crashing between the POST and the status
-write that records the crossing).
+few retries with backoff (a retried POST whose first answer was lost may arrive twice: the
+payload's `idempotencyKey`, SLO uid, step and crossing time, lets a receiver drop it). The loop
+posts only after the status write that records the crossing (docs/evaluation.md).
 """
 
 from __future__ import annotations
