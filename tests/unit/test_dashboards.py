@@ -218,3 +218,30 @@ def test_cli_writes_one_file_per_dashboard(tmp_path: pathlib.Path) -> None:
         grafana.DETAIL_UID,
         grafana.SLA_UID,
     ]
+
+
+def test_the_operator_exports_each_objectives_numbers_and_target_for_the_panels() -> None:
+    import prometheus_client
+    from prometheus_client import parser
+
+    evaluation_metrics.SLO_NUMBERS.set(
+        "shop", "dash-check", [("standard", 99.412, 41.2, True, 99.0)], {"1h": 1.3}
+    )
+    try:
+        text = prometheus_client.generate_latest(evaluation_metrics.REGISTRY).decode()
+    finally:
+        evaluation_metrics.SLO_NUMBERS.forget("shop", "dash-check")
+    found = {
+        sample.name: sample.value
+        for family in parser.text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.labels.get("name") == "dash-check"
+        and sample.labels.get("objective", "standard") == "standard"
+    }
+    assert found == {
+        grafana.SLI_PERCENT: 99.412,
+        grafana.BUDGET_REMAINING_PERCENT: 41.2,
+        grafana.OBJECTIVE_MET: 1.0,
+        grafana.TARGET_PERCENT: 99.0,
+        grafana.BURN_RATE: 1.3,
+    }

@@ -27,17 +27,19 @@ class SloNumbers:
 
     def __init__(self) -> None:
         self._numbers: dict[
-            tuple[str, str], tuple[list[tuple[str, float, float, bool]], dict[str, float]]
+            tuple[str, str],
+            tuple[list[tuple[str, float, float, bool, float]], dict[str, float]],
         ] = {}
 
     def set(
         self,
         namespace: str,
         name: str,
-        objectives: list[tuple[str, float, float, bool]],
+        objectives: list[tuple[str, float, float, bool, float]],
         burn_rates: dict[str, float],
     ) -> None:
-        """`objectives`: (name, SLI percent, budget remaining percent, met) per objective."""
+        """`objectives`: (name, SLI percent, budget remaining percent, met, target percent)
+        per objective."""
         self._numbers[(namespace, name)] = (objectives, burn_rates)
 
     def forget(self, namespace: str, name: str) -> None:
@@ -47,16 +49,17 @@ class SloNumbers:
         return iter(self._families())
 
     def collect(self) -> Iterator[Metric]:
-        sli, budget, met, burn = self._families()
+        sli, budget, met, target, burn = self._families()
         for (namespace, name), (objectives, burn_rates) in list(self._numbers.items()):
-            for objective, sli_percent, budget_percent, objective_met in objectives:
+            for objective, sli_percent, budget_percent, objective_met, percent in objectives:
                 labels = [namespace, name, objective]
                 sli.add_metric(labels, sli_percent)
                 budget.add_metric(labels, budget_percent)
                 met.add_metric(labels, 1.0 if objective_met else 0.0)
+                target.add_metric(labels, percent)
             for window, rate in burn_rates.items():
                 burn.add_metric([namespace, name, window], rate)
-        return iter((sli, budget, met, burn))
+        return iter((sli, budget, met, target, burn))
 
     @staticmethod
     def _families() -> tuple[GaugeMetricFamily, ...]:
@@ -74,6 +77,11 @@ class SloNumbers:
             GaugeMetricFamily(
                 "slo_operator_slo_objective_met",
                 "1 when the objective's SLI reaches its target, else 0.",
+                labels=SLO_LABELS,
+            ),
+            GaugeMetricFamily(
+                "slo_operator_slo_target_percent",
+                "Target of an objective, percent (the dashboards' Target column).",
                 labels=SLO_LABELS,
             ),
             GaugeMetricFamily(

@@ -526,7 +526,10 @@ class SloEvaluator:
             metrics.SLO_NUMBERS.set(
                 facts.namespace,
                 facts.name,
-                [(n.name, n.sli, n.error_budget_remaining_percent, n.met) for n in outcome.numbers],
+                [
+                    (n.name, n.sli, n.error_budget_remaining_percent, n.met, n.target)
+                    for n in outcome.numbers
+                ],
                 outcome.burn_rates,
             )
         return outcome
