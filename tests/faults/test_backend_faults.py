@@ -232,3 +232,19 @@ def test_tls_the_client_does_not_trust_fails_and_a_ca_file_fixes_it(
         operator.cycle(T0)
         assert condition(operator.status("via-proxy"), "Ready")["reason"] == "Evaluated"
         assert operator.status("via-proxy")["sli"] == operator.status("direct")["sli"]
+        assert (
+            "insecureSkipVerify" not in condition(operator.status("via-proxy"), "Ready")["message"]
+        )
+
+        # Verification off (the operator refuses it without --allow-insecure-backends): it
+        # works, and every status evaluated through it says so.
+        unverified = untrusted.model_copy(update={"insecure_skip_verify": True})
+        operator = Operator(unverified, server.url)
+        operator.cycle(T0)
+        ready = condition(operator.status("via-proxy"), "Ready")
+        assert ready["reason"] == "Evaluated"
+        assert (
+            "backend 'flaky' does not verify TLS certificates (insecureSkipVerify)"
+            in ready["message"]
+        )
+        assert "insecureSkipVerify" not in condition(operator.status("direct"), "Ready")["message"]

@@ -108,3 +108,15 @@ def test_webhook_host_allow_list(url: str, allowed: list[str], refused: str | No
         return
     with pytest.raises(policy_webhooks.WebhookRefused, match=refused):
         policy_webhooks.check_url(url, allowed)
+
+
+def test_insecure_skip_verify_is_refused_unless_allowed(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "backends.yaml"
+    path.write_text(
+        "backends:\n  - {name: safe, url: 'https://a:9090'}\n"
+        "  - {name: lab, url: 'https://b:9090', insecureSkipVerify: true}\n"
+    )
+    with pytest.raises(ValueError, match=r"backends\[1\]\.insecureSkipVerify: .*'lab'"):
+        backend_config.load(None, str(path))
+    allowed = backend_config.load(None, str(path), allow_insecure=True)
+    assert allowed.by_name["lab"].insecure_skip_verify

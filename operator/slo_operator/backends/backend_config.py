@@ -68,7 +68,8 @@ class BackendConfig(_Model):
     ca_file: str | None = None
     """CA bundle to verify the backend's TLS certificate."""
     insecure_skip_verify: bool = False
-    """Do not verify TLS (tests only)."""
+    """Do not verify TLS: refused unless the operator runs with `--allow-insecure-backends`, and
+    named in the Ready condition of every object evaluated through it."""
     namespaces: list[str] | None = None
     """Namespaces allowed to use this backend; shell patterns like `team-*`. Absent: all."""
     timeout_seconds: float = pydantic.Field(default=30.0, gt=0)
@@ -122,8 +123,11 @@ class Backends:
         return backend
 
 
-def load(prometheus_url: str | None, backends_file: str | None) -> Backends:
-    """The backends from the operator's flags; ValueError with the file and field if invalid."""
+def load(
+    prometheus_url: str | None, backends_file: str | None, *, allow_insecure: bool = False
+) -> Backends:
+    """The backends from the operator's flags; ValueError with the file and field if invalid,
+    or if a backend turns TLS verification off without `allow_insecure`."""
     backends: list[BackendConfig] = []
     if backends_file:
         path = pathlib.Path(backends_file)
@@ -132,6 +136,13 @@ def load(prometheus_url: str | None, backends_file: str | None) -> Backends:
             backends = list(BackendsFile.model_validate(raw).backends)
         except (OSError, yaml.YAMLError, pydantic.ValidationError) as error:
             raise ValueError(f"{path}: {error}") from error
+        for index, backend in enumerate(backends):
+            if backend.insecure_skip_verify and not allow_insecure:
+                raise ValueError(
+                    f"{path}: backends[{index}].insecureSkipVerify: TLS verification of backend "
+                    f"{backend.name!r} may be turned off only when the operator runs with "
+                    "--allow-insecure-backends"
+                )
     if prometheus_url:
         if any(backend.name == DEFAULT_BACKEND for backend in backends):
             raise ValueError(

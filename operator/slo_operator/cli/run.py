@@ -16,11 +16,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here: kopf and the Kubernetes client are heavy, and only `run` needs them.
+    from ..backends import backend_config
     from ..kube import operator
     from ..kube import settings as operator_settings
 
     try:
         cfg = operator_settings.from_arguments(args)
+        # Refuse a bad backends file before kopf starts (its startup would retry it forever).
+        backend_config.load(
+            cfg.prometheus_url, cfg.backends_file, allow_insecure=cfg.allow_insecure_backends
+        )
     except (ValueError, argparse.ArgumentTypeError) as error:
         print(f"slo-operator run: {error}", file=sys.stderr)
         return 2

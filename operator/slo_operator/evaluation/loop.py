@@ -110,6 +110,15 @@ class EvaluationLoop:
         """Evaluate only objects whose rules the reconcile handler applied (the operator);
         `evaluate` on the command line has no such status and turns this off."""
         self.clients = {name: backend_factory(cfg) for name, cfg in backends.by_name.items()}
+        self._notes = {
+            name: (
+                f"backend {name!r} does not verify TLS certificates (insecureSkipVerify)"
+                if cfg.insecure_skip_verify
+                else ""
+            )
+            for name, cfg in backends.by_name.items()
+        }
+        """What every Ready condition of a backend's objects must say about it."""
         self.slos = slo_evaluator.SloEvaluator()
         """The SLO evaluator (always present)."""
         self.evaluators: list[kinds.KindEvaluator[Any, Any, Any]] = [self.slos]
@@ -216,7 +225,9 @@ class EvaluationLoop:
                     desired = self._failed(entry, answer, now)
                 else:
                     report.evaluated += 1
-                    desired = await self._evaluated(evaluator, entry, facts, planned, answer, now)
+                    desired = await self._evaluated(
+                        evaluator, entry, facts, planned, answer, now, self._notes[backend_name]
+                    )
                 reasons[(ref.kind, _condition_reason(desired["conditions"], "Ready") or "")] += 1
                 self._collect(report, entry, desired, patches)
         for entry, refusal in not_allowed.values():
@@ -280,8 +291,10 @@ class EvaluationLoop:
         planned: Any,
         answer: results.Results,
         now: datetime.datetime,
+        note: str = "",
     ) -> dict[str, Any]:
         outcome = evaluator.evaluate(entry, facts, planned, answer)
+        message = "; ".join(part for part in (outcome.message, note) if part)
         self._known[entry.ref] = entry.uid
         generation = entry.generation
         stamp = _timestamp(now)
@@ -295,7 +308,7 @@ class EvaluationLoop:
             )
         else:
             items = conditions.set_condition(
-                items, "Ready", True, outcome.state, outcome.message, generation, stamp
+                items, "Ready", True, outcome.state, message, generation, stamp
             )
             items = conditions.set_condition(
                 items, "Stalled", False, "Evaluated", "", generation, stamp

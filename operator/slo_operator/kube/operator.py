@@ -75,7 +75,9 @@ def build_registry(cfg: operator_settings.OperatorConfig) -> kopf.OperatorRegist
         if cfg.metrics_port:
             metrics.serve(cfg.metrics_port)
         memo["objects"] = evaluation_registry.Registry()
-        backends = backend_config.load(cfg.prometheus_url, cfg.backends_file)
+        backends = backend_config.load(
+            cfg.prometheus_url, cfg.backends_file, allow_insecure=cfg.allow_insecure_backends
+        )
         if cfg.ui_port:
             # The UI reads the registry the watch feeds (no apiserver call per page view).
             scope = "all namespaces" if cfg.clusterwide else ", ".join(cfg.namespaces)

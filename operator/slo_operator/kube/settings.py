@@ -26,6 +26,8 @@ class OperatorConfig:
     """URL of the default metrics backend."""
     backends_file: str | None = None
     """YAML file naming more backends (URL, headers, auth, TLS, namespace allow-list)."""
+    allow_insecure_backends: bool = False
+    """Let backends turn TLS verification off (`insecureSkipVerify`); refused otherwise."""
     rule_output: RuleOutput = "PrometheusRule"
     """Write rules as PrometheusRule objects, or as ConfigMaps holding a rule file."""
     rule_labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
@@ -184,6 +186,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="seconds of backend failure before Stalled (env SLO_OPERATOR_STALLED_AFTER)",
     )
     parser.add_argument(
+        "--allow-insecure-backends",
+        action="store_true",
+        default=_env("ALLOW_INSECURE_BACKENDS") == "true",
+        help="let backends set insecureSkipVerify (refused otherwise; shown in every status "
+        "evaluated through such a backend) (env SLO_OPERATOR_ALLOW_INSECURE_BACKENDS=true)",
+    )
+    parser.add_argument(
         "--policy-webhook-host",
         dest="policy_webhook_hosts",
         action="append",
@@ -222,6 +231,7 @@ def from_arguments(arguments: argparse.Namespace) -> OperatorConfig:
         all_namespaces=arguments.all_namespaces,
         prometheus_url=arguments.prometheus_url,
         backends_file=arguments.backends_file,
+        allow_insecure_backends=arguments.allow_insecure_backends,
         rule_output=arguments.rule_output,
         rule_labels=_labels(arguments.rule_labels),
         metrics_port=arguments.metrics_port,
