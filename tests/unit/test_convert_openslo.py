@@ -232,6 +232,37 @@ UNSUPPORTED: list[tuple[str, list[tuple[tuple[str | int, ...], Any]], str, str, 
         "metric source type 'Datadog' is not supported",
     ),
     (
+        "composite-slo",
+        [
+            ((*RATIO[:2],), _DELETE),
+            (
+                ("spec", "objectives"),
+                [
+                    {
+                        "displayName": "Checkout",
+                        "target": 0.999,
+                        "compositeWeight": 2,
+                        "indicator": {
+                            "metadata": {"name": "checkout-errors"},
+                            "spec": {
+                                "ratioMetric": {
+                                    "counter": True,
+                                    "bad": {"metricSource": {"type": "Datadog", "spec": {}}},
+                                    "total": {"metricSource": {"type": "Datadog", "spec": {}}},
+                                }
+                            },
+                        },
+                    },
+                    {"displayName": "Search", "target": 0.99, "compositeWeight": 1},
+                ],
+            ),
+        ],
+        "error",
+        "spec.objectives",
+        "composite SLOs are not supported: SLO 'base' gives objectives[0], objectives[1] their "
+        "own indicator or compositeWeight",
+    ),
+    (
         "free-promql-binary",
         [(BAD_QUERY, "sum(rate(a[5m])) / 2")],
         "error",

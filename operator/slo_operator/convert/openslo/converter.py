@@ -36,6 +36,33 @@ def _budgeting_method(
     return None
 
 
+_COMPOSITE_FIELDS = ("indicator", "indicatorRef", "compositeWeight")
+
+
+def _composite(
+    spec: Mapping[str, Any], at: reporting.At, name: str, report: reporting.Report
+) -> bool:
+    """Whether this is an OpenSLO composite SLO (objectives with their own indicators and
+    weights), which has no equivalent here: reported by name, with the objectives that make it
+    one, instead of as a missing `spec.indicator`."""
+    objectives = spec.get("objectives")
+    if not isinstance(objectives, list) or "indicator" in spec or "indicatorRef" in spec:
+        return False  # with an SLO-level indicator, each objective's extra is reported itself
+    parts = [
+        f"objectives[{number}]"
+        for number, objective in enumerate(objectives)
+        if isinstance(objective, Mapping) and any(key in objective for key in _COMPOSITE_FIELDS)
+    ]
+    if not parts:
+        return False
+    report.error(
+        at / "objectives",
+        f"composite SLOs are not supported: SLO {name!r} gives {', '.join(parts)} their own "
+        "indicator or compositeWeight; write one SLO per indicator instead",
+    )
+    return True
+
+
 def _convert_slo(
     document: validation.Document,
     index: references.Index,
@@ -59,6 +86,8 @@ def _convert_slo(
         report.error(spec_at / "service", "required: the service this SLO is about")
     else:
         index.find("Service", service)
+    if _composite(spec, spec_at, name, report):
+        return None
     method = _budgeting_method(spec, spec_at, report)
     resolved = indicators.resolve_indicator(spec, spec_at, index, report)
     indicator = None if resolved is None else indicators.convert_indicator(*resolved, index, report)
