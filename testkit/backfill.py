@@ -729,7 +729,7 @@ def backfill_rules(
             level_began = time.monotonic()
             selected = [rule for rule in rules if rule.level == level]
             levels.append(tuple(dict.fromkeys(rule.record for rule in selected)))
-            files = _write_level_files(selected, stable_paths)
+            files = write_level_files(selected, stable_paths)
             output_dir = scratch / f"blocks-level-{level}"
             runs = [(first, last, block_ms, output_dir / "main")]
             runs += [
@@ -836,7 +836,7 @@ def _finish_rules(command: list[str], process: subprocess.Popen[str]) -> None:
         raise BackfillError(command, process.returncode, output)
 
 
-def _write_level_files(rules: Sequence[RecordingRule], paths: Sequence[Path]) -> list[Path]:
+def write_level_files(rules: Sequence[RecordingRule], paths: Sequence[Path]) -> list[Path]:
     """Write each file's rules of one level to its fixed path; the paths written."""
     used: list[Path] = []
     for file_index, file_rules in itertools.groupby(

@@ -19,11 +19,6 @@ Engines (``docs/engines.md`` has the matrix):
 ``victoriametrics``
     single-node VictoriaMetrics; the data imported through its ``/api/v1/import`` API, the rules
     replayed by ``vmalert -replay``, which writes the recorded series back by remote write.
-``thanos``
-    two Prometheus 3 shards (tenants split between them; one shard as two replicas) behind Thanos
-    sidecars, ``thanos query`` over them (deduplicating the replicas, no partial responses), and
-    ``thanos rule`` holding the recorded series: the rules are evaluated over Thanos Query, as the
-    ruler does, by ``promtool tsdb create-blocks-from rules`` and the blocks handed to the ruler.
 
 Binaries other than Debian's are built on first use by ``hack/build-engines.sh`` into
 ``~/.cache/slo-operator/engines/`` (minutes, once per version).
@@ -38,7 +33,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -48,8 +43,8 @@ from . import backfill, processes, prometheus, synthetic
 
 logger = logging.getLogger(__name__)
 
-Engine = Literal["prometheus2", "prometheus3", "victoriametrics", "thanos"]
-ENGINES: Final[tuple[Engine, ...]] = ("prometheus2", "prometheus3")
+Engine = Literal["prometheus2", "prometheus3", "victoriametrics"]
+ENGINES: Final[tuple[Engine, ...]] = ("prometheus2", "prometheus3", "victoriametrics")
 """The engines the accuracy suite runs on."""
 REPO: Final = Path(__file__).resolve().parent.parent
 _BUILT: dict[str, Path] = {}
@@ -205,8 +200,7 @@ class PrometheusStack(EngineStack):
 
 
 def synthetic_blocks(engine: Engine, data: synthetic.SyntheticData) -> Path:
-    """Cached blocks of ``data`` written by the engine's own promtool (Prometheus 3 for the
-    Thanos shards); VictoriaMetrics needs none."""
+    """Cached blocks of ``data`` written by the Prometheus engine's own promtool."""
     if engine == "prometheus2":
         return backfill.cached_synthetic_blocks(data)
     return backfill.cached_synthetic_blocks(data, promtool=prometheus3_binaries()[1])
@@ -300,6 +294,24 @@ class VictoriaMetricsStack(EngineStack):
             response.read()
 
     def backfill_rules(self, rule_files: Sequence[Path], start: float, end: float) -> None:
+        """``vmalert -replay`` level by level (:func:`backfill.recording_rules`), flushing the
+        storage between levels: vmalert writes what it records asynchronously, and a rule that
+        reads another rule's output in the same replay would otherwise see nothing or part of it
+        (vmalert's ``-replay.rulesDelay`` only guesses how long that takes)."""
+        rules = backfill.recording_rules(rule_files)
+        depth = max((rule.level for rule in rules), default=-1) + 1
+        level_dir = self.work_dir / "rule-levels"
+        level_dir.mkdir(parents=True, exist_ok=True)
+        paths = [
+            level_dir / f"{index:02d}-{Path(path).stem}.yml"
+            for index, path in enumerate(rule_files)
+        ]
+        for level in range(depth):
+            selected = [rule for rule in rules if rule.level == level]
+            self._replay(backfill.write_level_files(selected, paths), start, end)
+            self.flush()
+
+    def _replay(self, rule_files: Sequence[Path], start: float, end: float) -> None:
         def stamp(seconds: float) -> str:
             moment = datetime.datetime.fromtimestamp(int(seconds), datetime.UTC)
             return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -312,9 +324,8 @@ class VictoriaMetricsStack(EngineStack):
             f"-remoteWrite.url={self.url}",
             f"-replay.timeFrom={stamp(start)}",
             f"-replay.timeTo={stamp(end)}",
-            # Rules of a group read the series the rules before them wrote: give the storage
-            # time to make them searchable before the next rule's queries.
-            "-replay.rulesDelay=2s",
+            # Rules of one level read none of each other's output.
+            "-replay.rulesDelay=0s",
             "-replay.disableProgressBar",
             "-loggerLevel=WARN",
         ]
@@ -325,7 +336,6 @@ class VictoriaMetricsStack(EngineStack):
             )
         if completed.returncode:
             raise EngineError(f"vmalert -replay exited {completed.returncode}:\n{_tail(log)}")
-        self.flush()
         logger.info("vmalert replay of %s in %.1fs", rule_files, time.monotonic() - began)
 
     def stop(self) -> None:
@@ -338,225 +348,18 @@ class VictoriaMetricsStack(EngineStack):
         )
 
 
-# --- Thanos -------------------------------------------------------------------------------------
-
-THANOS_REPLICA_LABEL: Final = "replica"
-THANOS_QUERY_PARAMS: Final = {"dedup": "true", "partial_response": "false"}
-"""What a client of Thanos Query sends: merge the replicas of a shard into one series, and fail
-rather than answer from the stores that happened to respond."""
-
-
-def shard_of(labels: Mapping[str, str]) -> str:
-    """The shard a synthetic series lives on: tenant ``acme`` and the series without a tenant
-    (probes) on ``a``, the other tenants on ``b`` — a grouped SLO spans both."""
-    return "a" if labels.get("tenant", "acme") == "acme" else "b"
-
-
-def shard_data(data: synthetic.SyntheticData, shard: str) -> synthetic.SyntheticData:
-    """The series of ``data`` that live on ``shard``."""
-    return synthetic.SyntheticData(
-        data.scenario,
-        [series for series in data.counters if shard_of(series.label_map) == shard],
-        [series for series in data.gauges if shard_of(series.label_map) == shard],
-    )
-
-
-@dataclass
-class _RulerTarget:
-    """Thanos Query as promtool's query API, the ruler's TSDB as where the blocks go."""
-
-    stack: ThanosStack
-
-    @property
-    def url(self) -> str:
-        return self.stack.query_url
-
-    @property
-    def promtool(self) -> str:
-        return prometheus3_binaries()[1]
-
-    @property
-    def tsdb_dir(self) -> Path:
-        return self.stack.ruler_dir
-
-    def restart(self) -> None:
-        self.stack.restart_ruler()
-
-
-class ThanosStack(EngineStack):
-    """Two Prometheus 3 shards behind Thanos sidecars, Thanos Query over them, Thanos Ruler.
-
-    Shard ``a`` runs as two replicas with identical data (external label ``replica``), shard
-    ``b`` as one; every series carries its shard's external labels ``cluster`` and ``replica``.
-    Query deduplicates on ``replica`` and refuses partial responses. The ruler (external label
-    ``ruler="global"``) loads the rule files and evaluates them live over Query; the past is
-    evaluated over Query by promtool, level by level, into the ruler's TSDB, which the ruler
-    serves back to Query through its Store API.
-    """
-
-    def __init__(self, data: synthetic.SyntheticData, work_dir: Path) -> None:
-        self.engine = "thanos"
-        self.thanos = str(engine_dir("thanos") / "thanos")
-        binary, promtool = prometheus3_binaries()
-        self.work_dir = work_dir
-        self.processes: list[Process] = []
-        self.servers: list[prometheus.PrometheusServer] = []
-        self.rule_files: list[Path] = []
-        store_addresses = []
-        try:
-            for shard, replicas in (("a", 2), ("b", 1)):
-                part = shard_data(data, shard)
-                blocks = backfill.cached_synthetic_blocks(
-                    part, promtool=promtool, part=f"thanos-shard-{shard}"
-                )
-                for replica in range(replicas):
-                    name = f"shard-{shard}-{replica}"
-                    tsdb = work_dir / name / "tsdb"
-                    backfill.link_blocks(blocks, tsdb)
-                    server = prometheus.PrometheusServer(
-                        tsdb,
-                        work_dir=work_dir / name,
-                        binary=binary,
-                        promtool=promtool,
-                        external_labels={"cluster": shard, THANOS_REPLICA_LABEL: str(replica)},
-                    )
-                    self.servers.append(server)
-                    server.start()
-                    store_addresses.append(self._sidecar(name, server))
-            self.ruler_dir = work_dir / "ruler" / "data"
-            self.ruler_dir.mkdir(parents=True)
-            self.ruler_grpc = f"127.0.0.1:{_free_port()}"
-            self.ruler_http = f"127.0.0.1:{_free_port()}"
-            query_http = f"127.0.0.1:{_free_port()}"
-            self.query_url = f"http://{query_http}"
-            query = Process(
-                [
-                    self.thanos,
-                    "query",
-                    f"--http-address={query_http}",
-                    f"--grpc-address=127.0.0.1:{_free_port()}",
-                    f"--query.replica-label={THANOS_REPLICA_LABEL}",
-                    "--no-query.partial-response",
-                    "--query.timeout=10m",
-                    "--endpoint.info-timeout=2s",
-                    *(f"--endpoint={address}" for address in [*store_addresses, self.ruler_grpc]),
-                ],
-                work_dir / "query.log",
-                ready_url=f"{self.query_url}/-/ready",
-            )
-            self.processes.append(query)
-            query.start()
-            self.ruler = Process([], work_dir / "ruler.log")
-            self.restart_ruler()
-            self.api = prometheus.APIEndpoint(self.query_url, THANOS_QUERY_PARAMS)
-            self._wait_for_stores(len(store_addresses) + 1)
-        except BaseException:
-            self.stop()
-            raise
-
-    def _sidecar(self, name: str, server: prometheus.PrometheusServer) -> str:
-        grpc = f"127.0.0.1:{_free_port()}"
-        http = f"127.0.0.1:{_free_port()}"
-        sidecar = Process(
-            [
-                self.thanos,
-                "sidecar",
-                f"--prometheus.url={server.url}",
-                f"--tsdb.path={server.tsdb_dir}",
-                f"--grpc-address={grpc}",
-                f"--http-address={http}",
-            ],
-            self.work_dir / name / "sidecar.log",
-            ready_url=f"http://{http}/-/ready",
-        )
-        self.processes.append(sidecar)
-        sidecar.start()
-        return grpc
-
-    def restart_ruler(self) -> None:
-        """(Re)start the ruler with the current rule files; blocks moved into its TSDB since
-        appear, and Query sees its new time range before this returns."""
-        self.ruler.stop()
-        rule_dir = self.work_dir / "ruler" / "rules"
-        rule_dir.mkdir(parents=True, exist_ok=True)
-        self.ruler = Process(
-            [
-                self.thanos,
-                "rule",
-                f"--data-dir={self.ruler_dir}",
-                f"--grpc-address={self.ruler_grpc}",
-                f"--http-address={self.ruler_http}",
-                f"--query={self.query_url}",
-                '--label=ruler="global"',
-                "--eval-interval=1m",
-                "--tsdb.retention=100y",
-                *(f"--rule-file={path}" for path in self.rule_files or [rule_dir / "*.yaml"]),
-            ],
-            self.work_dir / "ruler.log",
-            ready_url=f"http://{self.ruler_http}/-/ready",
-        )
-        if self.ruler not in self.processes:
-            self.processes.append(self.ruler)
-        self.ruler.start()
-        if hasattr(self, "api"):
-            self._wait_for_stores(len(self.processes) - 1)
-
-    def _wait_for_stores(self, count: int, timeout: float = 60.0) -> None:
-        """Until Query lists ``count`` healthy stores, each with the time range it holds now."""
-        deadline = time.monotonic() + timeout
-        expected = self._store_ranges()
-        while True:
-            with urllib.request.urlopen(f"{self.query_url}/api/v1/stores", timeout=10) as reply:
-                stores = json.loads(reply.read())["data"]
-            healthy = [
-                entry for group in stores.values() for entry in group if not entry.get("lastError")
-            ]
-            seen = {entry["name"]: (entry["minTime"], entry["maxTime"]) for entry in healthy}
-            if len(healthy) >= count and all(
-                seen.get(name, (None, None))[0] == low for name, low in expected.items()
-            ):
-                return
-            if time.monotonic() > deadline:
-                raise EngineError(f"thanos query sees {stores}, expected {count} healthy stores")
-            time.sleep(0.5)
-
-    def _store_ranges(self) -> dict[str, int]:
-        """The ruler's oldest block start (ms), as Query should report it once it looked."""
-        starts = []
-        for meta in self.ruler_dir.glob("*/meta.json"):
-            starts.append(int(json.loads(meta.read_text())["minTime"]))
-        return {self.ruler_grpc: min(starts)} if starts else {}
-
-    def backfill_rules(self, rule_files: Sequence[Path], start: float, end: float) -> None:
-        target = _RulerTarget(self)
-        for path in rule_files:
-            if path not in self.rule_files:
-                self.rule_files.append(path)
-        backfill.backfill_rules(rule_files, start, end, target, work_dir=self.work_dir)
-        self.restart_ruler()
-
-    def stop(self) -> None:
-        for process in reversed(self.processes):
-            process.stop()
-        for server in self.servers:
-            server.stop()
-
-    def log_tails(self) -> str:
-        logs = [process.log for process in self.processes]
-        logs += [server.log_path for server in self.servers]
-        return "\n".join(f"--- {path}\n{_tail(path)}" for path in logs)
-
-
 # --- entry point --------------------------------------------------------------------------------
 
 
 def start(engine: Engine, data: synthetic.SyntheticData, work_dir: Path) -> EngineStack:
     """Start ``engine`` on 127.0.0.1 holding ``data``; use as a context manager."""
     work_dir.mkdir(parents=True, exist_ok=True)
+    stack: EngineStack
     if engine in ("prometheus2", "prometheus3"):
-        return PrometheusStack(engine, data, work_dir, data_blocks=synthetic_blocks(engine, data))
-    if engine == "victoriametrics":
-        return VictoriaMetricsStack(data, work_dir)
-    if engine == "thanos":
-        return ThanosStack(data, work_dir)
-    raise EngineError(f"unknown engine {engine!r}; one of {', '.join(ENGINES)}")
+        stack = PrometheusStack(engine, data, work_dir, data_blocks=synthetic_blocks(engine, data))
+    elif engine == "victoriametrics":
+        stack = VictoriaMetricsStack(data, work_dir)
+    else:
+        raise EngineError(f"unknown engine {engine!r}; one of {', '.join(ENGINES)}")
+    stack.api.engine = engine
+    return stack

@@ -161,6 +161,8 @@ class PrometheusAPI:
     """
 
     query_params: Mapping[str, str] = types.MappingProxyType({})
+    engine: str = ""
+    """Which engine answers (a ``testkit.engines`` name), set by the engine's stack."""
 
     @property
     def url(self) -> str:
