@@ -20,7 +20,7 @@ from typing import Any, Final
 import pydantic
 import yaml
 
-from . import sla, slo, status
+from . import kind_names, sla, slo, status
 
 GROUP: Final = "slo.dev"
 VERSION: Final = "v1alpha1"
@@ -107,8 +107,8 @@ _AGE = PrinterColumn(
 )
 
 SERVICE_LEVEL_OBJECTIVE: Final = ResourceKind(
-    kind="ServiceLevelObjective",
-    plural="servicelevelobjectives",
+    kind=kind_names.SLO_KIND,
+    plural=kind_names.SLO_PLURAL,
     short_names=("slo",),
     model=slo.ServiceLevelObjective,
     spec_model=slo.ServiceLevelObjectiveSpec,
@@ -141,8 +141,8 @@ SERVICE_LEVEL_OBJECTIVE: Final = ResourceKind(
 )
 
 SERVICE_LEVEL_AGREEMENT: Final = ResourceKind(
-    kind="ServiceLevelAgreement",
-    plural="servicelevelagreements",
+    kind=kind_names.SLA_KIND,
+    plural=kind_names.SLA_PLURAL,
     short_names=("sla",),
     model=sla.ServiceLevelAgreement,
     spec_model=sla.ServiceLevelAgreementSpec,

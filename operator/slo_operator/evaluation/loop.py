@@ -3,7 +3,7 @@
 Each cycle takes a snapshot of the registry, plans the queries of every SLO, sends each distinct
 query once per backend (so the count grows with distinct windows, not with SLOs), computes every
 SLO's status and patches only the objects whose rounded values or conditions changed. Each kind
-has its evaluator (`kinds.KindEvaluator`): SLOs now, SLAs (issue 6) by passing theirs in
+has its evaluator (`kinds.KindEvaluator`): SLOs by default, SLAs by passing theirs in
 `evaluators`.
 
 Failure handling: a backend that fails any query of a cycle fails the cycle for all of its
@@ -24,17 +24,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import errors
-from ..api import conditions
+from ..api import conditions, times
 from ..backends import backend_config, client
 from . import kinds, metrics, registry, results, slo_evaluator
 
 logger = logging.getLogger(__name__)
 
-RECONCILE_REASONS = frozenset(
-    {"InvalidSpec", "RenderFailed", "Forbidden", "PrometheusRuleCRDMissing", "ApiError"}
-)
-"""Ready/Stalled reasons the reconcile handler owns: while one is set the rules are not in place
-and the loop leaves the object alone."""
+RECONCILE_REASONS = conditions.RECONCILE_REASONS
+"""Re-exported: the Ready/Stalled reasons the reconcile handler owns."""
 
 
 StatusWriter = kinds.StatusWriter
@@ -78,9 +75,8 @@ class CycleReport:
 
 BackendFactory = Callable[[backend_config.BackendConfig], client.PrometheusBackend]
 
-
-def _timestamp(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+_Work = tuple[kinds.KindEvaluator[Any, Any, Any], registry.Entry, Any, Any]
+"""One object's evaluator, registry entry, parsed facts and plan for this cycle."""
 
 
 def _condition_reason(items: Sequence[dict[str, Any]], type_: str) -> str | None:
@@ -167,53 +163,12 @@ class EvaluationLoop:
         now = now or datetime.datetime.now(datetime.UTC)
         report = CycleReport()
         self._collect_statuses = collect_statuses
-        Work = tuple[kinds.KindEvaluator[Any, Any, Any], registry.Entry, Any, Any]
-        plans: dict[registry.ObjectRef, Work] = {}
-        by_backend: dict[str, list[registry.ObjectRef]] = defaultdict(list)
-        not_allowed: dict[registry.ObjectRef, tuple[registry.Entry, errors.BackendNotAllowed]] = {}
-        present: set[registry.ObjectRef] = set()
-        for evaluator in self.evaluators:
-            entries = self.registry.entries(evaluator.kind)
-            report.objects += len(entries)
-            present.update(entry.ref for entry in entries)
-            parsed = [(entry, self._parse(evaluator, entry)) for entry in entries]
-            evaluator.begin(now, [facts for _, facts in parsed if facts is not None])
-            for entry, facts in parsed:
-                if facts is None or not self._evaluable(evaluator, entry):
-                    continue
-                try:
-                    backend = self.backends.resolve(facts.backend, facts.namespace)
-                except errors.BackendNotAllowed as error:
-                    not_allowed[entry.ref] = (entry, error)
-                    continue
-                plans[entry.ref] = (evaluator, entry, facts, evaluator.plan(facts))
-                by_backend[backend.name].append(entry.ref)
-        self._forget_missing(present)
-
-        answers: dict[str, results.Results | errors.BackendUnavailable] = {}
-
-        async def ask(backend_name: str, refs: list[registry.ObjectRef]) -> None:
-            backend = self.clients[backend_name]
-            distinct_plans = {id(plans[ref][3]): plans[ref][3] for ref in refs}
-            queries = [query for p in distinct_plans.values() for query in p.queries]
-            distinct = list(dict.fromkeys(queries))
-            report.queries += len(distinct)
-            metrics.QUERIES.labels(backend_name).inc(len(distinct))
-            try:
-                found = await backend.query_all(distinct, self.settings.query_concurrency)
-            except errors.BackendUnavailable as error:
-                answers[backend_name] = error
-                self.last_errors[backend_name] = error.cause
-                report.failed_backends.append(backend_name)
-                metrics.ERRORS.labels(backend_name, "BackendUnavailable").inc()
-                self._failing_since.setdefault(backend_name, now)
-                logger.warning("evaluation: %s", error)
-                return
-            answers[backend_name] = results.Results(found)
-            self._failing_since.pop(backend_name, None)
-            metrics.LAST_SUCCESS.labels(backend_name).set(now.timestamp())
-
-        await asyncio.gather(*(ask(name, refs) for name, refs in by_backend.items()))
+        plans, by_backend, not_allowed = self._plan_cycle(now, report)
+        names = list(by_backend)
+        found = await asyncio.gather(
+            *(self._ask(name, by_backend[name], plans, now, report) for name in names)
+        )
+        answers = dict(zip(names, found, strict=True))
 
         patches: list[tuple[registry.ObjectRef, dict[str, Any]]] = []
         reasons: dict[tuple[str, str], int] = defaultdict(int)
@@ -245,6 +200,66 @@ class EvaluationLoop:
             metrics.OBJECTS.labels(kind, reason).set(count)
         return report
 
+    def _plan_cycle(
+        self, now: datetime.datetime, report: CycleReport
+    ) -> tuple[
+        dict[registry.ObjectRef, _Work],
+        dict[str, list[registry.ObjectRef]],
+        dict[registry.ObjectRef, tuple[registry.Entry, errors.BackendNotAllowed]],
+    ]:
+        """Every evaluable object's plan, grouped by the backend it is measured on; the objects
+        whose backend their namespace may not use."""
+        plans: dict[registry.ObjectRef, _Work] = {}
+        by_backend: dict[str, list[registry.ObjectRef]] = defaultdict(list)
+        not_allowed: dict[registry.ObjectRef, tuple[registry.Entry, errors.BackendNotAllowed]] = {}
+        present: set[registry.ObjectRef] = set()
+        for evaluator in self.evaluators:
+            entries = self.registry.entries(evaluator.kind)
+            report.objects += len(entries)
+            present.update(entry.ref for entry in entries)
+            parsed = [(entry, self._parse(evaluator, entry)) for entry in entries]
+            evaluator.begin(now, [facts for _, facts in parsed if facts is not None])
+            for entry, facts in parsed:
+                if facts is None or not self._evaluable(evaluator, entry):
+                    continue
+                try:
+                    backend = self.backends.resolve(facts.backend, facts.namespace)
+                except errors.BackendNotAllowed as error:
+                    not_allowed[entry.ref] = (entry, error)
+                    continue
+                plans[entry.ref] = (evaluator, entry, facts, evaluator.plan(facts))
+                by_backend[backend.name].append(entry.ref)
+        self._forget_missing(present)
+        return plans, by_backend, not_allowed
+
+    async def _ask(
+        self,
+        backend_name: str,
+        refs: list[registry.ObjectRef],
+        plans: dict[registry.ObjectRef, _Work],
+        now: datetime.datetime,
+        report: CycleReport,
+    ) -> results.Results | errors.BackendUnavailable:
+        """One backend's answers to the distinct queries of its objects, or why it failed."""
+        backend = self.clients[backend_name]
+        distinct_plans = {id(plans[ref][3]): plans[ref][3] for ref in refs}
+        queries = [query for p in distinct_plans.values() for query in p.queries]
+        distinct = list(dict.fromkeys(queries))
+        report.queries += len(distinct)
+        metrics.QUERIES.labels(backend_name).inc(len(distinct))
+        try:
+            found = await backend.query_all(distinct, self.settings.query_concurrency)
+        except errors.BackendUnavailable as error:
+            self.last_errors[backend_name] = error.cause
+            report.failed_backends.append(backend_name)
+            metrics.ERRORS.labels(backend_name, "BackendUnavailable").inc()
+            self._failing_since.setdefault(backend_name, now)
+            logger.warning("evaluation: %s", error)
+            return error
+        self._failing_since.pop(backend_name, None)
+        metrics.LAST_SUCCESS.labels(backend_name).set(now.timestamp())
+        return results.Results(found)
+
     # -- per object -------------------------------------------------------------------------
 
     def _parse(self, evaluator: kinds.KindEvaluator[Any, Any, Any], entry: registry.Entry) -> Any:
@@ -267,11 +282,7 @@ class EvaluationLoop:
             return False
         if evaluator.requires_rules and not status.get("rules"):
             return False
-        items = status.get("conditions") or []
-        return not any(
-            c.get("reason") in RECONCILE_REASONS and c.get("type") in ("Ready", "Stalled")
-            for c in items
-        )
+        return not conditions.reconcile_failure_pending(status.get("conditions") or [])
 
     def _forget_missing(self, present: set[registry.ObjectRef]) -> None:
         for ref in list(self._known):
@@ -297,22 +308,18 @@ class EvaluationLoop:
         message = "; ".join(part for part in (outcome.message, note) if part)
         self._known[entry.ref] = entry.uid
         generation = entry.generation
-        stamp = _timestamp(now)
-        items = list(entry.status.get("conditions") or [])
-        if outcome.state == "NotMeasurable":
-            items = conditions.set_condition(
-                items, "Ready", False, outcome.state, outcome.message, generation, stamp
-            )
-            items = conditions.set_condition(
-                items, "Stalled", True, outcome.state, outcome.message, generation, stamp
-            )
-        else:
-            items = conditions.set_condition(
-                items, "Ready", True, outcome.state, message, generation, stamp
-            )
-            items = conditions.set_condition(
-                items, "Stalled", False, "Evaluated", "", generation, stamp
-            )
+        stamp = times.format_timestamp(now)
+        measurable = outcome.state != conditions.Reason.NOT_MEASURABLE
+        items = conditions.set_ready_and_stalled(
+            entry.status.get("conditions") or [],
+            ready=measurable,
+            stalled=not measurable,
+            reason=outcome.state,
+            message=message if measurable else outcome.message,
+            generation=generation,
+            now=stamp,
+            stalled_reason=conditions.Reason.EVALUATED if measurable else None,
+        )
         for type_, state, reason, message in outcome.conditions:
             items = conditions.set_condition(
                 items, type_, state, reason, message, generation, stamp
@@ -330,7 +337,8 @@ class EvaluationLoop:
         since = self._failing_since.get(error.backend, now)
         shown = entry.status.get("lastEvaluationTime")
         message = (
-            f"backend {error.backend!r} failing since {_timestamp(since)}: {error.cause}; "
+            f"backend {error.backend!r} failing since {times.format_timestamp(since)}: "
+            f"{error.cause}; "
             + (
                 f"status shows the values measured at {shown}"
                 if shown
@@ -339,12 +347,12 @@ class EvaluationLoop:
         )
         items = list(entry.status.get("conditions") or [])
         generation = entry.generation
-        items = conditions.set_condition(
-            items, "Ready", False, "BackendUnavailable", message, generation, _timestamp(now)
-        )
+        reason = conditions.Reason.BACKEND_UNAVAILABLE
+        stamp = times.format_timestamp(now)
+        items = conditions.set_condition(items, "Ready", False, reason, message, generation, stamp)
         if (now - since).total_seconds() >= self.settings.stalled_after_seconds:
             items = conditions.set_condition(
-                items, "Stalled", True, "BackendUnavailable", message, generation, _timestamp(now)
+                items, "Stalled", True, reason, message, generation, stamp
             )
         return {"conditions": items}
 
@@ -352,13 +360,13 @@ class EvaluationLoop:
         self, entry: registry.Entry, error: errors.BackendNotAllowed
     ) -> dict[str, Any]:
         message = str(error)
-        items = list(entry.status.get("conditions") or [])
-        generation = entry.generation
-        items = conditions.set_condition(
-            items, "Ready", False, "BackendNotAllowed", message, generation
-        )
-        items = conditions.set_condition(
-            items, "Stalled", True, "BackendNotAllowed", message, generation
+        items = conditions.set_ready_and_stalled(
+            entry.status.get("conditions") or [],
+            ready=False,
+            stalled=True,
+            reason=conditions.Reason.BACKEND_NOT_ALLOWED,
+            message=message,
+            generation=entry.generation,
         )
         return {"conditions": items}
 
@@ -372,13 +380,7 @@ class EvaluationLoop:
         """Queue a patch of the fields that differ from the object's current status."""
         context = desired.pop("_context", {})
         current = entry.status
-        patch: dict[str, Any] = {}
-        for key, value in desired.items():
-            if key == "conditions":
-                if not conditions.same_conditions(current.get("conditions") or [], value):
-                    patch[key] = value
-            elif current.get(key) != value:
-                patch[key] = value
+        patch = conditions.status_patch(current, desired)
         if patch:
             patch.update(context)
             patches.append((entry.ref, patch))

@@ -1,218 +1,134 @@
-"""kopf handlers: thin adapters that parse the body, call the pure layers and patch status."""
+"""kopf handlers: thin adapters that parse the body, call the pure layers and patch status.
+
+Each handler is a module-level function that takes the operator's settings from kopf's `memo`
+(put there at startup) and decides nothing itself: `reconcile_status` says what the status
+becomes, `checks` whether a manifest is valid, `rule_objects` what the rule object is.
+`register` attaches them to a kopf registry.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Any
 
 import kopf
 import kubernetes
 
 from .. import GROUP, VERSION, errors
-from ..api import conditions, validation
+from ..api import conditions, kind_names, validation
 from ..api import slo as slo_api
-from ..evaluation import loop as evaluation_loop
 from ..evaluation import registry as evaluation_registry
 from ..rules import checks
-from . import metrics, rule_objects
+from . import metrics, reconcile_status, rule_objects
 from . import settings as operator_settings
 
-SLO_PLURAL = "servicelevelobjectives"
-SLA_PLURAL = "servicelevelagreements"
+SLO_PLURAL = kind_names.SLO_PLURAL
+SLA_PLURAL = kind_names.SLA_PLURAL
 
 
-def _kind_of(plural: str) -> str:
-    return "ServiceLevelObjective" if plural == SLO_PLURAL else "ServiceLevelAgreement"
-
-
-def register(
-    registry: kopf.OperatorRegistry,
-    cfg: operator_settings.OperatorConfig,
-) -> None:
-    """Register every handler of the operator on `registry`, configured by `cfg`."""
-
-    @kopf.on.resume(GROUP, VERSION, SLO_PLURAL, id="reconcile", registry=registry)
-    @kopf.on.create(GROUP, VERSION, SLO_PLURAL, id="reconcile", registry=registry)
-    @kopf.on.update(GROUP, VERSION, SLO_PLURAL, id="reconcile", field="spec", registry=registry)
-    async def reconcile_slo(
-        body: kopf.Body,
-        status: kopf.Status,
-        patch: kopf.Patch,
-        memo: kopf.Memo,
-        logger: kopf.Logger,
-        **_: Any,
-    ) -> None:
-        """Render the SLO's rules and apply them; say in status what was done."""
-        generation = body.metadata.get("generation")
-        old_conditions = list(status.get("conditions") or [])
-        checked = _check_or_stall(body, status, patch, "ServiceLevelObjective")
-        if checked is None:
-            return
-        assert isinstance(checked, slo_api.ServiceLevelObjective)
-        api_client: kubernetes.client.ApiClient = memo["api_client"]
-        try:
-            desired, (recording, alerting) = rule_objects.desired_object(checked, body, cfg)
-            outcome = await asyncio.to_thread(rule_objects.apply, api_client, desired)
-        except kubernetes.client.ApiException as error:
-            reason, message = _explain_api_error(error, cfg)
-            metrics.RECONCILE_ERRORS.labels("ServiceLevelObjective", reason).inc()
-            if error.status in (403, 404):
-                # Nothing a retry fixes (missing CRD or RBAC): tell the user and wait for a change.
-                _set_stalled(patch, status, old_conditions, generation, reason, message)
-                kopf.warn(body, reason=reason, message=message)
-                return
-            raise kopf.TemporaryError(message, delay=10) from error
-        except errors.SLOError as error:
-            _set_stalled(patch, status, old_conditions, generation, "RenderFailed", str(error))
-            return
-        metrics.RULE_OBJECT_WRITES.labels(cfg.rule_output, outcome).inc()
-        metrics.RECONCILES.labels("ServiceLevelObjective", outcome).inc()
-        if outcome != "unchanged":
-            logger.info(f"{cfg.rule_output} {desired['metadata']['name']} {outcome}")
-        rules_summary = {
-            "kind": cfg.rule_output,
-            "name": desired["metadata"]["name"],
-            "recordingRules": recording,
-            "alertingRules": alerting,
-        }
-        # Ready and Stalled are shared with the evaluation loop: the reconcile only takes back
-        # what it set itself (a failed reconcile), so an edit never hides a backend outage.
-        new_conditions = list(old_conditions)
-        stalled = conditions.get_condition(old_conditions, "Stalled")
-        if stalled is None or stalled.get("reason") in evaluation_loop.RECONCILE_REASONS:
-            new_conditions = conditions.set_condition(
-                new_conditions, "Stalled", False, "Reconciled", "", generation
-            )
-        else:
-            new_conditions = _with_generation(new_conditions, "Stalled", generation)
-        ready = conditions.get_condition(old_conditions, "Ready")
-        if ready is None or ready.get("reason") in evaluation_loop.RECONCILE_REASONS:
-            new_conditions = conditions.set_condition(
-                new_conditions,
-                "Ready",
-                True,
-                "RulesApplied",
-                f"{cfg.rule_output} {desired['metadata']['name']} applied",
-                generation,
-            )
-        else:
-            new_conditions = _with_generation(new_conditions, "Ready", generation)
-        _patch_status_if_changed(
-            patch,
-            status,
-            {
-                "observedGeneration": generation,
-                "rules": rules_summary,
-                "target": checked.spec.primary.target,
-                "conditions": new_conditions,
-            },
+def register(registry: kopf.OperatorRegistry, cfg: operator_settings.OperatorConfig) -> None:
+    """Attach every handler of the operator to `registry`; `cfg` decides which exist."""
+    for plural, reconcile in ((SLO_PLURAL, reconcile_slo), (SLA_PLURAL, reconcile_sla)):
+        kopf.on.resume(GROUP, VERSION, plural, id="reconcile", registry=registry)(reconcile)
+        kopf.on.create(GROUP, VERSION, plural, id="reconcile", registry=registry)(reconcile)
+        on_spec_change = kopf.on.update(
+            GROUP, VERSION, plural, id="reconcile", field="spec", registry=registry
         )
-
-    @kopf.on.resume(GROUP, VERSION, SLA_PLURAL, id="reconcile", registry=registry)
-    @kopf.on.create(GROUP, VERSION, SLA_PLURAL, id="reconcile", registry=registry)
-    @kopf.on.update(GROUP, VERSION, SLA_PLURAL, id="reconcile", field="spec", registry=registry)
-    async def reconcile_sla(
-        body: kopf.Body,
-        status: kopf.Status,
-        patch: kopf.Patch,
-        **_: Any,
-    ) -> None:
-        """Accept a valid SLA (the evaluation loop measures it) or say why it is invalid."""
-        generation = body.metadata.get("generation")
-        old_conditions = list(status.get("conditions") or [])
-        checked = _check_or_stall(body, status, patch, "ServiceLevelAgreement")
-        if checked is None:
-            return
-        metrics.RECONCILES.labels("ServiceLevelAgreement", "accepted").inc()
-        stalled = conditions.get_condition(old_conditions, "Stalled")
-        if (
-            status.get("observedGeneration") == generation
-            and stalled is not None
-            and stalled.get("reason") not in evaluation_loop.RECONCILE_REASONS
-        ):
-            # Resumed (a restart) with the spec already accepted: Stalled is the loop's now;
-            # resetting it would write the status twice, the loop then writing it back.
-            return
-        new_conditions = conditions.set_condition(
-            old_conditions, "Stalled", False, "Reconciled", "", generation
-        )
-        _patch_status_if_changed(
-            patch, status, {"observedGeneration": generation, "conditions": new_conditions}
-        )
-
-    @kopf.on.event(GROUP, VERSION, SLO_PLURAL, registry=registry)
-    @kopf.on.event(GROUP, VERSION, SLA_PLURAL, registry=registry)
-    async def feed_evaluation(
-        event: kopf.RawEvent, resource: kopf.Resource, memo: kopf.Memo, **_: Any
-    ) -> None:
-        """Keep the evaluation loop's registry in step with the watch: listing, changes, deletes.
-
-        Async so it runs on the event loop, like the evaluation loop that reads the registry.
-        """
-        objects: evaluation_registry.Registry | None = memo.get("objects")
-        body = event["object"]
-        if objects is None or not body:
-            return
-        kind = _kind_of(resource.plural)
-        metadata = body.get("metadata", {})
-        if event["type"] == "DELETED":
-            objects.remove(kind, metadata.get("namespace") or "default", metadata["name"])
-        else:
-            objects.upsert(kind, body)
-
+        on_spec_change(reconcile)
+        kopf.on.event(GROUP, VERSION, plural, registry=registry)(feed_evaluation)
     if cfg.webhook_port:
-        _register_admission(registry, cfg)
+        for plural, handler_id in ((SLO_PLURAL, "validate-slo"), (SLA_PLURAL, "validate-sla")):
+            kopf.on.validate(
+                GROUP,
+                VERSION,
+                plural,
+                id=handler_id,
+                registry=registry,
+                operations=["CREATE", "UPDATE"],
+                ignore_failures=cfg.webhook_failure_policy == "Ignore",
+            )(validate_manifest)
 
 
-def _register_admission(
-    registry: kopf.OperatorRegistry, cfg: operator_settings.OperatorConfig
+async def reconcile_slo(
+    body: kopf.Body,
+    status: kopf.Status,
+    patch: kopf.Patch,
+    memo: kopf.Memo,
+    logger: kopf.Logger,
+    **_: Any,
 ) -> None:
-    """The validating webhook for both kinds (only when a webhook server is configured)."""
-    failure_policy_ignore = cfg.webhook_failure_policy == "Ignore"
+    """Render the SLO's rules and apply them; say in status what was done."""
+    cfg: operator_settings.OperatorConfig = memo["config"]
+    checked = _check_or_stall(body, status, patch, kind_names.SLO_KIND)
+    if not isinstance(checked, slo_api.ServiceLevelObjective):
+        return
+    generation = body.metadata.get("generation")
+    try:
+        rules = await _apply_rules(checked, body, cfg, memo["api_client"], logger)
+    except kubernetes.client.ApiException as error:
+        _rule_write_failed(body, status, patch, cfg, error)
+        return
+    except errors.SLOError as error:
+        reason = conditions.Reason.RENDER_FAILED
+        failed = reconcile_status.stalled(_conditions(status), generation, reason, str(error))
+        _patch(patch, status, failed)
+        return
+    target = checked.spec.primary.target
+    applied = reconcile_status.slo_rules_applied(_conditions(status), generation, rules, target)
+    _patch(patch, status, applied)
 
-    admitted: list[kopf.Operation] = ["CREATE", "UPDATE"]
 
-    @kopf.on.validate(
-        GROUP,
-        VERSION,
-        SLO_PLURAL,
-        id="validate-slo",
-        registry=registry,
-        operations=admitted,
-        ignore_failures=failure_policy_ignore,
-    )
-    @kopf.on.validate(
-        GROUP,
-        VERSION,
-        SLA_PLURAL,
-        id="validate-sla",
-        registry=registry,
-        operations=admitted,
-        ignore_failures=failure_policy_ignore,
-    )
-    def validate_manifest(body: kopf.Body, resource: kopf.Resource, **kwargs: Any) -> None:
-        """The admission webhook: exactly the checks of `slo-operator validate`."""
-        kind = _kind_of(resource.plural)
-        old = kwargs.get("old")
-        if (
-            kwargs.get("operation") == "UPDATE"
-            and old is not None
-            and old.get("spec") == body.get("spec")
-        ):
-            # Only a changed spec is judged. An object admitted while the webhook was absent (or
-            # failing open) keeps its invalid spec; refusing metadata updates would refuse the
-            # operator's own annotation patch, and with it the Stalled status that explains why.
-            metrics.WEBHOOK_DECISIONS.labels(kind, "allowed").inc()
-            return
-        checked = checks.check_resource(dict(body), source="<admission>")
-        if isinstance(checked, list):
-            metrics.WEBHOOK_DECISIONS.labels(kind, "denied").inc()
-            message = "; ".join(
-                f"{p.field}: {p.message}" if p.field else p.message for p in checked
-            )
-            raise kopf.AdmissionError(message, code=422)
+async def reconcile_sla(body: kopf.Body, status: kopf.Status, patch: kopf.Patch, **_: Any) -> None:
+    """Accept a valid SLA (the evaluation loop measures it) or say why it is invalid."""
+    if _check_or_stall(body, status, patch, kind_names.SLA_KIND) is None:
+        return
+    metrics.RECONCILES.labels(kind_names.SLA_KIND, "accepted").inc()
+    accepted = reconcile_status.sla_accepted(status, body.metadata.get("generation"))
+    if accepted is not None:
+        _patch(patch, status, accepted)
+
+
+async def feed_evaluation(
+    event: kopf.RawEvent, resource: kopf.Resource, memo: kopf.Memo, **_: Any
+) -> None:
+    """Keep the evaluation loop's registry in step with the watch: listing, changes, deletes.
+
+    Async so it runs on the event loop, like the evaluation loop that reads the registry.
+    """
+    objects: evaluation_registry.Registry | None = memo.get("objects")
+    body = event["object"]
+    if objects is None or not body:
+        return
+    kind = kind_names.kind_of_plural(resource.plural)
+    metadata = body.get("metadata", {})
+    if event["type"] == "DELETED":
+        objects.remove(kind, metadata.get("namespace") or "default", metadata["name"])
+    else:
+        objects.upsert(kind, body)
+
+
+def validate_manifest(body: kopf.Body, resource: kopf.Resource, **kwargs: Any) -> None:
+    """The admission webhook: exactly the checks of `slo-operator validate`.
+
+    Only a changed spec is judged. An object admitted while the webhook was absent (or failing
+    open) keeps its invalid spec; refusing metadata updates would refuse the operator's own
+    annotation patch, and with it the Stalled status that explains why.
+    """
+    kind = kind_names.kind_of_plural(resource.plural)
+    old = kwargs.get("old")
+    unchanged_spec = old is not None and old.get("spec") == body.get("spec")
+    if kwargs.get("operation") == "UPDATE" and unchanged_spec:
         metrics.WEBHOOK_DECISIONS.labels(kind, "allowed").inc()
+        return
+    checked = checks.check_resource(dict(body), source="<admission>")
+    if isinstance(checked, list):
+        metrics.WEBHOOK_DECISIONS.labels(kind, "denied").inc()
+        raise kopf.AdmissionError(reconcile_status.admission_denial(checked), code=422)
+    metrics.WEBHOOK_DECISIONS.labels(kind, "allowed").inc()
+
+
+def _conditions(status: kopf.Status) -> list[dict[str, Any]]:
+    return list(status.get("conditions") or [])
 
 
 def _check_or_stall(
@@ -224,69 +140,60 @@ def _check_or_stall(
         return checked
     message = checks.summary(checked)
     generation = body.metadata.get("generation")
-    old_conditions = list(status.get("conditions") or [])
-    _set_stalled(patch, status, old_conditions, generation, "InvalidSpec", message)
-    kopf.warn(body, reason="InvalidSpec", message=message)
+    reason = conditions.Reason.INVALID_SPEC
+    _patch(
+        patch, status, reconcile_status.stalled(_conditions(status), generation, reason, message)
+    )
+    kopf.warn(body, reason=reason, message=message)
     metrics.RECONCILES.labels(kind, "invalid").inc()
     return None
 
 
-def _explain_api_error(
-    error: kubernetes.client.ApiException, cfg: operator_settings.OperatorConfig
-) -> tuple[str, str]:
-    if error.status == 404 and cfg.rule_output == "PrometheusRule":
-        return (
-            "PrometheusRuleCRDMissing",
-            "the PrometheusRule CRD (monitoring.coreos.com/v1) is not installed; install the "
-            "prometheus-operator CRDs or run the operator with --rule-output ConfigMap",
-        )
-    if error.status == 403:
-        return (
-            "Forbidden",
-            f"the operator may not write {cfg.rule_output} objects here: {error.reason}",
-        )
-    return ("ApiError", f"writing {cfg.rule_output} failed: {error.status} {error.reason}")
-
-
-def _with_generation(
-    items: list[dict[str, Any]], type_: str, generation: int | None
-) -> list[dict[str, Any]]:
-    for condition in items:
-        if condition.get("type") == type_ and generation is not None:
-            condition["observedGeneration"] = generation
-    return items
-
-
-def _set_stalled(
-    patch: kopf.Patch,
+def _rule_write_failed(
+    body: kopf.Body,
     status: kopf.Status,
-    old_conditions: list[dict[str, Any]],
-    generation: int | None,
-    reason: str,
-    message: str,
+    patch: kopf.Patch,
+    cfg: operator_settings.OperatorConfig,
+    error: kubernetes.client.ApiException,
 ) -> None:
-    new_conditions = conditions.set_condition(
-        old_conditions, "Stalled", True, reason, message, generation
+    """Stalled and a Warning when no retry can help (missing CRD, RBAC); else retry in 10 s."""
+    reason, message = reconcile_status.rule_write_failure(
+        error.status, error.reason, cfg.rule_output
     )
-    new_conditions = conditions.set_condition(
-        new_conditions, "Ready", False, reason, message, generation
+    metrics.RECONCILE_ERRORS.labels(kind_names.SLO_KIND, reason).inc()
+    if reconcile_status.retry_fixes(error.status):
+        raise kopf.TemporaryError(message, delay=10) from error
+    generation = body.metadata.get("generation")
+    _patch(
+        patch, status, reconcile_status.stalled(_conditions(status), generation, reason, message)
     )
-    _patch_status_if_changed(
-        patch, status, {"observedGeneration": generation, "conditions": new_conditions}
-    )
+    kopf.warn(body, reason=reason, message=message)
 
 
-def _patch_status_if_changed(
-    patch: kopf.Patch, status: kopf.Status, fields: dict[str, Any]
-) -> None:
+async def _apply_rules(
+    checked: slo_api.ServiceLevelObjective,
+    body: kopf.Body,
+    cfg: operator_settings.OperatorConfig,
+    api_client: kubernetes.client.ApiClient,
+    logger: kopf.Logger,
+) -> dict[str, Any]:
+    """Create or update the SLO's rule object; the `status.rules` summary of it."""
+    desired, (recording, alerting) = rule_objects.desired_object(checked, body, cfg)
+    outcome = await asyncio.to_thread(rule_objects.apply, api_client, desired)
+    name = desired["metadata"]["name"]
+    metrics.RULE_OBJECT_WRITES.labels(cfg.rule_output, outcome).inc()
+    metrics.RECONCILES.labels(kind_names.SLO_KIND, outcome).inc()
+    if outcome != "unchanged":
+        logger.info(f"{cfg.rule_output} {name} {outcome}")
+    return {
+        "kind": cfg.rule_output,
+        "name": name,
+        "recordingRules": recording,
+        "alertingRules": alerting,
+    }
+
+
+def _patch(patch: kopf.Patch, status: kopf.Status, desired: dict[str, Any]) -> None:
     """Patch only the fields whose value differs, so an unchanged object sees no write."""
-    for key, value in fields.items():
-        current = status.get(key)
-        if key == "conditions":
-            if not conditions.same_conditions(current or [], value):
-                patch.status[key] = value
-        elif current != value:
-            patch.status[key] = value
-
-
-logger = logging.getLogger(__name__)
+    for key, value in conditions.status_patch(status, desired).items():
+        patch.status[key] = value

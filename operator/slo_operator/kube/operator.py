@@ -34,94 +34,111 @@ def build_registry(cfg: operator_settings.OperatorConfig) -> kopf.OperatorRegist
     """A registry with every handler and the startup settings for `cfg`."""
     registry = kopf.OperatorRegistry()
     handlers.register(registry, cfg)
-
-    @kopf.on.login(registry=registry)
-    def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
-        """In-cluster service account or the kubeconfig, as the kubernetes client sees them."""
-        return kopf.login_via_client(**kwargs)
-
-    @kopf.on.startup(registry=registry)
-    async def configure(
-        settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.Logger, **_: Any
-    ) -> None:
-        """All kopf settings; every non-default value says why."""
-        # Handler progress and the diff base go to annotations under our own prefix: status is
-        # ours alone (a strict schema would prune kopf's fields and log patch inconsistencies).
-        settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="slo.dev")
-        settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
-            prefix="slo.dev", key="last-handled-configuration"
-        )
-        settings.persistence.finalizer = "slo.dev/finalizer"
-        # Events only for what a user must act on: kopf's per-handler INFO events are noise.
-        settings.posting.level = logging.WARNING
-        # Watches are re-established every 5 minutes; a silently dead connection is noticed.
-        settings.watching.server_timeout = 300
-        settings.watching.client_timeout = 330
-        settings.watching.connect_timeout = 30
-        settings.networking.request_timeout = 60
-        # A burst of 1,000 applied SLOs is reconciled concurrently: at most 64 per-object workers
-        # per watch stream (one stream per namespace, or one cluster-wide). An idle worker keeps
-        # its slot until idle_timeout; at kopf's 5 s a stream handled at most 64 objects per 5 s
-        # (13/s: 200 new SLOs in one namespace took 17.6 s). Ending idle workers after 0.5 s
-        # frees the slots; a worker still waits for its own patch to come back before it ends.
-        settings.queueing.worker_limit = 64
-        settings.queueing.idle_timeout = 0.5
-        settings.execution.max_workers = 16
-        server = admission_tls.build_server(cfg)
-        if server is not None:
-            settings.admission.server = server
-            settings.admission.managed = WEBHOOK_CONFIGURATION
-        memo["api_client"] = _api_client()
-        if cfg.metrics_port:
-            metrics.serve(cfg.metrics_port)
-        memo["objects"] = evaluation_registry.Registry()
-        backends = backend_config.load(
-            cfg.prometheus_url, cfg.backends_file, allow_insecure=cfg.allow_insecure_backends
-        )
-        if cfg.ui_port:
-            # The UI reads the registry the watch feeds (no apiserver call per page view).
-            scope = "all namespaces" if cfg.clusterwide else ", ".join(cfg.namespaces)
-            app = ui_server.build_app(memo["objects"], backends or None, scope=scope)
-            memo["ui_runner"] = await ui_server.start(app, "0.0.0.0", cfg.ui_port)
-        if not backends:
-            logger.warning(
-                "no metrics backend configured (--prometheus-url, --backends-file): "
-                "rules are applied, nothing is evaluated"
-            )
-            return
-        evaluation = evaluation_loop.EvaluationLoop(
-            memo["objects"],
-            backends,
-            status_writer.KubernetesStatusWriter(memo["api_client"]),
-            evaluation_loop.Settings(
-                interval_seconds=cfg.evaluation_interval,
-                stalled_after_seconds=cfg.stalled_after,
-                webhook_hosts=cfg.policy_webhook_hosts,
-                now=cfg.test_now,
-            ),
-            evaluators=[sla_evaluator.SlaEvaluator(memo["objects"])],
-        )
-        if cfg.test_now is not None:
-            logger.warning(
-                "SLO_OPERATOR_TEST_NOW: every evaluation runs at %s, not now (tests only)",
-                cfg.test_now.isoformat(),
-            )
-        # One task for every object (no per-object timers): started here, cancelled at cleanup.
-        memo["evaluation_task"] = asyncio.create_task(evaluation.run_forever())
-
-    @kopf.on.cleanup(registry=registry)
-    async def stop_evaluation(memo: kopf.Memo, **_: Any) -> None:
-        """Stop the web UI; cancel the evaluation loop so shutdown does not wait for a cycle."""
-        runner = memo.get("ui_runner")
-        if runner is not None:
-            await runner.cleanup()
-        task: asyncio.Task[None] | None = memo.get("evaluation_task")
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
+    kopf.on.login(registry=registry)(login)
+    kopf.on.startup(registry=registry)(configure)
+    kopf.on.cleanup(registry=registry)(stop_evaluation)
     return registry
+
+
+def login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    """In-cluster service account or the kubeconfig, as the kubernetes client sees them."""
+    return kopf.login_via_client(**kwargs)
+
+
+async def configure(
+    settings: kopf.OperatorSettings, memo: kopf.Memo, logger: kopf.Logger, **_: Any
+) -> None:
+    """kopf's settings, then the clients, the metrics endpoint, the web UI and the loop."""
+    cfg: operator_settings.OperatorConfig = memo["config"]
+    apply_kopf_settings(settings)
+    server = admission_tls.build_server(cfg)
+    if server is not None:
+        settings.admission.server = server
+        settings.admission.managed = WEBHOOK_CONFIGURATION
+    memo["api_client"] = _api_client()
+    if cfg.metrics_port:
+        metrics.serve(cfg.metrics_port)
+    memo["objects"] = evaluation_registry.Registry()
+    backends = backend_config.load(
+        cfg.prometheus_url, cfg.backends_file, allow_insecure=cfg.allow_insecure_backends
+    )
+    if cfg.ui_port:
+        # The UI reads the registry the watch feeds (no apiserver call per page view).
+        scope = "all namespaces" if cfg.clusterwide else ", ".join(cfg.namespaces)
+        app = ui_server.build_app(memo["objects"], backends or None, scope=scope)
+        memo["ui_runner"] = await ui_server.start(app, "0.0.0.0", cfg.ui_port)
+    if not backends:
+        logger.warning(
+            "no metrics backend configured (--prometheus-url, --backends-file): "
+            "rules are applied, nothing is evaluated"
+        )
+        return
+    _start_evaluation(cfg, memo, backends, logger)
+
+
+def apply_kopf_settings(settings: kopf.OperatorSettings) -> None:
+    """All kopf settings; every non-default value says why."""
+    # Handler progress and the diff base go to annotations under our own prefix: status is
+    # ours alone (a strict schema would prune kopf's fields and log patch inconsistencies).
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="slo.dev")
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix="slo.dev", key="last-handled-configuration"
+    )
+    settings.persistence.finalizer = "slo.dev/finalizer"
+    # Events only for what a user must act on: kopf's per-handler INFO events are noise.
+    settings.posting.level = logging.WARNING
+    # Watches are re-established every 5 minutes; a silently dead connection is noticed.
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    settings.watching.connect_timeout = 30
+    settings.networking.request_timeout = 60
+    # A burst of 1,000 applied SLOs is reconciled concurrently: at most 64 per-object workers
+    # per watch stream (one stream per namespace, or one cluster-wide). An idle worker keeps
+    # its slot until idle_timeout; at kopf's 5 s a stream handled at most 64 objects per 5 s
+    # (13/s: 200 new SLOs in one namespace took 17.6 s). Ending idle workers after 0.5 s
+    # frees the slots; a worker still waits for its own patch to come back before it ends.
+    settings.queueing.worker_limit = 64
+    settings.queueing.idle_timeout = 0.5
+    settings.execution.max_workers = 16
+
+
+def _start_evaluation(
+    cfg: operator_settings.OperatorConfig,
+    memo: kopf.Memo,
+    backends: backend_config.Backends,
+    logger: kopf.Logger,
+) -> None:
+    """One task for every object (no per-object timers): started here, cancelled at cleanup."""
+    evaluation = evaluation_loop.EvaluationLoop(
+        memo["objects"],
+        backends,
+        status_writer.KubernetesStatusWriter(memo["api_client"]),
+        evaluation_loop.Settings(
+            interval_seconds=cfg.evaluation_interval,
+            stalled_after_seconds=cfg.stalled_after,
+            webhook_hosts=cfg.policy_webhook_hosts,
+            now=cfg.test_now,
+        ),
+        evaluators=[sla_evaluator.SlaEvaluator(memo["objects"])],
+    )
+    if cfg.test_now is not None:
+        logger.warning(
+            "SLO_OPERATOR_TEST_NOW: every evaluation runs at %s, not now (tests only)",
+            cfg.test_now.isoformat(),
+        )
+    memo["evaluation_task"] = asyncio.create_task(evaluation.run_forever())
+
+
+async def stop_evaluation(memo: kopf.Memo, **_: Any) -> None:
+    """Stop the web UI; cancel the evaluation loop so shutdown does not wait for a cycle."""
+    runner = memo.get("ui_runner")
+    if runner is not None:
+        await runner.cleanup()
+    task: asyncio.Task[None] | None = memo.get("evaluation_task")
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def run(cfg: operator_settings.OperatorConfig) -> None:
@@ -139,5 +156,6 @@ def run(cfg: operator_settings.OperatorConfig) -> None:
         clusterwide=cfg.clusterwide,
         namespaces=list(cfg.namespaces),
         liveness_endpoint=liveness,
-        memo=kopf.Memo(),
+        # The handlers' settings: `configure` and `kube.handlers` read them from the memo.
+        memo=kopf.Memo(config=cfg),
     )

@@ -16,12 +16,10 @@ from typing import Any
 import kubernetes
 
 from .. import GROUP, VERSION
+from ..api import kind_names, times
 from ..evaluation import registry
 
-PLURALS = {
-    "ServiceLevelObjective": "servicelevelobjectives",
-    "ServiceLevelAgreement": "servicelevelagreements",
-}
+PLURALS = kind_names.PLURALS
 MERGE_PATCH = "application/merge-patch+json"
 REPORTING_COMPONENT = "slo-operator"
 
@@ -76,8 +74,8 @@ class KubernetesStatusWriter:
             "source": {"component": REPORTING_COMPONENT},
             "reportingComponent": REPORTING_COMPONENT,
             "reportingInstance": REPORTING_COMPONENT,
-            "firstTimestamp": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "lastTimestamp": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "firstTimestamp": times.format_timestamp(now),
+            "lastTimestamp": times.format_timestamp(now),
             "count": 1,
         }
         self.core.create_namespaced_event(ref.namespace, body)  # type: ignore[arg-type]
