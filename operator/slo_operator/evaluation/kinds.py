@@ -5,7 +5,7 @@ one batch of queries per backend, Ready/Stalled on success and failure, the comp
 current status and the patch. A kind evaluator owns the rest: turning a body into compact facts,
 planning its queries, computing its status fields and domain conditions from the answers, and
 carrying out its side effects. `slo_evaluator.SloEvaluator` is the first; an SLA evaluator
-(issue 6) plugs in the same way: `EvaluationLoop(..., evaluators=[SloEvaluator(), SlaEvaluator()])`.
+plugs in the same way: `EvaluationLoop(..., evaluators=[SloEvaluator(), SlaEvaluator()])`.
 """
 
 from __future__ import annotations

@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .. import errors
-from ..api import conditions, sla, slo
+from ..api import conditions, sla, slo, times
 from ..backends import backend_config
-from . import loop, raw, registry, sla_evaluator, slo_evaluator
+from . import loop, raw, registry, sla_evaluator, slo_queries
 
 
 @dataclasses.dataclass(frozen=True)
@@ -107,14 +107,14 @@ async def _from_raw_series(
     at: datetime.datetime,
 ) -> dict[str, Any]:
     """No recorded series: the same status measured from the raw series."""
-    stamp = at.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = times.format_timestamp(at)
     raw_plan = raw.plan(resource, at)
     backend = cycle.clients[backend_config.DEFAULT_BACKEND]
     answers = await backend.query_all([raw_plan.total, *raw_plan.good.values()])
     facts = cycle.slos.facts(resource)
     totals, bads = raw.sums(raw_plan, answers, facts.group_by)
     window = dataclasses.replace(
-        slo_evaluator.plan(resource.spec, at), window_start=raw_plan.window_start
+        slo_queries.plan(resource.spec, at), window_start=raw_plan.window_start
     )
     outcome = cycle.slos.outcome(uid, {}, facts, window, totals, bads, {}, young=False)
     if outcome.primary is None:

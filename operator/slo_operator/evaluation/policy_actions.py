@@ -7,15 +7,11 @@ import logging
 from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 
-from ..api import slo
+from ..api import slo, times
 from ..budget import objectives
 from . import kinds, metrics, policy_webhooks, registry
 
 logger = logging.getLogger(__name__)
-
-
-def _timestamp(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 async def carry_out(
@@ -53,8 +49,8 @@ async def carry_out(
             "sli": primary.sli,
             "errorBudgetRemainingPercent": primary.error_budget_remaining_percent,
             "consumedPercent": primary.consumed_percent,
-            "at": _timestamp(at),
-            "idempotencyKey": f"{entry.uid}/{step}/{_timestamp(at)}",
+            "at": times.format_timestamp(at),
+            "idempotencyKey": f"{entry.uid}/{step}/{times.format_timestamp(at)}",
             "message": summary,
         }
         await _attempt("Webhook", _post(writer, webhook_hosts, entry, webhook, payload))

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 import pydantic
 
-from ..api import common, slo
+from ..api import common, conditions, kind_names, slo, times
 from ..api import sla as sla_api
 from ..api import status as status_api
 from ..backends import client
@@ -37,8 +37,8 @@ from ..budget import intervals, rounding, sla_attainment, sla_conditions, sla_hi
 from ..rules import series
 from . import registry, results, sla_metrics
 
-KIND = "ServiceLevelAgreement"
-SLO_KIND = "ServiceLevelObjective"
+KIND = kind_names.SLA_KIND
+SLO_KIND = kind_names.SLO_KIND
 
 CLOSE_DELAY = datetime.timedelta(minutes=2)
 """A period is closed this long after its end: its last level-1 point has been recorded."""
@@ -58,14 +58,10 @@ class EventWriter(Protocol):
     ) -> None: ...
 
 
-def _timestamp(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def _parse_time(text: Any) -> datetime.datetime | None:
     if not isinstance(text, str) or not text:
         return None
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return times.parse_timestamp(text)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -347,6 +343,49 @@ class SlaEvaluator:
     ) -> SlaOutcome:
         spec = facts.spec
         samples = self._samples(facts, planned, answers)
+        current, problems, groups_found = self._current_period(facts, planned, samples)
+        slo_specs = {
+            name: found
+            for (namespace, name), found in self._slo_specs.items()
+            if namespace == facts.namespace
+        }
+        decided = sla_conditions.sla_conditions(spec, slo_specs, current, groups_found)
+        stalled = next(c for c in decided if c.type == sla_conditions.STALLED)
+        domain: list[tuple[str, bool | str, str, str]] = [
+            (c.type, c.status, c.reason, c.message)
+            for c in decided
+            if c.type != sla_conditions.STALLED
+        ]
+        measurable = stalled.status != "True" and not problems
+        closed = self._closed_periods(facts, planned, samples) if measurable else []
+        history = _history(entry.status)
+        merged = sla_history.close_periods(history, closed, spec.history_limit)
+        covered = sla_conditions.low_coverage(
+            current, merged[0] if merged else None, spec.minimum_coverage
+        )
+        domain.append((covered.type, covered.status, covered.reason, covered.message))
+        values: dict[str, Any] = {"currentPeriod": _rounded(current)}
+        if new_history := _history_values(entry.status, history, merged):
+            values["history"] = new_history
+        state, message = _state(stalled, problems, current)
+        sla_metrics.SLA_NUMBERS.set(
+            facts.namespace,
+            facts.name,
+            [(c.name, c.attainment, c.projected) for c in current.commitments],
+            current.credit_percent,
+        )
+        events = _events(spec, decided, entry.status, closed, merged)
+        # measured=False: an SLA status has no lastEvaluationTime (its schema would prune it).
+        return SlaOutcome(state, message, values, {}, domain, False, events)
+
+    def _current_period(
+        self,
+        facts: SlaFacts,
+        planned: SlaPlan,
+        samples: Mapping[tuple[intervals.Interval, str], list[client.Sample]],
+    ) -> tuple[status_api.PeriodStatus, list[str], dict[str, bool]]:
+        """The current period's status, what keeps it from being measured, and whether each
+        grouped commitment found its group's series."""
         problems: list[str] = []
         groups_found: dict[str, bool] = {}
         current_commitments: list[status_api.CommitmentStatus] = []
@@ -376,99 +415,35 @@ class SlaEvaluator:
                 )
             current_commitments.append(sla_attainment.commitment_status(commitment, measurement))
         current = sla_attainment.period_status(
-            planned.current.period, current_commitments, spec.credits, spec.minimum_coverage
+            planned.current.period,
+            current_commitments,
+            facts.spec.credits,
+            facts.spec.minimum_coverage,
         )
+        return current, problems, groups_found
 
-        slo_specs = {
-            name: found
-            for (namespace, name), found in self._slo_specs.items()
-            if namespace == facts.namespace
-        }
-        decided = sla_conditions.sla_conditions(spec, slo_specs, current, groups_found)
-        stalled = next(c for c in decided if c.type == sla_conditions.STALLED)
-        domain: list[tuple[str, bool | str, str, str]] = [
-            (c.type, c.status, c.reason, c.message)
-            for c in decided
-            if c.type != sla_conditions.STALLED
-        ]
-
-        history_raw = list(entry.status.get("history") or [])
-        history = _history(entry.status)
+    def _closed_periods(
+        self,
+        facts: SlaFacts,
+        planned: SlaPlan,
+        samples: Mapping[tuple[intervals.Interval, str], list[client.Sample]],
+    ) -> list[status_api.PeriodStatus]:
+        """The periods to close this cycle, measured from the data up to their end."""
         closed: list[status_api.PeriodStatus] = []
-        if stalled.status != "True" and not problems:
-            for closing in planned.closing:
-                commitments = [
-                    sla_attainment.commitment_status(
-                        b.commitment,
-                        self._measure(facts, b, closing, planned, samples, split=False)[0],
-                    )
-                    for b in planned.backings
-                ]
-                period = sla_attainment.period_status(
-                    closing.period, commitments, spec.credits, spec.minimum_coverage
+        for closing in planned.closing:
+            commitments = [
+                sla_attainment.commitment_status(
+                    b.commitment,
+                    self._measure(facts, b, closing, planned, samples, split=False)[0],
                 )
-                if period.attainment is not None:  # nothing measured: nothing to tell
-                    closed.append(period)
-        merged = sla_history.close_periods(history, closed, spec.history_limit)
-        known = {id(item): raw for item, raw in zip(history, history_raw, strict=False)}
-        new_history = [known.get(id(item)) or _rounded(item) for item in merged]
-        covered = sla_conditions.low_coverage(
-            current, merged[0] if merged else None, spec.minimum_coverage
-        )
-        domain.append((covered.type, covered.status, covered.reason, covered.message))
-
-        events: list[tuple[str, str]] = []
-        compliant = next(c for c in decided if c.type == sla_conditions.COMPLIANT)
-        before: Mapping[str, Any] = next(
-            (
-                c
-                for c in entry.status.get("conditions") or []
-                if c.get("type") == sla_conditions.COMPLIANT
-            ),
-            {},
-        )
-        if compliant.status == "False" and before.get("status") != "False":
-            events.append(("SLABreached", f"customer {spec.customer}: {compliant.message}"))
-        for period in closed:
-            if any(item is period for item in merged) and period.low_coverage:
-                events.append(
-                    (
-                        "LowCoverage",
-                        f"customer {spec.customer}: period {_timestamp(period.start)} to "
-                        f"{_timestamp(period.end)} closed from data covering "
-                        f"{period.coverage:.4g}% of its measured time (minimum "
-                        f"{spec.minimum_coverage:g}%): its attainment, met and credit rest on "
-                        "part of the period",
-                    )
-                )
-            if any(item is period for item in merged) and period.credit_percent:
-                events.append(
-                    (
-                        "ServiceCreditOwed",
-                        f"customer {spec.customer}: period {_timestamp(period.start)} to "
-                        f"{_timestamp(period.end)} closed at {period.attainment:.4g}% for the "
-                        f"worst commitment: {period.credit_percent:g}% credit owed",
-                    )
-                )
-
-        values: dict[str, Any] = {"currentPeriod": _rounded(current)}
-        if new_history:
-            values["history"] = new_history
-        if stalled.status == "True" or problems:
-            state = "NotMeasurable"
-            message = "; ".join([stalled.message] * (stalled.status == "True") + problems)
-        elif current.attainment is None:
-            state, message = "NoData", "the SLOs' recorded series hold no events this period yet"
-        else:
-            state, message = "Evaluated", ""
-        sla_metrics.SLA_NUMBERS.set(
-            facts.namespace,
-            facts.name,
-            [(c.name, c.attainment, c.projected) for c in current.commitments],
-            current.credit_percent,
-        )
-        # measured=False: an SLA status has no lastEvaluationTime (its schema would prune it).
-        return SlaOutcome(state, message, values, {}, domain, False, events)
+                for b in planned.backings
+            ]
+            period = sla_attainment.period_status(
+                closing.period, commitments, facts.spec.credits, facts.spec.minimum_coverage
+            )
+            if period.attainment is not None:  # nothing measured: nothing to tell
+                closed.append(period)
+        return closed
 
     async def act(
         self,
@@ -543,6 +518,74 @@ class SlaEvaluator:
             coverage=sla_attainment.coverage_percent(the_plan, whole.minutes),
         )
         return measurement, whole
+
+
+def _history_values(
+    current_status: Mapping[str, Any],
+    history: Sequence[status_api.PeriodStatus],
+    merged: Sequence[status_api.PeriodStatus],
+) -> list[dict[str, Any]]:
+    """`status.history` after closing: periods already written keep their written form."""
+    history_raw = list(current_status.get("history") or [])
+    known = {id(item): raw for item, raw in zip(history, history_raw, strict=False)}
+    return [known.get(id(item)) or _rounded(item) for item in merged]
+
+
+def _state(
+    stalled: sla_conditions.ConditionState,
+    problems: Sequence[str],
+    current: status_api.PeriodStatus,
+) -> tuple[str, str]:
+    """Ready's reason and message: not measurable, no data yet, or evaluated."""
+    if stalled.status == "True" or problems:
+        message = "; ".join([stalled.message] * (stalled.status == "True") + list(problems))
+        return conditions.Reason.NOT_MEASURABLE, message
+    if current.attainment is None:
+        return (
+            conditions.Reason.NO_DATA,
+            "the SLOs' recorded series hold no events this period yet",
+        )
+    return conditions.Reason.EVALUATED, ""
+
+
+def _events(
+    spec: sla_api.ServiceLevelAgreementSpec,
+    decided: Sequence[sla_conditions.ConditionState],
+    current_status: Mapping[str, Any],
+    closed: Sequence[status_api.PeriodStatus],
+    merged: Sequence[status_api.PeriodStatus],
+) -> list[tuple[str, str]]:
+    """(reason, message) of the Warning Events: a new breach, a period closed on too little data
+    or owing credit."""
+    events: list[tuple[str, str]] = []
+    compliant = next(c for c in decided if c.type == sla_conditions.COMPLIANT)
+    before = conditions.get_condition(current_status.get("conditions") or [], compliant.type)
+    if compliant.status == "False" and (before or {}).get("status") != "False":
+        events.append(("SLABreached", f"customer {spec.customer}: {compliant.message}"))
+    for period in closed:
+        if not any(item is period for item in merged):
+            continue
+        start, end = times.format_timestamp(period.start), times.format_timestamp(period.end)
+        if period.low_coverage:
+            events.append(
+                (
+                    "LowCoverage",
+                    f"customer {spec.customer}: period {start} to {end} closed from data covering "
+                    f"{period.coverage:.4g}% of its measured time (minimum "
+                    f"{spec.minimum_coverage:g}%): its attainment, met and credit rest on "
+                    "part of the period",
+                )
+            )
+        if period.credit_percent:
+            events.append(
+                (
+                    "ServiceCreditOwed",
+                    f"customer {spec.customer}: period {start} to {end} closed at "
+                    f"{period.attainment:.4g}% for the worst commitment: "
+                    f"{period.credit_percent:g}% credit owed",
+                )
+            )
+    return events
 
 
 def _history(current_status: Mapping[str, Any]) -> list[status_api.PeriodStatus]:

@@ -19,63 +19,21 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import pydantic
 
-from ..api import common, slo
+from ..api import common, kind_names, slo, times
 from ..backends import client
-from ..budget import groups, objectives, periods, policy, rounding
-from ..rules import recording, series
-from . import kinds, metrics, policy_actions, registry
+from ..budget import groups, objectives, policy, rounding
+from ..rules import series
+from . import kinds, metrics, policy_actions, registry, slo_queries
 from . import results as results_module
 
-KIND = "ServiceLevelObjective"
+KIND = kind_names.SLO_KIND
 
 State = Literal["Evaluated", "NoData", "PartialWindow", "NotMeasurable"]
-
-_SUM_LABEL = "slo_sum"
-"""Set by the sums query on each series: `bad` or `total`."""
-
-
-def _timestamp(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclasses.dataclass(frozen=True)
-class Plan:
-    """The queries one SLO needs at one evaluation time, and the window they cover."""
-
-    at: datetime.datetime
-    ratio_queries: Mapping[str, client.Query]
-    """Alert window label -> the error-ratio query of that window."""
-    sums: client.Query | None
-    """Rolling windows: bad and total over the full window, in one query."""
-    calendar_bad: client.Query | None
-    calendar_total: client.Query | None
-    presence: client.Query | None
-    """Rolling windows: answers for the SLOs whose recorded sums reach back a whole window."""
-    window_start: datetime.datetime | None
-    window_seconds: int
-    coverage: client.Query | None = None
-    """Rolling windows with young SLOs of unknown start: per SLO, the first `coverage_step` at
-    which its full-window sum was recorded (`coverage_query`)."""
-    coverage_step: int = 0
-    coverage_key: str = ""
-    """The window (`30d`) or calendar (`Month/Europe/Berlin`) young SLOs are tracked under."""
-    window_name: str = ""
-    """For messages: `30d window`, `Month period in Europe/Berlin`."""
-    coverage_precision: int = 0
-    """How much earlier than reported the covered data may start: one coverage step, plus one
-    tile for tiled windows (their sum first appears at the first hour boundary after the rules
-    started)."""
-
-    @property
-    def queries(self) -> tuple[client.Query, ...]:
-        optional = (self.sums, self.calendar_bad, self.calendar_total, self.presence, self.coverage)
-        return (*self.ratio_queries.values(), *(q for q in optional if q is not None))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -157,72 +115,7 @@ class SloFacts:
         )
 
 
-COVERAGE_STEPS = 720
-"""Resolution of the coverage probe: a window is probed at 720 steps (1h for 30 days, 2m for a
-day). Each step costs a lookup per series, so the probe is only sent for young SLOs whose start
-is not known yet, at most `COVERAGE_BATCH` of them per window and cycle, and the answer is
-kept: where a series starts does not change."""
 COVERAGE_BATCH = 500
-
-
-def coverage_step(window_seconds: int) -> int:
-    """Step of the coverage subquery: the window / 720, in whole minutes."""
-    return max(60, window_seconds // COVERAGE_STEPS // 60 * 60)
-
-
-def presence_query(window_label: str) -> str:
-    """The SLOs of this window whose full-window total was recorded one window ago: their series
-    cover the whole window. One lookup per series."""
-    recorded = series.selector(series.TOTAL_SUM, {series.LABEL_WINDOW: window_label})
-    return (
-        f"group by ({series.LABEL_NAMESPACE}, {series.LABEL_SLO}) "
-        f"({recorded} offset {window_label})"
-    )
-
-
-def coverage_query(window_label: str, window_seconds: int, names: Sequence[str]) -> str:
-    """For the SLOs named (any namespace; the answer is matched by namespace too): the first
-    step inside the window at which each one's full-window total was recorded."""
-    step = common.format_duration(coverage_step(window_seconds))
-    recorded = _named(series.TOTAL_SUM, {series.LABEL_WINDOW: window_label}, names)
-    return (
-        f"min_over_time(timestamp(group by ({series.LABEL_NAMESPACE}, {series.LABEL_SLO}) "
-        f"({recorded}))[{window_label}:{step}])"
-    )
-
-
-def _named(metric: str, labels: Mapping[str, str], names: Sequence[str]) -> str:
-    pattern = "|".join(re.escape(name) for name in sorted(set(names)))
-    matchers = [f"{key}={common.quote_promql_string(value)}" for key, value in labels.items()]
-    matchers.append(f"{series.LABEL_SLO}=~{common.quote_promql_string(pattern)}")
-    return f"{metric}{{{','.join(matchers)}}}"
-
-
-def calendar_presence_query(calendar_label: str, period_start: datetime.datetime) -> str:
-    """The SLOs of this calendar whose hourly tiles were recorded an hour into the period (the
-    first tile's end): their tiles cover the period. One lookup per series."""
-    tiles = series.selector(series.TOTAL_TILE, {series.LABEL_CALENDAR: calendar_label})
-    first_tile = round(period_start.timestamp()) + series.TILE_SECONDS
-    return f"group by ({series.LABEL_NAMESPACE}, {series.LABEL_SLO}) ({tiles} @ {first_tile})"
-
-
-def calendar_coverage_query(
-    calendar_label: str,
-    period_start: datetime.datetime,
-    at: datetime.datetime,
-    names: Sequence[str],
-) -> tuple[str, int]:
-    """For the SLOs named: the first step since the period start at which each one's tiles were
-    recorded; and the step."""
-    elapsed = int((at - period_start).total_seconds())
-    step = coverage_step(elapsed)
-    tiles = _named(series.TOTAL_TILE, {series.LABEL_CALENDAR: calendar_label}, names)
-    query = (
-        f"min_over_time(timestamp(group by ({series.LABEL_NAMESPACE}, {series.LABEL_SLO}) "
-        f"({tiles}))[{common.format_duration(elapsed)}:{common.format_duration(step)}] "
-        f"@ {round(at.timestamp())})"
-    )
-    return query, step
 
 
 class Planner:
@@ -244,115 +137,18 @@ class Planner:
         self.at = at
         self.shapes = shapes
         """One spec per window shape (`SloEvaluator.shapes`): plans are built from it."""
-        self.keep = _keep_labels(group_labels)
+        self.keep = slo_queries.keep_labels(group_labels)
         self.young = young or {}
         """Window -> names of young SLOs whose start is still to be found."""
-        self._plans: dict[tuple[str | None, slo.Calendar | None], Plan] = {}
+        self._plans: dict[tuple[str | None, slo.Calendar | None], slo_queries.Plan] = {}
 
-    def plan(self, facts: SloFacts) -> Plan:
+    def plan(self, facts: SloFacts) -> slo_queries.Plan:
         found = self._plans.get(facts.shape)
         if found is None:
             spec = self.shapes[facts.shape]
             young = self.young.get(facts.coverage_key, ())
-            found = self._plans[facts.shape] = plan(spec, self.at, self.keep, young)
+            found = self._plans[facts.shape] = slo_queries.plan(spec, self.at, self.keep, young)
         return found
-
-
-_IDENTITY = (series.LABEL_NAMESPACE, series.LABEL_SLO, series.LABEL_THRESHOLD)
-
-
-def _keep_labels(group_labels: Sequence[str]) -> str:
-    return ", ".join(dict.fromkeys([*_IDENTITY, *sorted(group_labels)]))
-
-
-def _slim(promql: str, keep: str) -> str:
-    """The same series with only the labels the evaluation reads (they identify each series)."""
-    return f"max by ({keep}) ({promql})"
-
-
-def _tagged(promql: str, keep: str, value: str) -> str:
-    return f'label_replace({_slim(promql, keep)}, "{_SUM_LABEL}", "{value}", "", "")'
-
-
-def plan(
-    spec: slo.ServiceLevelObjectiveSpec,
-    at: datetime.datetime,
-    keep: str | None = None,
-    young: Sequence[str] = (),
-) -> Plan:
-    """The queries for an SLO at `at`; equal for every SLO with the same window or calendar."""
-    keep = keep or _keep_labels(spec.group_by)
-    ratio_queries = {
-        series.window_label(seconds): client.Query(
-            _slim(series.error_ratio_query(series.window_label(seconds)), keep), at
-        )
-        for seconds in recording.alert_windows(spec)
-    }
-    window = series.full_window(spec)
-    if window is not None:
-        window_labels = {series.LABEL_WINDOW: window.label}
-        # Bad and total in one query, told apart by a label (`max by` drops the metric name).
-        sums = client.Query(
-            _tagged(series.selector(series.BAD_SUM, window_labels), keep, "bad")
-            + " or "
-            + _tagged(series.selector(series.TOTAL_SUM, window_labels), keep, "total"),
-            at,
-        )
-        presence = client.Query(presence_query(window.label), at)
-        coverage = None
-        if young:
-            coverage = client.Query(coverage_query(window.label, window.seconds, young), at)
-        step = coverage_step(window.seconds)
-        start = series.window_end(window, at) - datetime.timedelta(seconds=window.seconds)
-        precision = step + (series.TILE_SECONDS if window.tiled else 0)
-        return Plan(
-            at,
-            ratio_queries,
-            sums,
-            None,
-            None,
-            presence,
-            start,
-            window.seconds,
-            coverage,
-            step,
-            window.label,
-            f"{window.label} window",
-            precision,
-        )
-    assert spec.calendar is not None  # the model guarantees window xor calendar
-    period_start, _ = periods.period_bounds(
-        spec.calendar.period,
-        spec.calendar.time_zone,
-        at,
-        slo.week_start_index(spec.calendar.week_start),
-    )
-    bad = series.calendar_window_query(series.BAD_TILE, spec.calendar, period_start, at)
-    total = series.calendar_window_query(series.TOTAL_TILE, spec.calendar, period_start, at)
-    label = series.calendar_label(spec.calendar)
-    tiles_presence: client.Query | None = None
-    tiles_coverage: client.Query | None = None
-    tiles_step = 0
-    if total is not None:
-        tiles_presence = client.Query(calendar_presence_query(label, period_start), at)
-        if young:
-            text, tiles_step = calendar_coverage_query(label, period_start, at, young)
-            tiles_coverage = client.Query(text, at)
-    return Plan(
-        at,
-        ratio_queries,
-        None,
-        client.Query(_slim(bad.query, keep), at) if bad else None,
-        client.Query(_slim(total.query, keep), at) if total else None,
-        tiles_presence,
-        period_start,
-        series.window_seconds(spec),
-        tiles_coverage,
-        tiles_step,
-        label,
-        f"{spec.calendar.period.value} period in {spec.calendar.time_zone}",
-        tiles_step,
-    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -402,7 +198,7 @@ def _split_sums(
     bads: dict[tuple[_Key, str], float] = {}
     for sample in samples:
         key = _group_key(sample.labels, group_by)
-        if sample.labels.get(_SUM_LABEL) == "total":
+        if sample.labels.get(slo_queries.SUM_LABEL) == "total":
             totals[key] = sample.value
         else:
             bads[(key, sample.labels.get(series.LABEL_THRESHOLD, ""))] = sample.value
@@ -464,7 +260,7 @@ class SloEvaluator:
         }
         self._planner = Planner(at, self.shapes, group_labels, young)
 
-    def plan(self, facts: SloFacts) -> Plan:
+    def plan(self, facts: SloFacts) -> slo_queries.Plan:
         assert self._planner is not None, "begin() first"
         return self._planner.plan(facts)
 
@@ -508,7 +304,7 @@ class SloEvaluator:
             since = stored.get("since")
             state = policy.PolicyState(
                 tuple(stored.get("activeSteps") or ()),
-                datetime.datetime.fromisoformat(since.replace("Z", "+00:00")) if since else None,
+                times.parse_timestamp(since) if since else None,
             )
             self._policy[uid] = state
         return state
@@ -517,7 +313,7 @@ class SloEvaluator:
         self,
         entry: registry.Entry,
         facts: SloFacts,
-        planned: Plan,
+        planned: slo_queries.Plan,
         answers: results_module.Results,
     ) -> Outcome:
         """The SLO's numbers and conditions from the cycle's answers; updates its metrics."""
@@ -539,7 +335,7 @@ class SloEvaluator:
         uid: str,
         status: Mapping[str, Any],
         facts: SloFacts,
-        the_plan: Plan,
+        the_plan: slo_queries.Plan,
         answers: results_module.Results,
     ) -> Outcome:
         namespace, name = facts.namespace, facts.name
@@ -566,7 +362,7 @@ class SloEvaluator:
         uid: str,
         status: Mapping[str, Any],
         facts: SloFacts,
-        the_plan: Plan,
+        the_plan: slo_queries.Plan,
         totals: Mapping[_Key, float],
         bads: Mapping[tuple[_Key, str], float],
         burn_rates: dict[str, float],
@@ -574,168 +370,106 @@ class SloEvaluator:
     ) -> Outcome:
         """Numbers, conditions and policy from bad and total per group (and threshold), however
         they were measured: from the recorded sums, or from raw series (`raw`)."""
-        namespace, name = facts.namespace, facts.name
-        group_by = facts.group_by
-        slice_minutes = facts.slice_minutes
         base_values: dict[str, Any] = {"target": facts.primary.target}
         if not any(total > 0 for total in totals.values()):
             return self._no_data(base_values, the_plan)
-
-        numbers: list[objectives.ObjectiveNumbers] = []
-        unmeasurable: list[str] = []
-        primary_groups: list[groups.GroupNumbers] = []
-        for objective in facts.objectives:
-            threshold = objective.threshold
-            pooled = objectives.Measurement(0.0, 0.0)
-            per_group: dict[_Key, objectives.Measurement] = {}
-            missing = False
-            for key, total in totals.items():
-                bad = bads.get((key, threshold))
-                if bad is None:
-                    missing = total > 0
-                    continue
-                measurement = objectives.Measurement(bad, total)
-                per_group[key] = measurement
-                pooled = pooled + measurement
-            if missing and not per_group:
-                unmeasurable.append(
-                    f"objective {objective.name}: no bad-event series"
-                    + (
-                        f" for threshold {objective.threshold_text}: is it a bucket boundary (le)?"
-                        if threshold
-                        else ""
-                    )
-                )
-                continue
-            result = objectives.objective_numbers(
-                objective.name, objective.target, pooled, slice_minutes=slice_minutes
-            )
-            if result is None:
-                continue
-            numbers.append(result)
-            if objective.name == facts.primary.name and group_by:
-                for key, measurement in per_group.items():
-                    group_result = objectives.objective_numbers(
-                        objective.name, objective.target, measurement, slice_minutes=slice_minutes
-                    )
-                    if group_result is not None:
-                        primary_groups.append(
-                            groups.GroupNumbers(dict(zip(group_by, key, strict=True)), group_result)
-                        )
+        numbers, unmeasurable, primary_groups = measure_objectives(facts, totals, bads)
         primary = next((n for n in numbers if n.name == facts.primary.name), None)
         if primary is None:
             message = "; ".join(unmeasurable) or "the primary objective has no events yet"
-            return Outcome(
-                "NotMeasurable" if unmeasurable else "NoData",
-                message,
-                base_values,
-                {},
-                [("ErrorBudgetExhausted", "Unknown", "NoData", message)],
-                [],
-                None,
-                numbers,
-                {},
-            )
-
-        values = dict(base_values)
-        values["source"] = "RecordedSeries"
-        values["sli"] = rounding.sli(primary.sli)
-        values["errorBudgetRemainingPercent"] = rounding.budget_percent(
-            primary.error_budget_remaining_percent
-        )
-        values["burnRates"] = {w: rounding.burn_rate(r) for w, r in burn_rates.items()}
-        values["objectives"] = [n.status() for n in numbers]
-        if group_by:
-            values["groups"] = [g.status() for g in groups.worst(primary_groups)]
+            state: State = "NotMeasurable" if unmeasurable else "NoData"
+            budget = ("ErrorBudgetExhausted", "Unknown", "NoData", message)
+            return Outcome(state, message, base_values, {}, [budget], [], None, numbers, {})
+        values = {
+            **base_values,
+            "source": "RecordedSeries",
+            **status_values(facts, primary, numbers, primary_groups, burn_rates),
+        }
+        if facts.group_by:
             # Groups whose traffic stopped while others continue: listed after the worst ones,
             # with their last numbers, marked noData (never dropped silently).
             values["groups"] += groups.quiet(
-                group_by,
+                facts.group_by,
                 status.get("groups") or [],
                 [key for key, total in totals.items() if total <= 0],
-                [tuple(g.labels[name] for name in group_by) for g in primary_groups],
+                [tuple(g.labels[name] for name in facts.group_by) for g in primary_groups],
                 the_plan.at,
                 the_plan.window_start,
             )
-
-        domain: list[tuple[str, bool | str, str, str]] = []
-        exhausted = primary.error_budget_remaining_percent <= 0
-        domain.append(
-            (
-                "ErrorBudgetExhausted",
-                exhausted,
-                "BudgetExhausted" if exhausted else "BudgetLeft",
-                f"objective {primary.name}: "
-                f"{rounding.budget_percent(primary.error_budget_remaining_percent)}% "
-                "of the error budget left",
-            )
-        )
+        domain = [budget_condition(primary)]
         actions: list[PolicyAction] = []
         if facts.policy:
-            previous = self.policy_state(uid, status)
-            transition = policy.advance(
-                [policy.Step(s.name, s.when_consumed_percent) for s in facts.policy],
-                primary.consumed_percent,
-                previous,
-                the_plan.at,
-            )
-            self._policy[uid] = transition.state
-            values["policy"] = transition.state.status()
-            by_name = {step.name: step for step in facts.policy}
-            for step_name in transition.crossed:
-                for action_type, webhook in by_name[step_name].actions:
-                    actions.append(
-                        PolicyAction(step_name, action_type, webhook, primary.consumed_percent)
-                    )
-            freeze = slo.PolicyActionType.RELEASE_FREEZE
-            freezing = [
-                s.name
-                for s in facts.policy
-                if s.name in transition.state.active_steps
-                and any(action_type is freeze for action_type, _ in s.actions)
-            ]
-            if any(action_type is freeze for s in facts.policy for action_type, _ in s.actions):
-                domain.append(
-                    (
-                        "ReleaseFreeze",
-                        bool(freezing),
-                        "PolicyStepReached" if freezing else "BudgetLeft",
-                        f"policy step {', '.join(freezing)} freezes releases" if freezing else "",
-                    )
-                )
-
-        state: State = "Evaluated"
-        message = ""
-        window_start = the_plan.window_start
-        if young:
-            # The sums cover only the time since the rules started. Say so, and show where the
-            # covered window starts instead of the nominal start (once the probe found it).
-            state = "PartialWindow"
-            first = self._first_recorded_at.get((namespace, name, facts.coverage_key))
-            if first is None:
-                window_start = None  # not the nominal start: that would claim too much
-                message = (
-                    f"the recorded series are younger than the {the_plan.window_name}: "
-                    "the numbers cover the time since they started (being located)"
-                )
-            else:
-                window_start = first
-                message = (
-                    f"the recorded series are younger than the {the_plan.window_name}: they "
-                    f"start at {_timestamp(first)} (or up to "
-                    f"{common.format_duration(the_plan.coverage_precision)} earlier), "
-                    "and the numbers cover the time since"
-                )
+            actions = self._advance_policy(uid, status, facts, primary, the_plan.at, values, domain)
+        state, message, window_start = self._coverage(facts, the_plan, young)
         if unmeasurable:
             message = "; ".join([message, *unmeasurable]) if message else "; ".join(unmeasurable)
         context = {}
         if window_start is not None:
-            context["windowStart"] = _timestamp(window_start)
+            context["windowStart"] = times.format_timestamp(window_start)
         return Outcome(
             state, message, values, context, domain, actions, primary, numbers, burn_rates
         )
 
-    def _young(self, facts: SloFacts, the_plan: Plan, answers: results_module.Results) -> bool:
+    def _advance_policy(
+        self,
+        uid: str,
+        status: Mapping[str, Any],
+        facts: SloFacts,
+        primary: objectives.ObjectiveNumbers,
+        at: datetime.datetime,
+        values: dict[str, Any],
+        domain: list[tuple[str, bool | str, str, str]],
+    ) -> list[PolicyAction]:
+        """Move the error budget policy to the consumed budget: `status.policy`, the
+        ReleaseFreeze condition, and the actions of the steps crossed now."""
+        previous = self.policy_state(uid, status)
+        transition = policy.advance(
+            [policy.Step(s.name, s.when_consumed_percent) for s in facts.policy],
+            primary.consumed_percent,
+            previous,
+            at,
+        )
+        self._policy[uid] = transition.state
+        values["policy"] = transition.state.status()
+        by_name = {step.name: step for step in facts.policy}
+        actions: list[PolicyAction] = []
+        for step_name in transition.crossed:
+            for action_type, webhook in by_name[step_name].actions:
+                actions.append(
+                    PolicyAction(step_name, action_type, webhook, primary.consumed_percent)
+                )
+        freeze = release_freeze_condition(facts, transition.state.active_steps)
+        if freeze is not None:
+            domain.append(freeze)
+        return actions
+
+    def _coverage(
+        self, facts: SloFacts, the_plan: slo_queries.Plan, young: bool
+    ) -> tuple[State, str, datetime.datetime | None]:
+        """Ready's reason and message, and the window start the numbers cover."""
+        if not young:
+            return "Evaluated", "", the_plan.window_start
+        # The sums cover only the time since the rules started. Say so, and show where the
+        # covered window starts instead of the nominal start (once the probe found it).
+        first = self._first_recorded_at.get((facts.namespace, facts.name, facts.coverage_key))
+        if first is None:
+            # Not the nominal start either: that would claim too much.
+            message = (
+                f"the recorded series are younger than the {the_plan.window_name}: "
+                "the numbers cover the time since they started (being located)"
+            )
+            return "PartialWindow", message, None
+        message = (
+            f"the recorded series are younger than the {the_plan.window_name}: they "
+            f"start at {times.format_timestamp(first)} (or up to "
+            f"{common.format_duration(the_plan.coverage_precision)} earlier), "
+            "and the numbers cover the time since"
+        )
+        return "PartialWindow", message, first
+
+    def _young(
+        self, facts: SloFacts, the_plan: slo_queries.Plan, answers: results_module.Results
+    ) -> bool:
         """Whether the SLO's recorded sums are younger than its window; learns where they start
         from the coverage probe, or queues the SLO for the next cycle's probe."""
         if the_plan.presence is None:
@@ -758,7 +492,7 @@ class SloEvaluator:
             pending.discard(key[:2])
         return True
 
-    def _no_data(self, values: dict[str, Any], the_plan: Plan) -> Outcome:
+    def _no_data(self, values: dict[str, Any], the_plan: slo_queries.Plan) -> Outcome:
         message = "the recorded series hold no events for this window yet"
         return Outcome(
             "NoData",
@@ -773,7 +507,7 @@ class SloEvaluator:
         )
 
     def _calendar_sums(
-        self, facts: SloFacts, the_plan: Plan, answers: results_module.Results
+        self, facts: SloFacts, the_plan: slo_queries.Plan, answers: results_module.Results
     ) -> tuple[dict[_Key, float], dict[tuple[_Key, str], float]]:
         group_by = facts.group_by
         totals: dict[_Key, float] = {}
@@ -788,7 +522,7 @@ class SloEvaluator:
         return totals, bads
 
     def _burn_rates(
-        self, facts: SloFacts, the_plan: Plan, answers: results_module.Results
+        self, facts: SloFacts, the_plan: slo_queries.Plan, answers: results_module.Results
     ) -> dict[str, float]:
         """Burn rate of the primary objective per alert window; the worst group's if grouped."""
         primary = facts.primary
@@ -806,3 +540,115 @@ class SloEvaluator:
             if worst is not None:
                 rates[label] = worst
         return rates  # in the ascending order of the alert windows
+
+
+def measure_objectives(
+    facts: SloFacts,
+    totals: Mapping[_Key, float],
+    bads: Mapping[tuple[_Key, str], float],
+) -> tuple[list[objectives.ObjectiveNumbers], list[str], list[groups.GroupNumbers]]:
+    """Each objective's numbers from bad and total per group (and threshold); why an objective
+    could not be measured; the primary objective's numbers per group (with `groupBy`)."""
+    numbers: list[objectives.ObjectiveNumbers] = []
+    unmeasurable: list[str] = []
+    primary_groups: list[groups.GroupNumbers] = []
+    for objective in facts.objectives:
+        threshold = objective.threshold
+        pooled = objectives.Measurement(0.0, 0.0)
+        per_group: dict[_Key, objectives.Measurement] = {}
+        missing = False
+        for key, total in totals.items():
+            bad = bads.get((key, threshold))
+            if bad is None:
+                missing = total > 0
+                continue
+            measurement = objectives.Measurement(bad, total)
+            per_group[key] = measurement
+            pooled = pooled + measurement
+        if missing and not per_group:
+            unmeasurable.append(
+                f"objective {objective.name}: no bad-event series"
+                + (
+                    f" for threshold {objective.threshold_text}: is it a bucket boundary (le)?"
+                    if threshold
+                    else ""
+                )
+            )
+            continue
+        result = objectives.objective_numbers(
+            objective.name, objective.target, pooled, slice_minutes=facts.slice_minutes
+        )
+        if result is None:
+            continue
+        numbers.append(result)
+        if objective.name == facts.primary.name and facts.group_by:
+            primary_groups.extend(_group_numbers(facts, objective, per_group))
+    return numbers, unmeasurable, primary_groups
+
+
+def _group_numbers(
+    facts: SloFacts, objective: ObjectiveFacts, per_group: Mapping[_Key, objectives.Measurement]
+) -> list[groups.GroupNumbers]:
+    found: list[groups.GroupNumbers] = []
+    for key, measurement in per_group.items():
+        group_result = objectives.objective_numbers(
+            objective.name, objective.target, measurement, slice_minutes=facts.slice_minutes
+        )
+        if group_result is not None:
+            labels = dict(zip(facts.group_by, key, strict=True))
+            found.append(groups.GroupNumbers(labels, group_result))
+    return found
+
+
+def status_values(
+    facts: SloFacts,
+    primary: objectives.ObjectiveNumbers,
+    numbers: Sequence[objectives.ObjectiveNumbers],
+    primary_groups: Sequence[groups.GroupNumbers],
+    burn_rates: Mapping[str, float],
+) -> dict[str, Any]:
+    """The status fields of a measured SLO, rounded as they are shown."""
+    values: dict[str, Any] = {
+        "sli": rounding.sli(primary.sli),
+        "errorBudgetRemainingPercent": rounding.budget_percent(
+            primary.error_budget_remaining_percent
+        ),
+        "burnRates": {w: rounding.burn_rate(r) for w, r in burn_rates.items()},
+        "objectives": [n.status() for n in numbers],
+    }
+    if facts.group_by:
+        values["groups"] = [g.status() for g in groups.worst(list(primary_groups))]
+    return values
+
+
+def budget_condition(primary: objectives.ObjectiveNumbers) -> tuple[str, bool | str, str, str]:
+    """ErrorBudgetExhausted of the primary objective."""
+    exhausted = primary.error_budget_remaining_percent <= 0
+    return (
+        "ErrorBudgetExhausted",
+        exhausted,
+        "BudgetExhausted" if exhausted else "BudgetLeft",
+        f"objective {primary.name}: "
+        f"{rounding.budget_percent(primary.error_budget_remaining_percent)}% "
+        "of the error budget left",
+    )
+
+
+def release_freeze_condition(
+    facts: SloFacts, active_steps: Sequence[str]
+) -> tuple[str, bool | str, str, str] | None:
+    """ReleaseFreeze, for an SLO whose policy has a ReleaseFreeze action; None otherwise."""
+    freeze = slo.PolicyActionType.RELEASE_FREEZE
+    if not any(action_type is freeze for s in facts.policy for action_type, _ in s.actions):
+        return None
+    freezing = [
+        s.name
+        for s in facts.policy
+        if s.name in active_steps and any(action_type is freeze for action_type, _ in s.actions)
+    ]
+    return (
+        "ReleaseFreeze",
+        bool(freezing),
+        "PolicyStepReached" if freezing else "BudgetLeft",
+        f"policy step {', '.join(freezing)} freezes releases" if freezing else "",
+    )
