@@ -7,7 +7,9 @@ import dataclasses
 import datetime
 import os
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Any, Literal
+
+from ..api import times
 
 RuleOutput = Literal["PrometheusRule", "ConfigMap"]
 LogFormat = Literal["json", "text"]
@@ -66,8 +68,82 @@ class OperatorConfig:
         return self.all_namespaces or not self.namespaces
 
 
+ENV_PREFIX = "SLO_OPERATOR_"
+
+
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """One row of `SETTINGS`: how a field of `OperatorConfig` is given on the command line and
+    in the environment. The default is the field's; the environment variable is
+    `SLO_OPERATOR_<FIELD>`; the flag is `--<field>` unless `flag` says otherwise."""
+
+    field: str
+    help: str
+    kind: Literal["text", "int", "float", "bool", "list"] = "text"
+    flag: str = ""
+    choices: tuple[str, ...] = ()
+    metavar: str | None = None
+    flags_replace_env: bool = False
+    """For lists: flags replace the environment's items instead of adding to them."""
+
+    @property
+    def env(self) -> str:
+        return ENV_PREFIX + self.field.upper()
+
+    @property
+    def option(self) -> str:
+        return self.flag or "--" + self.field.replace("_", "-")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "namespaces",
+        "namespace to watch, repeatable",
+        "list",
+        flag="--namespace",
+        flags_replace_env=True,
+    ),
+    Setting("all_namespaces", "watch every namespace", "bool"),
+    Setting("prometheus_url", "default metrics backend URL"),
+    Setting("backends_file", "YAML file with named backends"),
+    Setting("rule_output", "kind of rule object to write", choices=("PrometheusRule", "ConfigMap")),
+    Setting(
+        "rule_labels",
+        "extra label on rule objects, repeatable",
+        "list",
+        flag="--rule-label",
+        metavar="KEY=VALUE",
+    ),
+    Setting("metrics_port", "operator metrics port, 0 to disable", "int"),
+    Setting("health_port", "liveness port for /healthz, 0 to disable", "int"),
+    Setting("ui_port", "read-only web UI port, 0 to disable", "int"),
+    Setting("log_format", "log format", choices=("json", "text")),
+    Setting("webhook_port", "admission webhook port, 0 to disable", "int"),
+    Setting("webhook_host", "host the apiserver calls the webhook at, URL mode"),
+    Setting("webhook_service", "Service in front of the webhook", metavar="NAMESPACE/NAME"),
+    Setting("webhook_failure_policy", "if the webhook is down", choices=("Fail", "Ignore")),
+    Setting("webhook_cert_dir", "folder for the webhook's generated certificates"),
+    Setting("evaluation_interval", "seconds between evaluation cycles", "float"),
+    Setting("stalled_after", "seconds of backend failure before Stalled", "float"),
+    Setting(
+        "allow_insecure_backends",
+        "let backends set insecureSkipVerify (refused otherwise; shown in every status "
+        "evaluated through such a backend)",
+        "bool",
+    ),
+    Setting(
+        "policy_webhook_hosts",
+        "host (shell pattern) that policy webhooks may call, repeatable; none by default",
+        "list",
+        flag="--policy-webhook-host",
+        metavar="HOST",
+    ),
+)
+"""Every setting of `slo-operator run` with a flag (`test_now` is environment only)."""
+
+
 def _env(name: str, default: str | None = None) -> str | None:
-    return os.environ.get(f"SLO_OPERATOR_{name}", default)
+    return os.environ.get(f"{ENV_PREFIX}{name}", default)
 
 
 def _labels(pairs: Sequence[str]) -> dict[str, str]:
@@ -80,127 +156,44 @@ def _labels(pairs: Sequence[str]) -> dict[str, str]:
     return labels
 
 
+_DEFAULTS = OperatorConfig()
+
+
+def _env_default(setting: Setting) -> object:
+    """The setting's value from its environment variable, else `OperatorConfig`'s default."""
+    text = os.environ.get(setting.env)
+    default = getattr(_DEFAULTS, setting.field)
+    if setting.kind == "list":
+        return [item for item in (text or "").split(",") if item]
+    if not text:
+        return False if setting.kind == "bool" else default
+    if setting.kind == "bool":
+        return text in ("1", "true", "yes")
+    if setting.kind in ("int", "float"):
+        return int(text) if setting.kind == "int" else float(text)
+    return text
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Flags of `slo-operator run`; each defaults to its SLO_OPERATOR_* environment variable."""
-    env_namespaces = [ns for ns in (_env("NAMESPACES") or "").split(",") if ns]
-    parser.add_argument(
-        "--namespace",
-        dest="namespaces",
-        action="append",
-        default=None,
-        help=f"namespace to watch, repeatable (env SLO_OPERATOR_NAMESPACES, comma-separated; "
-        f"now {env_namespaces or 'unset'})",
-    )
-    parser.add_argument(
-        "--all-namespaces",
-        action="store_true",
-        default=_env("ALL_NAMESPACES", "") in ("1", "true", "yes"),
-        help="watch every namespace (env SLO_OPERATOR_ALL_NAMESPACES)",
-    )
-    parser.add_argument(
-        "--prometheus-url",
-        default=_env("PROMETHEUS_URL"),
-        help="default metrics backend URL (env SLO_OPERATOR_PROMETHEUS_URL)",
-    )
-    parser.add_argument(
-        "--backends-file",
-        default=_env("BACKENDS_FILE"),
-        help="YAML file with named backends (env SLO_OPERATOR_BACKENDS_FILE)",
-    )
-    parser.add_argument(
-        "--rule-output",
-        choices=["PrometheusRule", "ConfigMap"],
-        default=_env("RULE_OUTPUT", "PrometheusRule"),
-        help="kind of rule object to write (env SLO_OPERATOR_RULE_OUTPUT)",
-    )
-    parser.add_argument(
-        "--rule-label",
-        dest="rule_labels",
-        action="append",
-        default=[pair for pair in (_env("RULE_LABELS") or "").split(",") if pair],
-        metavar="KEY=VALUE",
-        help="extra label on rule objects, repeatable (env SLO_OPERATOR_RULE_LABELS)",
-    )
-    parser.add_argument(
-        "--metrics-port",
-        type=int,
-        default=int(_env("METRICS_PORT", "9090") or 9090),
-        help="operator metrics port, 0 to disable (env SLO_OPERATOR_METRICS_PORT)",
-    )
-    parser.add_argument(
-        "--health-port",
-        type=int,
-        default=int(_env("HEALTH_PORT", "8080") or 8080),
-        help="liveness port for /healthz, 0 to disable (env SLO_OPERATOR_HEALTH_PORT)",
-    )
-    parser.add_argument(
-        "--ui-port",
-        type=int,
-        default=int(_env("UI_PORT", "0") or 0),
-        help="read-only web UI port, 0 to disable (env SLO_OPERATOR_UI_PORT)",
-    )
-    parser.add_argument(
-        "--log-format",
-        choices=["json", "text"],
-        default=_env("LOG_FORMAT", "text"),
-        help="log format (env SLO_OPERATOR_LOG_FORMAT)",
-    )
-    parser.add_argument(
-        "--webhook-port",
-        type=int,
-        default=int(_env("WEBHOOK_PORT", "0") or 0),
-        help="admission webhook port, 0 to disable (env SLO_OPERATOR_WEBHOOK_PORT)",
-    )
-    parser.add_argument(
-        "--webhook-host",
-        default=_env("WEBHOOK_HOST"),
-        help="host the apiserver calls the webhook at, URL mode (env SLO_OPERATOR_WEBHOOK_HOST)",
-    )
-    parser.add_argument(
-        "--webhook-service",
-        default=_env("WEBHOOK_SERVICE"),
-        metavar="NAMESPACE/NAME",
-        help="Service in front of the webhook (env SLO_OPERATOR_WEBHOOK_SERVICE)",
-    )
-    parser.add_argument(
-        "--webhook-failure-policy",
-        choices=["Fail", "Ignore"],
-        default=_env("WEBHOOK_FAILURE_POLICY", "Fail"),
-        help="if the webhook is down (env SLO_OPERATOR_WEBHOOK_FAILURE_POLICY)",
-    )
-    parser.add_argument(
-        "--webhook-cert-dir",
-        default=_env("WEBHOOK_CERT_DIR"),
-        help="folder for the webhook's generated certificates (env SLO_OPERATOR_WEBHOOK_CERT_DIR)",
-    )
-    parser.add_argument(
-        "--evaluation-interval",
-        type=float,
-        default=float(_env("EVALUATION_INTERVAL", "60") or 60),
-        help="seconds between evaluation cycles (env SLO_OPERATOR_EVALUATION_INTERVAL)",
-    )
-    parser.add_argument(
-        "--stalled-after",
-        type=float,
-        default=float(_env("STALLED_AFTER", "300") or 300),
-        help="seconds of backend failure before Stalled (env SLO_OPERATOR_STALLED_AFTER)",
-    )
-    parser.add_argument(
-        "--allow-insecure-backends",
-        action="store_true",
-        default=_env("ALLOW_INSECURE_BACKENDS") == "true",
-        help="let backends set insecureSkipVerify (refused otherwise; shown in every status "
-        "evaluated through such a backend) (env SLO_OPERATOR_ALLOW_INSECURE_BACKENDS=true)",
-    )
-    parser.add_argument(
-        "--policy-webhook-host",
-        dest="policy_webhook_hosts",
-        action="append",
-        default=[host for host in (_env("POLICY_WEBHOOK_HOSTS") or "").split(",") if host],
-        metavar="HOST",
-        help="host (shell pattern) that policy webhooks may call, repeatable; none by default "
-        "(env SLO_OPERATOR_POLICY_WEBHOOK_HOSTS, comma-separated)",
-    )
+    for setting in SETTINGS:
+        env_note = f"env {setting.env}" + (", comma-separated" if setting.kind == "list" else "")
+        options: dict[str, Any] = {"dest": setting.field, "help": f"{setting.help} ({env_note})"}
+        if setting.kind == "bool":
+            options["action"] = "store_true"
+        elif setting.kind == "list":
+            options["action"] = "append"
+        elif setting.kind in ("int", "float"):
+            options["type"] = int if setting.kind == "int" else float
+        if setting.choices:
+            options["choices"] = list(setting.choices)
+        if setting.metavar:
+            options["metavar"] = setting.metavar
+        # A list whose flags replace the environment's items defaults to None, so from_arguments
+        # can tell "no flag" from "flags".
+        replace = setting.kind == "list" and setting.flags_replace_env
+        options["default"] = None if replace else _env_default(setting)
+        parser.add_argument(setting.option, **options)
 
 
 def _test_now() -> datetime.datetime | None:
@@ -213,7 +206,7 @@ def _test_now() -> datetime.datetime | None:
             "SLO_OPERATOR_TEST_NOW is a test-only frozen clock and is refused inside a "
             "Kubernetes pod (KUBERNETES_SERVICE_HOST is set); unset it"
         )
-    moment = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    moment = times.parse_timestamp(text)
     if moment.tzinfo is None:
         raise ValueError(f"SLO_OPERATOR_TEST_NOW needs a time zone (e.g. Z): {text!r}")
     return moment.astimezone(datetime.UTC)
@@ -221,30 +214,13 @@ def _test_now() -> datetime.datetime | None:
 
 def from_arguments(arguments: argparse.Namespace) -> OperatorConfig:
     """The configuration from parsed flags (which already fell back to the environment)."""
-    namespaces = arguments.namespaces
-    if namespaces is None:
-        namespaces = [ns for ns in (_env("NAMESPACES") or "").split(",") if ns]
-    if namespaces and arguments.all_namespaces:
+    values = {setting.field: getattr(arguments, setting.field) for setting in SETTINGS}
+    for setting in SETTINGS:
+        if setting.kind == "list" and values[setting.field] is None:
+            values[setting.field] = _env_default(setting)
+    if values["namespaces"] and values["all_namespaces"]:
         raise ValueError("--namespace and --all-namespaces cannot be used together")
-    return OperatorConfig(
-        namespaces=tuple(namespaces),
-        all_namespaces=arguments.all_namespaces,
-        prometheus_url=arguments.prometheus_url,
-        backends_file=arguments.backends_file,
-        allow_insecure_backends=arguments.allow_insecure_backends,
-        rule_output=arguments.rule_output,
-        rule_labels=_labels(arguments.rule_labels),
-        metrics_port=arguments.metrics_port,
-        health_port=arguments.health_port,
-        ui_port=arguments.ui_port,
-        log_format=arguments.log_format,
-        webhook_port=arguments.webhook_port,
-        webhook_host=arguments.webhook_host,
-        webhook_service=arguments.webhook_service,
-        webhook_failure_policy=arguments.webhook_failure_policy,
-        webhook_cert_dir=arguments.webhook_cert_dir,
-        evaluation_interval=arguments.evaluation_interval,
-        stalled_after=arguments.stalled_after,
-        policy_webhook_hosts=tuple(arguments.policy_webhook_hosts),
-        test_now=_test_now(),
-    )
+    values["rule_labels"] = _labels(values["rule_labels"])
+    values["namespaces"] = tuple(values["namespaces"])
+    values["policy_webhook_hosts"] = tuple(values["policy_webhook_hosts"])
+    return OperatorConfig(**values, test_now=_test_now())
