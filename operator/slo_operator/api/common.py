@@ -60,16 +60,20 @@ _UNIT_SECONDS = {
 _DURATION_PART = re.compile(r"([0-9]+)(ms|y|w|d|h|m|s)")
 
 
-class Model(pydantic.BaseModel):
-    """Base of every API model: camelCase on the wire, unknown fields rejected, immutable."""
+WIRE_CONFIG = pydantic.ConfigDict(
+    alias_generator=alias_generators.to_camel,
+    populate_by_name=True,
+    extra="forbid",
+    use_attribute_docstrings=True,
+)
+"""The pydantic configuration of every model of a Kubernetes object or file: camelCase on the
+wire (snake_case in Python), unknown fields rejected, attribute docstrings as descriptions."""
 
-    model_config = pydantic.ConfigDict(
-        alias_generator=alias_generators.to_camel,
-        populate_by_name=True,
-        extra="forbid",
-        frozen=True,
-        use_attribute_docstrings=True,
-    )
+
+class Model(pydantic.BaseModel):
+    """Base of every API model: `WIRE_CONFIG`, and immutable."""
+
+    model_config = pydantic.ConfigDict(**WIRE_CONFIG, frozen=True)
 
     def to_wire(self) -> dict[str, Any]:
         """The manifest form: camelCase keys, unset optional fields left out."""

@@ -6,18 +6,14 @@ import datetime
 from typing import Literal
 
 import pydantic
-from pydantic import alias_generators
+
+from . import common
 
 
 class StatusModel(pydantic.BaseModel):
     """Status models: camelCase on the wire; unknown fields rejected so nothing leaks in."""
 
-    model_config = pydantic.ConfigDict(
-        alias_generator=alias_generators.to_camel,
-        populate_by_name=True,
-        extra="forbid",
-        use_attribute_docstrings=True,
-    )
+    model_config = common.WIRE_CONFIG
 
 
 class Condition(StatusModel):

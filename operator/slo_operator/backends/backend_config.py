@@ -26,21 +26,15 @@ from typing import Any
 
 import pydantic
 import yaml
-from pydantic import alias_generators
 
 from .. import errors
+from ..api import common
 
 DEFAULT_BACKEND = "default"
 
 
 class _Model(pydantic.BaseModel):
-    model_config = pydantic.ConfigDict(
-        alias_generator=alias_generators.to_camel,
-        populate_by_name=True,
-        extra="forbid",
-        frozen=True,
-        use_attribute_docstrings=True,
-    )
+    model_config = pydantic.ConfigDict(**common.WIRE_CONFIG, frozen=True)
 
 
 class BasicAuth(_Model):

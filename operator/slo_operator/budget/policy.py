@@ -11,6 +11,8 @@ import dataclasses
 import datetime
 from collections.abc import Sequence
 
+from ..api import times
+
 HYSTERESIS_PERCENT = 5.0
 """Percentage points of budget by which consumption must recover before a step clears."""
 
@@ -34,7 +36,7 @@ class PolicyState:
         """The wire form of `PolicyStatus`."""
         body: dict[str, object] = {"activeSteps": list(self.active_steps)}
         if self.since is not None:
-            body["since"] = self.since.strftime("%Y-%m-%dT%H:%M:%SZ")
+            body["since"] = times.format_timestamp(self.since)
         return body
 
 

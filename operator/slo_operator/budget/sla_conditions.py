@@ -7,11 +7,10 @@ Pure decisions (type, status, reason, message); `kube` stamps transition times a
 from __future__ import annotations
 
 import dataclasses
-import datetime
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
-from ..api import sla, slo, status
+from ..api import sla, slo, status, times
 from . import sla_attainment
 
 ConditionStatus = Literal["True", "False", "Unknown"]
@@ -162,7 +161,7 @@ def compliant(period: status.PeriodStatus) -> ConditionState:
 
 def at_risk(period: status.PeriodStatus) -> ConditionState:
     """True when any commitment is projected to end the period below its target."""
-    end = _timestamp(period.end)
+    end = times.format_timestamp(period.end)
     risky = [
         f"{c.name} is projected at {_percent(c.projected)} by {end}, "
         f"below its {_percent(c.target)} target"
@@ -235,7 +234,3 @@ def sla_conditions(
         conditions.append(compliant(current))
         conditions.append(at_risk(current))
     return conditions
-
-
-def _timestamp(moment: datetime.datetime) -> str:
-    return moment.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -10,7 +10,7 @@ from typing import Any, TextIO
 
 import yaml
 
-from ..api import validation
+from ..api import times, validation
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -87,7 +87,7 @@ def parse_time(text: str) -> datetime.datetime:
         moment = (
             datetime.datetime.fromtimestamp(float(text), datetime.UTC)
             if text.replace(".", "", 1).isdigit()
-            else datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            else times.parse_timestamp(text)
         )
     except ValueError as error:
         raise argparse.ArgumentTypeError(

@@ -21,7 +21,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..api import common, sla, slo
+from ..api import common, sla, slo, times
 from ..backends import backend_config, client
 from ..budget import objectives
 from ..evaluation import offline
@@ -43,7 +43,7 @@ def _just_under(seconds: float) -> str:
 
 
 def _seconds(text: str) -> float:
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    return times.parse_timestamp(text).timestamp()
 
 
 def _window_text(spec: slo.ServiceLevelObjectiveSpec) -> str:

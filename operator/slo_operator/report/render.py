@@ -16,6 +16,7 @@ import io
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ..api import times
 from . import model
 
 CHART_WIDTH_PIXELS = 800
@@ -57,7 +58,7 @@ def summarize(data: model.ReportData) -> Summary:
         owed = [agreement.status.get("currentPeriod") or {}]
         if data.requested_start is not None:
             # A report over a past span (`--period last-month`): the periods it closed count too.
-            start = data.requested_start.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            start = times.format_timestamp(data.requested_start)
             owed.extend(
                 period
                 for period in agreement.status.get("history") or []
@@ -363,10 +364,10 @@ def _html_image(name: str, png: bytes | None, alt: str) -> str:
 
 
 def _span_text(data: model.ReportData) -> str:
-    at = data.at.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    at = times.format_timestamp(data.at)
     if data.requested_start is None:
         return f"evaluated at {at}; charts over each SLO's own window"
-    start = data.requested_start.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    start = times.format_timestamp(data.requested_start)
     return f"evaluated at {at}; charts from {start}"
 
 
