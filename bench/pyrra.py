@@ -3,7 +3,7 @@
 Pyrra's Go module is not served by the module proxy this project can reach, so its generator
 cannot be built here (``bench/install-peers.sh`` tries and records why). This module writes the
 rule shapes Pyrra documents for its ``kubernetes`` and ``filesystem`` modes — the expected
-ConfigMap of its controller test ``Test_makeConfigMap`` (``/work/shared/peers/pyrra/``):
+ConfigMap of its controller test ``Test_makeConfigMap`` (in Pyrra's own repository):
 
 * ``<slo>-increase`` group, interval by window (2m30s for 28-34 days): per series grouping
   (the labels the errors selector adds, plus regex-matched labels), ``increase(total[W])`` over

@@ -1,7 +1,7 @@
 """A real Kubernetes control plane on 127.0.0.1 for the cluster tests, the demo and benchmarks.
 
 Runs etcd, kube-apiserver and kube-controller-manager built from their Go modules by
-``hack/build-control-plane.sh`` (issue 3), the way controller-runtime's envtest runs them: a
+``hack/build-control-plane.sh``, the way controller-runtime's envtest runs them: a
 generated CA, serving and client certificates, service-account signing keys, RBAC authorization,
 free ports, a temporary work folder. Unlike envtest it also runs the controller-manager with the
 garbage-collector and namespace controllers, so ownerReference cleanup and namespace deletion are

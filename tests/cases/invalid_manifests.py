@@ -1,4 +1,4 @@
-"""Invalid manifests, one per rule of the API (issue 2, item 2), shared by every tier that judges.
+"""Invalid manifests, one per rule of the API, shared by every tier that judges.
 
 Each case is a valid base manifest with one small mutation, the field a rejection must name, and
 whether the apiserver itself can judge it (structural schema, patterns, enums, bounds, CEL) or only

@@ -1,8 +1,8 @@
 """The cluster tier: one real control plane per session, a fresh namespace per test.
 
 The control plane is etcd + kube-apiserver + kube-controller-manager built from the Go modules
-(issue 3); see docs/control-plane.md. Nothing here is skipped for a missing binary: the build
-runs instead, before the first test, so its minutes are not charged to a test's timeout.
+(docs/control-plane.md). Nothing here is skipped for a missing binary: the build runs instead,
+before the first test, so its minutes are not charged to a test's timeout.
 """
 
 from __future__ import annotations

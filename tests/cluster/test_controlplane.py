@@ -1,5 +1,5 @@
 """The control plane is real: version, CRDs, RBAC, TokenRequest, garbage collection, dry-run,
-and a harness that cleans up after itself (issue 3)."""
+and a harness that cleans up after itself."""
 
 from __future__ import annotations
 

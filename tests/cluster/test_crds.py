@@ -1,4 +1,4 @@
-"""The generated CRDs on a real kube-apiserver (issue 3, item 4).
+"""The generated CRDs on a real kube-apiserver.
 
 The apiserver itself decides here: the schemas are structural and their CEL rules fit the cost
 budget (else the CRDs would not be Established), every example applies, every invalid manifest

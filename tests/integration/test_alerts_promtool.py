@@ -192,7 +192,8 @@ def _window_seconds(resource: slo.ServiceLevelObjective) -> int:
 
 
 def _labels(resource: slo.ServiceLevelObjective) -> dict[str, dict[str, str]]:
-    """PRODUCT.md: user labels (spec, alerting, route) on every alert; ours on top."""
+    """User labels (spec, alerting, route) land on every alert, ours on top: an SRE's routing
+    labels must reach Alertmanager, and ours must not be overridden by them."""
     spec = resource.spec
     identity = {"slo": resource.name, "slo_namespace": NAMESPACE}
     user = {**spec.labels, **spec.alerting.labels}

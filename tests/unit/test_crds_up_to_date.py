@@ -1,4 +1,4 @@
-"""The committed crds/ are exactly what the models generate: one source of truth (issue 2, item 3).
+"""The committed crds/ are exactly what the models generate: one source of truth.
 
 When this fails after a change to the models, run `make crds` and commit the result.
 """

@@ -372,7 +372,7 @@ class ToyOutcome:
 
 
 class ToyEvaluator:
-    """A second kind, the way the SLA evaluator (issue 6) plugs into the same loop."""
+    """A second kind, the way the SLA evaluator plugs into the same loop."""
 
     kind = "ServiceLevelAgreement"
     requires_rules = False
