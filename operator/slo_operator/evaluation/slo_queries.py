@@ -153,36 +153,58 @@ def plan(
     }
     window = series.full_window(spec)
     if window is not None:
-        window_labels = {series.LABEL_WINDOW: window.label}
-        # Bad and total in one query, told apart by a label (`max by` drops the metric name).
-        sums = client.Query(
-            _tagged(series.selector(series.BAD_SUM, window_labels), keep, "bad")
-            + " or "
-            + _tagged(series.selector(series.TOTAL_SUM, window_labels), keep, "total"),
-            at,
-        )
-        presence = client.Query(presence_query(window.label), at)
-        coverage = None
-        if young:
-            coverage = client.Query(coverage_query(window.label, window.seconds, young), at)
-        step = coverage_step(window.seconds)
-        start = series.window_end(window, at) - datetime.timedelta(seconds=window.seconds)
-        precision = step + (series.TILE_SECONDS if window.tiled else 0)
-        return Plan(
-            at,
-            ratio_queries,
-            sums,
-            None,
-            None,
-            presence,
-            start,
-            window.seconds,
-            coverage,
-            step,
-            window.label,
-            f"{window.label} window",
-            precision,
-        )
+        return _rolling_plan(window, at, keep, young, ratio_queries)
+    return _calendar_plan(spec, at, keep, young, ratio_queries)
+
+
+def _rolling_plan(
+    window: series.FullWindow,
+    at: datetime.datetime,
+    keep: str,
+    young: Sequence[str],
+    ratio_queries: Mapping[str, client.Query],
+) -> Plan:
+    """A rolling window: its bad and total sums in one query, presence, coverage if young."""
+    window_labels = {series.LABEL_WINDOW: window.label}
+    # Bad and total in one query, told apart by a label (`max by` drops the metric name).
+    sums = client.Query(
+        _tagged(series.selector(series.BAD_SUM, window_labels), keep, "bad")
+        + " or "
+        + _tagged(series.selector(series.TOTAL_SUM, window_labels), keep, "total"),
+        at,
+    )
+    presence = client.Query(presence_query(window.label), at)
+    coverage = None
+    if young:
+        coverage = client.Query(coverage_query(window.label, window.seconds, young), at)
+    step = coverage_step(window.seconds)
+    start = series.window_end(window, at) - datetime.timedelta(seconds=window.seconds)
+    precision = step + (series.TILE_SECONDS if window.tiled else 0)
+    return Plan(
+        at,
+        ratio_queries,
+        sums,
+        None,
+        None,
+        presence,
+        start,
+        window.seconds,
+        coverage,
+        step,
+        window.label,
+        f"{window.label} window",
+        precision,
+    )
+
+
+def _calendar_plan(
+    spec: slo.ServiceLevelObjectiveSpec,
+    at: datetime.datetime,
+    keep: str,
+    young: Sequence[str],
+    ratio_queries: Mapping[str, client.Query],
+) -> Plan:
+    """A calendar period: bad and total over its tiles so far, presence, coverage if young."""
     assert spec.calendar is not None  # the model guarantees window xor calendar
     period_start, _ = periods.period_bounds(
         spec.calendar.period,

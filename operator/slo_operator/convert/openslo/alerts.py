@@ -97,90 +97,123 @@ def convert_alerting(
     table: dict[str, burn_rates.BurnAlert] = {
         alert.severity: alert for alert in burn_rate_table(window_seconds)
     }
-    routes: dict[str, _Route] = {"page": _Route(), "ticket": _Route()}
-    labels: dict[str, str] = {}
-    annotations: dict[str, str] = {}
-    no_data = False
+    found = _Policies()
     for number, item in enumerate(policies):
-        resolved = _resolve_named(item, "alertPolicyRef", "AlertPolicy", at / number, index, report)
-        if resolved is None:
-            continue
-        metadata, policy, where = resolved
-        report.unknown_fields(where / "spec", policy, vocabulary.POLICY_FIELDS)
-        for name, value in string_map(
-            metadata.get("labels"), where / "metadata" / "labels", report, "alert labels"
-        ).items():
-            if labels.setdefault(name, value) != value:
-                report.problem(
-                    where / "metadata" / "labels" / name,
-                    f"another alert policy sets {name}={labels[name]!r}; kept that",
-                )
-        annotations.update(
-            string_map(
-                metadata.get("annotations"),
-                where / "metadata" / "annotations",
-                report,
-                "alert annotations",
-            )
-        )
-        if policy.get("alertWhenNoData") is True:
-            no_data = True
-        if policy.get("alertWhenResolved") is True:
-            report.note(
-                where / "spec" / "alertWhenResolved",
-                "resolved notifications are Alertmanager's send_resolved setting",
-            )
-        targets = policy.get("notificationTargets")
-        for target in targets if isinstance(targets, list) else []:
-            if isinstance(target, Mapping) and isinstance(target.get("targetRef"), str):
-                index.find("AlertNotificationTarget", target["targetRef"])
-        if targets:
-            report.note(
-                where / "spec" / "notificationTargets",
-                "notification targets are Alertmanager's routing; route on the alerts' labels "
-                "(slo, severity and the policy's labels)",
-            )
-        if policy.get("alertWhenBreaching") is False:
-            report.note(
-                where / "spec" / "alertWhenBreaching",
-                "false: this policy's conditions are not converted into alerts",
-            )
-            continue
-        conditions = policy.get("conditions")
-        if not isinstance(conditions, list) or not conditions:
-            report.problem(where / "spec" / "conditions", "required: a list of conditions")
-            continue
-        for position, condition in enumerate(conditions):
-            _condition(
-                condition,
-                table,
-                routes,
-                where / "spec" / "conditions" / position,
-                index,
-                report,
-            )
+        _policy(item, table, found, at / number, index, report)
     alerting: dict[str, Any] = {}
-    if labels:
-        alerting["labels"] = labels
-    if annotations:
-        alerting["annotations"] = annotations
-    for severity, route in routes.items():
-        body: dict[str, Any] = {"enabled": route.enabled}
-        if route.enabled:
-            body["labels"] = {"severity": route.severity or _DEFAULT_SEVERITY[severity]}
-            for condition in table[severity].conditions:
-                key = (condition.long_seconds, condition.factor)
-                if key not in route.matched:
-                    report.problem(
-                        at,
-                        f"the {severity} alert also fires at {_condition_text(condition)}, which "
-                        "no alert condition asks for",
-                    )
-        alerting[severity] = body
-    alerting["noData"] = {"enabled": no_data}
-    if not any(route.enabled for route in routes.values()) and not no_data:
+    if found.labels:
+        alerting["labels"] = found.labels
+    if found.annotations:
+        alerting["annotations"] = found.annotations
+    for severity, route in found.routes.items():
+        alerting[severity] = _route_body(severity, route, table[severity], at, report)
+    alerting["noData"] = {"enabled": found.no_data}
+    if not any(route.enabled for route in found.routes.values()) and not found.no_data:
         return {"enabled": False}
     return alerting
+
+
+@dataclasses.dataclass
+class _Policies:
+    """What the SLO's alert policies add up to."""
+
+    routes: dict[str, _Route] = dataclasses.field(
+        default_factory=lambda: {"page": _Route(), "ticket": _Route()}
+    )
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)
+    annotations: dict[str, str] = dataclasses.field(default_factory=dict)
+    no_data: bool = False
+
+
+def _policy(
+    item: Any,
+    table: Mapping[str, burn_rates.BurnAlert],
+    found: _Policies,
+    at: reporting.At,
+    index: references.Index,
+    report: reporting.Report,
+) -> None:
+    """One alert policy (inline or referenced): its labels, annotations and conditions."""
+    resolved = _resolve_named(item, "alertPolicyRef", "AlertPolicy", at, index, report)
+    if resolved is None:
+        return
+    metadata, policy, where = resolved
+    report.unknown_fields(where / "spec", policy, vocabulary.POLICY_FIELDS)
+    labels_at = where / "metadata" / "labels"
+    for name, value in string_map(
+        metadata.get("labels"), labels_at, report, "alert labels"
+    ).items():
+        if found.labels.setdefault(name, value) != value:
+            report.problem(
+                labels_at / name,
+                f"another alert policy sets {name}={found.labels[name]!r}; kept that",
+            )
+    annotations_at = where / "metadata" / "annotations"
+    found.annotations.update(
+        string_map(metadata.get("annotations"), annotations_at, report, "alert annotations")
+    )
+    if policy.get("alertWhenNoData") is True:
+        found.no_data = True
+    _policy_notes(policy, where, index, report)
+    if policy.get("alertWhenBreaching") is False:
+        report.note(
+            where / "spec" / "alertWhenBreaching",
+            "false: this policy's conditions are not converted into alerts",
+        )
+        return
+    conditions = policy.get("conditions")
+    if not isinstance(conditions, list) or not conditions:
+        report.problem(where / "spec" / "conditions", "required: a list of conditions")
+        return
+    for position, condition in enumerate(conditions):
+        condition_at = where / "spec" / "conditions" / position
+        _condition(condition, table, found.routes, condition_at, index, report)
+
+
+def _policy_notes(
+    policy: Mapping[str, Any],
+    where: reporting.At,
+    index: references.Index,
+    report: reporting.Report,
+) -> None:
+    """What a policy says that Alertmanager, not the rules, carries out."""
+    if policy.get("alertWhenResolved") is True:
+        report.note(
+            where / "spec" / "alertWhenResolved",
+            "resolved notifications are Alertmanager's send_resolved setting",
+        )
+    targets = policy.get("notificationTargets")
+    for target in targets if isinstance(targets, list) else []:
+        if isinstance(target, Mapping) and isinstance(target.get("targetRef"), str):
+            index.find("AlertNotificationTarget", target["targetRef"])
+    if targets:
+        report.note(
+            where / "spec" / "notificationTargets",
+            "notification targets are Alertmanager's routing; route on the alerts' labels "
+            "(slo, severity and the policy's labels)",
+        )
+
+
+def _route_body(
+    severity: str,
+    route: _Route,
+    alert: burn_rates.BurnAlert,
+    at: reporting.At,
+    report: reporting.Report,
+) -> dict[str, Any]:
+    """Our page or ticket alert; a problem for each generated condition nobody asked for."""
+    body: dict[str, Any] = {"enabled": route.enabled}
+    if not route.enabled:
+        return body
+    body["labels"] = {"severity": route.severity or _DEFAULT_SEVERITY[severity]}
+    for condition in alert.conditions:
+        if (condition.long_seconds, condition.factor) not in route.matched:
+            report.problem(
+                at,
+                f"the {severity} alert also fires at {_condition_text(condition)}, which "
+                "no alert condition asks for",
+            )
+    return body
 
 
 _DEFAULT_SEVERITY = {"page": "critical", "ticket": "warning"}
@@ -206,23 +239,47 @@ def _condition(
     index: references.Index,
     report: reporting.Report,
 ) -> None:
+    """One alert condition: the page or ticket alert it becomes, or why it cannot be one."""
     resolved = _resolve_named(item, "conditionRef", "AlertCondition", at, index, report)
     if resolved is None:
         return
     _, spec, where = resolved
     report.unknown_fields(where / "spec", spec, vocabulary.CONDITION_FIELDS)
     condition_at = where / "spec" / "condition"
-    condition = spec.get("condition")
+    burn_rate = _burn_rate(spec.get("condition"), condition_at, report)
+    if burn_rate is None:
+        return
+    threshold, seconds = burn_rate
+    severity = _matching_alert(table, routes, threshold, seconds, spec, condition_at, report)
+    route = routes[severity]
+    route.enabled = True
+    alert_after = spec["condition"].get("alertAfter")
+    for_seconds = table[severity].for_seconds
+    if alert_after is not None:
+        parsed = reading.shorthand_seconds(alert_after)
+        if alert_after not in ("0m", "0s") and (parsed is None or parsed[0] != for_seconds):
+            report.problem(
+                condition_at / "alertAfter",
+                f"the {severity} alert waits for "
+                f"{common.format_duration(for_seconds)} (for:), not {alert_after}",
+            )
+    _severity_label(route, severity, spec.get("severity"), where, report)
+
+
+def _burn_rate(
+    condition: Any, condition_at: reporting.At, report: reporting.Report
+) -> tuple[float, int] | None:
+    """(threshold, lookback seconds) of a burn-rate condition; None (said why) otherwise."""
     if not isinstance(condition, Mapping):
         report.problem(condition_at, "required: a condition mapping; not converted")
-        return
+        return None
     report.unknown_fields(condition_at, condition, vocabulary.BURN_RATE_FIELDS)
     kind = condition.get("kind", "burnrate")
     if kind != "burnrate":
         report.problem(
             condition_at / "kind", f"only burnrate conditions can be converted, not {kind!r}"
         )
-        return
+        return None
     op = condition.get("op")
     if op not in ("gt", "gte"):
         report.problem(
@@ -230,20 +287,32 @@ def _condition(
             f"op {op!r}: a burn-rate alert fires when the budget burns faster than a threshold "
             "(gt or gte); not converted",
         )
-        return
+        return None
     threshold = reading.as_number(condition.get("threshold"))
     lookback = reading.shorthand_seconds(condition.get("lookbackWindow"))
     if threshold is None or threshold <= 0:
         report.problem(condition_at / "threshold", "required: a positive burn rate; not converted")
-        return
+        return None
     if lookback is None:
         report.problem(
             condition_at / "lookbackWindow",
             f"{condition.get('lookbackWindow')!r} is not a duration-shorthand in m, h, d or w; "
             "not converted",
         )
-        return
-    seconds = lookback[0]
+        return None
+    return threshold, lookback[0]
+
+
+def _matching_alert(
+    table: Mapping[str, burn_rates.BurnAlert],
+    routes: dict[str, _Route],
+    threshold: float,
+    seconds: int,
+    spec: Mapping[str, Any],
+    condition_at: reporting.At,
+    report: reporting.Report,
+) -> str:
+    """The severity whose generated conditions include this one; else the nearest, said so."""
     page_longest = max(c.long_seconds for c in table["page"].conditions)
     exact = [
         (severity, candidate)
@@ -254,33 +323,27 @@ def _condition(
     if exact:
         severity, matched = exact[0]
         routes[severity].matched.add((matched.long_seconds, matched.factor))
-    else:
-        severity = "page" if seconds <= page_longest else "ticket"
-        generated = "; or ".join(_condition_text(c) for c in table[severity].conditions)
-        report.problem(
-            condition_at,
-            f"burn rate > {threshold:g} over {condition.get('lookbackWindow')} is not one of the "
-            f"conditions generated for this window; converted into the {severity} alert, which "
-            f"fires at {generated}",
-        )
-    route = routes[severity]
-    route.enabled = True
-    alert_after = condition.get("alertAfter")
-    if alert_after is not None:
-        parsed = reading.shorthand_seconds(alert_after)
-        if alert_after not in ("0m", "0s") and (
-            parsed is None or parsed[0] != table[severity].for_seconds
-        ):
-            report.problem(
-                condition_at / "alertAfter",
-                f"the {severity} alert waits for "
-                f"{common.format_duration(table[severity].for_seconds)} (for:), not {alert_after}",
-            )
-    severity_label = spec.get("severity")
-    if isinstance(severity_label, str) and severity_label:
+        return severity
+    severity = "page" if seconds <= page_longest else "ticket"
+    generated = "; or ".join(_condition_text(c) for c in table[severity].conditions)
+    lookback = spec["condition"].get("lookbackWindow")
+    report.problem(
+        condition_at,
+        f"burn rate > {threshold:g} over {lookback} is not one of the "
+        f"conditions generated for this window; converted into the {severity} alert, which "
+        f"fires at {generated}",
+    )
+    return severity
+
+
+def _severity_label(
+    route: _Route, severity: str, label: Any, where: reporting.At, report: reporting.Report
+) -> None:
+    """The condition's severity becomes the alert's `severity` label; one per alert."""
+    if isinstance(label, str) and label:
         if route.severity is None:
-            route.severity = severity_label
-        elif route.severity != severity_label:
+            route.severity = label
+        elif route.severity != label:
             report.problem(
                 where / "spec" / "severity",
                 f"the {severity} alert has one severity label; kept {route.severity!r}",

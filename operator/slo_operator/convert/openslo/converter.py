@@ -70,15 +70,11 @@ def _convert_slo(
     report: reporting.Report,
 ) -> dict[str, Any] | None:
     at = reporting.At(document)
-    body = document.body
-    report.unknown_fields(at, body, ("apiVersion", "kind", "metadata", "spec"))
-    metadata = reading.as_mapping(body.get("metadata"), at / "metadata", report, "metadata")
-    spec = reading.as_mapping(body.get("spec"), at / "spec", report, "spec")
-    if metadata is None or spec is None:
+    parts = _metadata_and_spec(document, at, report)
+    if parts is None:
         return None
-    report.unknown_fields(at / "metadata", metadata, vocabulary.METADATA_FIELDS)
+    metadata, spec = parts
     spec_at = at / "spec"
-    report.unknown_fields(spec_at, spec, vocabulary.SLO_FIELDS)
     name = str(metadata.get("name"))
 
     service = reading.as_text(spec.get("service"))
@@ -101,12 +97,7 @@ def _convert_slo(
         return None
 
     our_spec: dict[str, Any] = {"service": service}
-    description = reading.as_text(spec.get("description"))
-    sli_description = reading.as_text(resolved[0].get("description")) if resolved else None
-    if description is None and sli_description is not None:
-        description = sli_description
-    elif sli_description is not None and resolved is not None:
-        report.note(resolved[1] / "description", "the SLO's description is kept; this one is not")
+    description = _description(spec, resolved, report)
     if description is not None:
         our_spec["description"] = description
     labels = alerts.string_map(metadata.get("labels"), at / "metadata" / "labels", report, "labels")
@@ -123,13 +114,8 @@ def _convert_slo(
         our_spec["primaryObjective"] = primary
     if indicator.group_by:
         our_spec["groupBy"] = list(indicator.group_by)
-    window_seconds = (
-        int(common.parse_duration_seconds(window["window"]))
-        if "window" in window
-        else series.CALENDAR_NOMINAL_SECONDS[slo.CalendarPeriod(window["calendar"]["period"])]
-    )
+    window_seconds = _window_seconds(window)
     our_spec["alerting"] = alerts.convert_alerting(spec, window_seconds, spec_at, index, report)
-
     our_metadata: dict[str, Any] = {"name": name}
     if namespace:
         our_metadata["namespace"] = namespace
@@ -142,6 +128,44 @@ def _convert_slo(
         "metadata": our_metadata,
         "spec": our_spec,
     }
+
+
+def _metadata_and_spec(
+    document: validation.Document, at: reporting.At, report: reporting.Report
+) -> tuple[Mapping[str, Any], Mapping[str, Any]] | None:
+    """The SLO document's metadata and spec, unknown fields reported; None if either is not
+    a mapping."""
+    body = document.body
+    report.unknown_fields(at, body, ("apiVersion", "kind", "metadata", "spec"))
+    metadata = reading.as_mapping(body.get("metadata"), at / "metadata", report, "metadata")
+    spec = reading.as_mapping(body.get("spec"), at / "spec", report, "spec")
+    if metadata is None or spec is None:
+        return None
+    report.unknown_fields(at / "metadata", metadata, vocabulary.METADATA_FIELDS)
+    report.unknown_fields(at / "spec", spec, vocabulary.SLO_FIELDS)
+    return metadata, spec
+
+
+def _description(
+    spec: Mapping[str, Any],
+    resolved: tuple[Mapping[str, Any], reporting.At] | None,
+    report: reporting.Report,
+) -> str | None:
+    """The SLO's description, else its SLI's; a note when the SLI's is dropped."""
+    description = reading.as_text(spec.get("description"))
+    sli_description = reading.as_text(resolved[0].get("description")) if resolved else None
+    if description is None and sli_description is not None:
+        return sli_description
+    if sli_description is not None and resolved is not None:
+        report.note(resolved[1] / "description", "the SLO's description is kept; this one is not")
+    return description
+
+
+def _window_seconds(window: Mapping[str, Any]) -> int:
+    """Seconds of our rolling window, or the nominal length of our calendar period."""
+    if "window" in window:
+        return int(common.parse_duration_seconds(window["window"]))
+    return series.CALENDAR_NOMINAL_SECONDS[slo.CalendarPeriod(window["calendar"]["period"])]
 
 
 DISPLAY_NAME_ANNOTATION = "openslo.com/display-name"

@@ -129,15 +129,7 @@ def convert_objectives(
             failed = True
             continue
         report.unknown_fields(item_at, objective, vocabulary.OBJECTIVE_FIELDS)
-        composite = [
-            key for key in ("indicator", "indicatorRef", "compositeWeight") if key in objective
-        ]
-        for key in composite:
-            report.error(
-                item_at / key,
-                "composite SLOs (an indicator per objective) cannot be converted: our SLO has one "
-                "indicator and one error budget per objective; convert each SLI as its own SLO",
-            )
+        composite = _composite_keys(objective, item_at, report)
         target = _target_percent(objective, item_at, report)
         threshold = _threshold(objective, indicator, item_at, report)
         timeslice = _timeslice(objective, method, item_at, report)
@@ -158,20 +150,46 @@ def convert_objectives(
         objectives.append(converted)
     if failed:
         return None
-    timeslice_body: dict[str, Any] | None = None
-    if method is not slo.BudgetingMethod.OCCURRENCES:
-        if len(slices) != 1:
-            report.error(
-                at,
-                "every objective must have the same timeSliceWindow and timeSliceTarget: our SLO "
-                "has one slice definition for all its objectives",
-            )
-            return None
-        ((duration, slice_target),) = slices
-        timeslice_body = {"duration": duration}
-        if slice_target is not None:
-            timeslice_body["target"] = slice_target
+    if method is slo.BudgetingMethod.OCCURRENCES:
+        return Objectives(objectives, None, display_names)
+    timeslice_body = _one_timeslice(slices, at, report)
+    if timeslice_body is None:
+        return None
     return Objectives(objectives, timeslice_body, display_names)
+
+
+def _one_timeslice(
+    slices: set[tuple[str, float | None]], at: reporting.At, report: reporting.Report
+) -> dict[str, Any] | None:
+    """Our `timeslice` when every objective has the same slice; None (said why) otherwise."""
+    if len(slices) != 1:
+        report.error(
+            at,
+            "every objective must have the same timeSliceWindow and timeSliceTarget: our SLO "
+            "has one slice definition for all its objectives",
+        )
+        return None
+    ((duration, slice_target),) = slices
+    body: dict[str, Any] = {"duration": duration}
+    if slice_target is not None:
+        body["target"] = slice_target
+    return body
+
+
+def _composite_keys(
+    objective: Mapping[str, Any], at: reporting.At, report: reporting.Report
+) -> list[str]:
+    """The keys that make an objective part of a composite SLO, each an error."""
+    composite = [
+        key for key in ("indicator", "indicatorRef", "compositeWeight") if key in objective
+    ]
+    for key in composite:
+        report.error(
+            at / key,
+            "composite SLOs (an indicator per objective) cannot be converted: our SLO has one "
+            "indicator and one error budget per objective; convert each SLI as its own SLO",
+        )
+    return composite
 
 
 def _timeslice(
