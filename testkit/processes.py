@@ -158,6 +158,11 @@ class SupervisorState:
         """``python -m <module> serve --state-dir <folder> <arguments>``, detached: its own
         session, so it outlives the command that started it and the terminal's Ctrl-C."""
         command = [sys.executable, "-m", self.module, "serve", "--state-dir", str(self.folder)]
+        # It runs in its state folder, where `python -m` would not find the test kit: the
+        # checkout that holds this file goes on its path.
+        checkout = str(Path(__file__).resolve().parents[1])
+        inherited = os.environ.get("PYTHONPATH")
+        env = {**os.environ, "PYTHONPATH": f"{checkout}:{inherited}" if inherited else checkout}
         with self.log_file.open("wb") as log:
             supervisor = subprocess.Popen(
                 [*command, *arguments],
@@ -166,6 +171,7 @@ class SupervisorState:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
                 cwd=self.folder,
+                env=env,
             )
         self.pid_file.write_text(str(supervisor.pid))
         return supervisor
