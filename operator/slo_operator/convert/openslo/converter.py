@@ -77,11 +77,7 @@ def _convert_slo(
     spec_at = at / "spec"
     name = str(metadata.get("name"))
 
-    service = reading.as_text(spec.get("service"))
-    if service is None:
-        report.error(spec_at / "service", "required: the service this SLO is about")
-    else:
-        index.find("Service", service)
+    service = _service(spec, spec_at, index, report)
     if _composite(spec, spec_at, name, report):
         return None
     method = _budgeting_method(spec, spec_at, report)
@@ -128,6 +124,18 @@ def _convert_slo(
         "metadata": our_metadata,
         "spec": our_spec,
     }
+
+
+def _service(
+    spec: Mapping[str, Any], at: reporting.At, index: references.Index, report: reporting.Report
+) -> str | None:
+    """The required `service`; a Service document of that name counts as used."""
+    service = reading.as_text(spec.get("service"))
+    if service is None:
+        report.error(at / "service", "required: the service this SLO is about")
+    else:
+        index.find("Service", service)
+    return service
 
 
 def _metadata_and_spec(

@@ -1,0 +1,68 @@
+"""No function of the product package runs over 60 lines, except declarative tables.
+
+A long function does several things; split, each part gets a name and its own test. The walk
+reads the source with `ast` (nothing is imported), so the count is the function's lines from
+`def` to its last statement, decorators, signature and docstring included.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from support import paths
+
+PACKAGE = paths.REPO / "operator" / "slo_operator"
+LIMIT = 60
+
+DECLARATIVE_TABLES = {
+    # Grafana dashboards: one panel call after another, the layout read top to bottom.
+    "dashboards/grafana.py:overview_dashboard",
+    "dashboards/grafana.py:detail_dashboard",
+    "dashboards/grafana.py:sla_dashboard",
+}
+NOT_YET_SPLIT = {
+    # Web UI page templates (HTML built in one f-string each) and the SVG line chart: still to
+    # be split into sections; listed so the list can only shrink.
+    "ui/charts.py:line_chart",
+    "ui/pages.py:overview_page",
+    "ui/pages.py:slo_page",
+    "ui/pages.py:sla_page",
+}
+
+
+def function_lengths() -> dict[str, int]:
+    found: dict[str, int] = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE).as_posix()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                assert node.end_lineno is not None
+                found[f"{relative}:{node.name}"] = node.end_lineno - first + 1
+    return found
+
+
+def test_no_function_is_over_60_lines_except_declarative_tables() -> None:
+    lengths = function_lengths()
+    too_long = {
+        name: length
+        for name, length in lengths.items()
+        if length > LIMIT and name not in DECLARATIVE_TABLES | NOT_YET_SPLIT
+    }
+    assert not too_long, f"split these (lines): {too_long}"
+
+
+def test_the_exceptions_still_exist_and_are_still_long() -> None:
+    """An exception that was split or renamed leaves the list, so it cannot hide a new one."""
+    lengths = function_lengths()
+    for name in DECLARATIVE_TABLES | NOT_YET_SPLIT:
+        assert lengths.get(name, 0) > LIMIT, f"{name} is no longer over {LIMIT} lines"
+
+
+def test_the_walk_sees_every_module(tmp_path: Path) -> None:
+    """The walk reaches nested packages (convert/openslo) and counts decorators."""
+    lengths = function_lengths()
+    assert "convert/openslo/converter.py:convert_documents" in lengths
+    assert "kube/handlers.py:reconcile_slo" in lengths
+    assert lengths["kube/handlers.py:reconcile_slo"] <= 30
