@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any, Literal, Self
+from typing import Literal, Self
 
 import cronsim
 import pydantic
@@ -219,21 +219,8 @@ class ServiceLevelAgreementSpec(common.Model):
         return self
 
 
-class ServiceLevelAgreement(pydantic.BaseModel):
+class ServiceLevelAgreement(slo.Manifest):
     """A whole ServiceLevelAgreement manifest (status is ignored on input)."""
 
-    model_config = pydantic.ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-    api_version: Literal["slo.dev/v1alpha1"] = pydantic.Field(alias="apiVersion")
     kind: Literal["ServiceLevelAgreement"]
-    metadata: slo.ObjectMeta
     spec: ServiceLevelAgreementSpec
-    status: dict[str, Any] | None = None
-
-    @property
-    def name(self) -> str:
-        return self.metadata.name
-
-    @property
-    def namespace(self) -> str:
-        return self.metadata.namespace or "default"

@@ -498,15 +498,15 @@ class ObjectMeta(pydantic.BaseModel):
     generation: int | None = None
 
 
-class ServiceLevelObjective(pydantic.BaseModel):
-    """A whole ServiceLevelObjective manifest (status is ignored on input)."""
+class Manifest(pydantic.BaseModel):
+    """What a whole manifest of either kind holds around its spec (status is ignored on input)."""
 
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     api_version: Literal["slo.dev/v1alpha1"] = pydantic.Field(alias="apiVersion")
-    kind: Literal["ServiceLevelObjective"]
+    kind: str
     metadata: ObjectMeta
-    spec: ServiceLevelObjectiveSpec
+    spec: Any
     status: dict[str, Any] | None = None
 
     @property
@@ -516,3 +516,10 @@ class ServiceLevelObjective(pydantic.BaseModel):
     @property
     def namespace(self) -> str:
         return self.metadata.namespace or "default"
+
+
+class ServiceLevelObjective(Manifest):
+    """A whole ServiceLevelObjective manifest (status is ignored on input)."""
+
+    kind: Literal["ServiceLevelObjective"]
+    spec: ServiceLevelObjectiveSpec

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import pydantic
 
@@ -89,18 +89,23 @@ class GroupStatus(StatusModel):
     window has passed since."""
 
 
-class ServiceLevelObjectiveStatus(StatusModel):
-    """What the operator observed and measured."""
-
-    observed_generation: int | None = None
-    """metadata.generation this status was computed for."""
-    conditions: list[Condition] = pydantic.Field(
+def _conditions_field() -> Any:
+    """`status.conditions` as Kubernetes lists them: a list-map keyed by type."""
+    return pydantic.Field(
         default_factory=list,
         json_schema_extra={
             "x-kubernetes-list-type": "map",
             "x-kubernetes-list-map-keys": ["type"],
         },
     )
+
+
+class ServiceLevelObjectiveStatus(StatusModel):
+    """What the operator observed and measured."""
+
+    observed_generation: int | None = None
+    """metadata.generation this status was computed for."""
+    conditions: list[Condition] = _conditions_field()
     """Ready, Stalled, ErrorBudgetExhausted, ReleaseFreeze."""
     rules: RulesSummary | None = None
     """The rule object applied for this SLO."""
@@ -174,13 +179,7 @@ class ServiceLevelAgreementStatus(StatusModel):
 
     observed_generation: int | None = None
     """metadata.generation this status was computed for."""
-    conditions: list[Condition] = pydantic.Field(
-        default_factory=list,
-        json_schema_extra={
-            "x-kubernetes-list-type": "map",
-            "x-kubernetes-list-map-keys": ["type"],
-        },
-    )
+    conditions: list[Condition] = _conditions_field()
     """Ready, Stalled, Compliant, AtRisk, Unbacked."""
     current_period: PeriodStatus | None = None
     """The period in progress."""

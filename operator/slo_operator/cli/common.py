@@ -26,16 +26,23 @@ class Verb:
     run: Callable[[argparse.Namespace], int]
 
 
-def add_paths_argument(parser: argparse.ArgumentParser) -> None:
+def add_paths_argument(
+    parser: argparse.ArgumentParser | argparse._ActionsContainer,
+    *,
+    required: bool = True,
+    help: str = "manifest files or directories (searched for *.yaml, *.yml, *.json); repeatable",
+) -> None:
+    """`-f/--filename PATH...` into `args.paths`; an optional one defaults to no paths."""
     parser.add_argument(
         "-f",
         "--filename",
         dest="paths",
         action="extend",
         nargs="+",
-        required=True,
+        required=required,
+        default=None if required else [],
         metavar="PATH",
-        help="manifest files or directories (searched for *.yaml, *.yml, *.json); repeatable",
+        help=help,
     )
 
 

@@ -13,14 +13,9 @@ from . import common
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-f",
-        "--filename",
-        dest="paths",
-        action="extend",
-        nargs="+",
-        default=[],
-        metavar="PATH",
+    common.add_paths_argument(
+        parser,
+        required=False,
         help="SLO and SLA manifests whose objectives and windows the dashboards show; optional",
     )
     parser.add_argument(

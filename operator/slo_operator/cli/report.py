@@ -16,14 +16,9 @@ from . import common
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     source = parser.add_mutually_exclusive_group()
-    source.add_argument(
-        "-f",
-        "--filename",
-        dest="paths",
-        action="extend",
-        nargs="+",
-        default=[],
-        metavar="PATH",
+    common.add_paths_argument(
+        source,
+        required=False,
         help="manifest files or directories (default: the SLOs and SLAs in the cluster)",
     )
     source.add_argument(

@@ -12,23 +12,9 @@ from typing import Any
 import kubernetes
 
 from ..api import crd
+from . import clients
 
-
-def current_namespace() -> str:
-    """The namespace of the kubeconfig's current context, as kubectl picks it."""
-    try:
-        _, active = kubernetes.config.list_kube_config_contexts()  # type: ignore[no-untyped-call]
-    except kubernetes.config.ConfigException:
-        return "default"
-    return str((active or {}).get("context", {}).get("namespace") or "default")
-
-
-def _api_client() -> kubernetes.client.ApiClient:
-    try:
-        kubernetes.config.load_kube_config()  # type: ignore[no-untyped-call]
-    except kubernetes.config.ConfigException:
-        kubernetes.config.load_incluster_config()  # type: ignore[no-untyped-call]
-    return kubernetes.client.ApiClient()
+current_namespace = clients.current_namespace
 
 
 def list_manifests(namespace: str | None) -> list[dict[str, Any]]:
@@ -36,7 +22,7 @@ def list_manifests(namespace: str | None) -> list[dict[str, Any]]:
 
     Raises kubernetes' ConfigException or ApiException; the caller says what went wrong.
     """
-    with _api_client() as api_client:
+    with clients.api_client(in_cluster_first=False) as api_client:
         custom = kubernetes.client.CustomObjectsApi(api_client)
         manifests: list[dict[str, Any]] = []
         for kind in crd.KINDS:

@@ -8,26 +8,16 @@ import logging
 from typing import Any
 
 import kopf
-import kubernetes
 
 from ..backends import backend_config
 from ..evaluation import loop as evaluation_loop
 from ..evaluation import registry as evaluation_registry
 from ..evaluation import sla_evaluator
 from ..ui import server as ui_server
-from . import admission_tls, handlers, metrics, status_writer
+from . import admission_tls, clients, handlers, metrics, status_writer
 from . import settings as operator_settings
 
 WEBHOOK_CONFIGURATION = "slo-operator.slo.dev"
-
-
-def _api_client() -> kubernetes.client.ApiClient:
-    """A Kubernetes client from the in-cluster service account or the current kubeconfig."""
-    try:
-        kubernetes.config.load_incluster_config()  # type: ignore[no-untyped-call]
-    except kubernetes.config.ConfigException:
-        kubernetes.config.load_kube_config()  # type: ignore[no-untyped-call]
-    return kubernetes.client.ApiClient()
 
 
 def build_registry(cfg: operator_settings.OperatorConfig) -> kopf.OperatorRegistry:
@@ -55,7 +45,7 @@ async def configure(
     if server is not None:
         settings.admission.server = server
         settings.admission.managed = WEBHOOK_CONFIGURATION
-    memo["api_client"] = _api_client()
+    memo["api_client"] = clients.api_client(in_cluster_first=True)
     if cfg.metrics_port:
         metrics.serve(cfg.metrics_port)
     memo["objects"] = evaluation_registry.Registry()
