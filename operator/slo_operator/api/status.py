@@ -185,3 +185,13 @@ class ServiceLevelAgreementStatus(StatusModel):
     """The period in progress."""
     history: list[PeriodStatus] | None = None
     """Closed periods, newest first, at most spec.historyLimit."""
+
+
+def as_text(value: Any) -> str:
+    """A status value as `evaluate` and the report print it: exactly as the status holds it,
+    `-` for none, yes/no for booleans."""
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)

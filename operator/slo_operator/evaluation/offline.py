@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import errors
 from ..api import conditions, sla, slo, times
+from ..api import status as status_api
 from ..backends import backend_config
 from . import loop, raw, registry, sla_evaluator, slo_queries
 
@@ -140,14 +141,6 @@ async def _from_raw_series(
     }
 
 
-def _text(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
-
-
 def table(found: Sequence[Evaluated]) -> str:
     """One line per objective: what `kubectl get` would show, plus every tier."""
     header = ("NAMESPACE", "NAME", "OBJECTIVE", "TARGET", "SLI", "MET", "BUDGET", "REMAINING")
@@ -162,12 +155,12 @@ def table(found: Sequence[Evaluated]) -> str:
                     (
                         item.namespace,
                         item.name,
-                        _text(c.get("name")),
-                        _text(c.get("target")),
-                        _text(c.get("attainment")),
-                        _text(c.get("met")),
-                        f"credit {_text(period.get('creditPercent'))}%",
-                        f"projected {_text(c.get('projected'))}",
+                        status_api.as_text(c.get("name")),
+                        status_api.as_text(c.get("target")),
+                        status_api.as_text(c.get("attainment")),
+                        status_api.as_text(c.get("met")),
+                        f"credit {status_api.as_text(period.get('creditPercent'))}%",
+                        f"projected {status_api.as_text(c.get('projected'))}",
                     )
                 )
             continue
@@ -181,12 +174,12 @@ def table(found: Sequence[Evaluated]) -> str:
                 (
                     item.namespace,
                     item.name,
-                    _text(objective.get("name")),
-                    _text(objective.get("target")),
-                    _text(objective.get("sli")),
-                    _text(objective.get("met")),
-                    _text(objective.get("errorBudgetRemainingPercent")) + "%",
-                    _text(objective.get("errorBudgetRemaining")),
+                    status_api.as_text(objective.get("name")),
+                    status_api.as_text(objective.get("target")),
+                    status_api.as_text(objective.get("sli")),
+                    status_api.as_text(objective.get("met")),
+                    status_api.as_text(objective.get("errorBudgetRemainingPercent")) + "%",
+                    status_api.as_text(objective.get("errorBudgetRemaining")),
                 )
             )
     widths = [max(len(row[column]) for row in rows) for column in range(len(header))]

@@ -16,8 +16,12 @@ import io
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ..api import status as status_api
 from ..api import times
 from . import model
+
+_text = status_api.as_text
+"""Status values as the status holds them (the same text `evaluate` prints)."""
 
 CHART_WIDTH_PIXELS = 800
 CHART_HEIGHT_PIXELS = 320
@@ -72,15 +76,6 @@ def summarize(data: model.ReportData) -> Summary:
                     f"{_text(credit)}% ({agreement.customer})"
                 )
     return Summary(len(data.slos), met, tuple(at_risk), tuple(credits))
-
-
-def _text(value: Any) -> str:
-    """Numbers exactly as the status holds them (the same text `evaluate` prints)."""
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    return str(value)
 
 
 def _stamp(seconds: float | None) -> str:
