@@ -7,6 +7,7 @@ import datetime
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ..api import times
 from . import objectives, rounding
 
 WORST_GROUPS_LIMIT = 10
@@ -59,7 +60,7 @@ def quiet(
     once a whole window has passed since (`noDataSince` before `window_start`), it is dropped.
     At most `limit` entries, the longest quiet first.
     """
-    stamp = at.astimezone(datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    stamp = times.format_timestamp(at)
     earlier: dict[tuple[str, ...], Mapping[str, Any]] = {}
     for entry in previous:
         labels = entry.get("labels") or {}

@@ -199,8 +199,9 @@ def low_coverage(
         ("the last closed period", closed),
     ):
         if period is not None and period.coverage is not None and period.coverage < minimum:
+            start, end = times.format_timestamp(period.start), times.format_timestamp(period.end)
             low.append(
-                f"{what} ({_timestamp(period.start)} to {_timestamp(period.end)}) has data for "
+                f"{what} ({start} to {end}) has data for "
                 f"{period.coverage:.4g}% of its measured time, below the {minimum:g}% minimum"
             )
     if low:
