@@ -70,8 +70,7 @@ def _convert_slo(
     report: reporting.Report,
 ) -> dict[str, Any] | None:
     at = reporting.At(document)
-    parts = _metadata_and_spec(document, at, report)
-    if parts is None:
+    if (parts := _metadata_and_spec(document, at, report)) is None:
         return None
     metadata, spec = parts
     spec_at = at / "spec"
