@@ -290,10 +290,9 @@ def test_apiserver_restarted_under_the_running_operator(
         control_plane.apply(manifest)
     operator = _operator(control_plane, server, namespace, tmp_path / "apiserver")
     with operator:
+        # Mid-cycle: after this operator's own evaluations have begun writing.
         waiting.wait_for(
-            lambda: _status(control_plane, namespace, "servicelevelobjective").get("sli"),
-            60,
-            "the SLO measured",
+            lambda: operator.metric_sum("slo_operator_evaluation_cycles_total") >= 2, 60, "cycles"
         )
         down = control_plane.restart_apiserver()
         body = control_plane.kubectl_json("get", "slo", "checkout", "-n", namespace)
