@@ -9,9 +9,11 @@ from __future__ import annotations
 import base64
 import dataclasses
 import datetime
+import itertools
 import json
 import math
 import pathlib
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
@@ -36,21 +38,43 @@ MAX_DOCUMENT_DEPTH = 64
 
 @dataclasses.dataclass(frozen=True)
 class Problem:
-    """One thing wrong with one document, located for a human: `file:document:field: message`."""
+    """One thing wrong with one document, located for a human.
+
+    From a file: `file:line:column: Kind namespace/name: field: message`, the line and column of
+    the offending node (as kubectl, yamllint and promtool print them). Without a position
+    (objects read from the cluster, the webhook): `source:document:field: message`; for a whole
+    file (missing, empty): `file: message`.
+    """
 
     source: str
     """File path, or `<admission>` for the webhook."""
     document: int
-    """1-based index of the YAML document in the file."""
+    """1-based index of the YAML document in the file; 0 for the whole file."""
     field: str
     """Dotted path, e.g. `spec.objectives[1].threshold`; empty for the whole document."""
     message: str
+    line: int = 0
+    """1-based line of the offending node in the file; 0 when unknown."""
+    column: int = 0
+    """1-based column of the offending node."""
+    what: str = ""
+    """The object, e.g. `ServiceLevelObjective shop/checkout`, when the document names one."""
 
     def __str__(self) -> str:
-        location = f"{self.source}:{self.document}"
+        if self.line:
+            parts = [f"{self.source}:{self.line}:{self.column}"]
+        elif self.document == 0:
+            parts = [self.source]
+        else:
+            parts = [f"{self.source}:{self.document}"]
+        if self.what:
+            parts.append(self.what)
         if self.field:
-            return f"{location}:{self.field}: {self.message}"
-        return f"{location}: {self.message}"
+            parts.append(self.field)
+        if self.line or self.what or self.document == 0:
+            return ": ".join([*parts, self.message])
+        # No position: the field follows the document index directly, as before.
+        return f"{':'.join(parts)}: {self.message}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -240,9 +264,18 @@ def load_documents(path: pathlib.Path) -> Iterator[Document | Problem]:
             yield Document(source, index, body)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = str(getattr(error, "problem", None) or error)
-        yield Problem(source, index + 1, "", f"not valid YAML{where}: {problem}")
+        if mark is None:
+            yield Problem(source, index + 1, "", f"not valid YAML: {problem}")
+        else:
+            yield Problem(
+                source,
+                index + 1,
+                "",
+                f"not valid YAML: {problem}",
+                line=mark.line + 1,
+                column=mark.column + 1,
+            )
         return
     except (ValueError, OverflowError) as error:
         # PyYAML builds values after matching them: `2026-13-45` looks like a timestamp and
@@ -255,6 +288,69 @@ def load_documents(path: pathlib.Path) -> Iterator[Document | Problem]:
         return
     if not found:
         yield Problem(source, 0, "", "no manifests found: every document is empty")
+
+
+_OBJECT_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
+"""A Kubernetes object name (DNS subdomain): anything else is not echoed in problem lines."""
+_PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def _object_name(body: Any) -> str:
+    """`Kind namespace/name` of a manifest body, as far as it says."""
+    if not isinstance(body, Mapping):
+        return ""
+    kind = body.get("kind")
+    metadata = body.get("metadata")
+    if not isinstance(kind, str) or kind not in KINDS or not isinstance(metadata, Mapping):
+        return ""
+    name, namespace = metadata.get("name"), metadata.get("namespace")
+    if not isinstance(name, str) or not _OBJECT_NAME.fullmatch(name):
+        return str(kind)
+    if isinstance(namespace, str) and _OBJECT_NAME.fullmatch(namespace):
+        return f"{kind} {namespace}/{name}"
+    return f"{kind} {name}"
+
+
+def _node_at(root: yaml.Node, field: str) -> yaml.Node:
+    """The node a field path points at: the key of a mapping entry, an item of a list; the
+    deepest existing parent when the path goes further than the document (a missing field)."""
+    node = found = root
+    for name, index in _PATH_PART.findall(field):
+        if isinstance(node, yaml.MappingNode) and name:
+            entry = next((pair for pair in node.value if pair[0].value == name), None)
+            if entry is None:
+                break
+            found, node = entry
+        elif isinstance(node, yaml.SequenceNode) and index and int(index) < len(node.value):
+            found = node = node.value[int(index)]
+        else:
+            break
+    return found
+
+
+def locate(problems: list[Problem], path: pathlib.Path, document: Document) -> list[Problem]:
+    """The problems of one document of a file, with the line and column of each offending node
+    and the object's kind and name. The file is composed again only here: valid manifests
+    never pay for positions."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        # Only as far as this document: a later one may be broken YAML.
+        nodes = yaml.compose_all(text, Loader=_SAFE_LOADER)
+        root = next(itertools.islice(nodes, document.index - 1, None))
+    except StopIteration:
+        return problems
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, IndexError, RecursionError):
+        return problems
+    if root is None:
+        return problems
+    what = _object_name(document.body)
+    located = []
+    for problem in problems:
+        mark = _node_at(root, problem.field).start_mark
+        located.append(
+            dataclasses.replace(problem, line=mark.line + 1, column=mark.column + 1, what=what)
+        )
+    return located
 
 
 Checker = Callable[[Any, str, int], "Resource | list[Problem]"]
@@ -282,7 +378,7 @@ def load_resources(
                 continue
             checked = check(item.body, item.source, item.index)
             if isinstance(checked, list):
-                problems.extend(checked)
+                problems.extend(locate(checked, path, item))
             else:
                 resources.append((item, checked))
     return resources, problems
