@@ -5,8 +5,9 @@
 #   slo-generator/       a virtualenv with slo-generator from PyPI (and setuptools<70, which
 #                        its pkg_resources import needs)
 #   bin/hyperfine        Debian's hyperfine (system package) for the generate benchmark
-# Pyrra is tried from its Go module; where the module proxy does not serve it the benchmark
-# reproduces Pyrra's rule shapes (bench/peers/pyrra.py) and says so in docs/benchmarks.md.
+#   bin/pyrra            Pyrra, built from the source archive given as PYRRA_SRC (see below);
+#                        without one, bench/pyrra.py reproduces its rule shapes, and
+#                        docs/benchmarks.md says which was measured.
 # Prints one line per peer: NAME STATUS DETAIL.
 set -uo pipefail
 cache=${SLO_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/slo-operator}/peers
@@ -26,22 +27,44 @@ else
   echo "sloth missing go-install-failed"
 fi
 
-pyrra_version=${PYRRA_VERSION:-latest}
-if [ ! -x "$cache/bin/pyrra" ] && [ ! -f "$cache/bin/.pyrra-unavailable" ]; then
-  log "trying pyrra@$pyrra_version from its Go module"
-  if output=$(GOBIN="$cache/bin" CGO_ENABLED=0 go install "github.com/pyrra-dev/pyrra@$pyrra_version" 2>&1); then
-    :
+# Pyrra: its module is refused by the Go module proxy, so it is built from a source archive of a
+# release (a `git archive` of the tag; its go.mod dependencies come from the module proxy) given
+# as PYRRA_SRC (`make bench PYRRA_SRC=/path/to/pyrra-0.9.5-src.tar.gz`). Its main.go embeds
+# ui/build, which a placeholder page satisfies for the `generate` command. Cached per archive
+# (by checksum); without an archive the benchmark falls back to bench/pyrra.py's reproduction.
+pyrra_src=${PYRRA_SRC:-}
+if [ -n "$pyrra_src" ]; then
+  if [ ! -f "$pyrra_src" ]; then
+    log "PYRRA_SRC=$pyrra_src: no such file"
+    echo "pyrra missing no-such-archive:$pyrra_src"
   else
-    log "pyrra did not build: $(printf '%s' "$output" | tail -2 | tr '\n' ' ')"
-    printf '%s\n' "$output" | tail -2 >"$cache/bin/.pyrra-unavailable"
+    pyrra_key=$(sha256sum "$pyrra_src" | cut -c1-16)
+    pyrra_bin="$cache/bin/pyrra-$pyrra_key"
+    if [ ! -x "$pyrra_bin" ]; then
+      log "building pyrra from $pyrra_src (a few minutes the first time)"
+      work=$(mktemp -d)
+      tar -xzf "$pyrra_src" -C "$work"
+      top=$(find "$work" -mindepth 1 -maxdepth 2 -name go.mod -printf '%h\n' | head -1)
+      mkdir -p "$top/ui/build" && echo '<!doctype html><title>pyrra</title>' >"$top/ui/build/index.html"
+      if (cd "$top" && CGO_ENABLED=0 go build -trimpath -o "$pyrra_bin.tmp" .) >&2; then
+        mv -f "$pyrra_bin.tmp" "$pyrra_bin"
+        basename "$pyrra_src" >"$pyrra_bin.source"
+      fi
+      rm -rf "$work"
+    fi
+    if [ -x "$pyrra_bin" ]; then
+      ln -sf "$(basename "$pyrra_bin")" "$cache/bin/pyrra"
+      echo "pyrra built $pyrra_bin $(cat "$pyrra_bin.source")"
+    else
+      echo "pyrra missing go-build-failed"
+    fi
   fi
 fi
-if [ -x "$cache/bin/pyrra" ]; then
-  echo "pyrra built $cache/bin/pyrra $pyrra_version"
-else
-  # The reason without the proxy's address: "403 Forbidden", "not found", ...
-  reason=$(grep -o -m1 -E '[0-9]{3} [A-Za-z ]+|not found|unknown revision' "$cache/bin/.pyrra-unavailable" || echo "build failed")
-  echo "pyrra reproduced go install answered: $reason"
+if [ -z "$pyrra_src" ]; then
+  rm -f "$cache/bin/pyrra"
+  echo "pyrra reproduced no-PYRRA_SRC-given"
+elif [ ! -f "$pyrra_src" ]; then
+  rm -f "$cache/bin/pyrra"
 fi
 
 venv="$cache/slo-generator"

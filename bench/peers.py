@@ -84,9 +84,78 @@ def sloth_rules(items: list[specs.BenchSlo]) -> dict[str, Any]:
     return {"groups": groups}
 
 
-def pyrra_rules(items: list[specs.BenchSlo]) -> dict[str, Any]:
-    """Pyrra's rule shapes (reproduced, see :mod:`bench.pyrra`) for the SLOs."""
+def pyrra_binary() -> Path | None:
+    """``pyrra`` as built by ``install-peers.sh`` from ``PYRRA_SRC``, if it was."""
+    path = cache_dir() / "bin/pyrra"
+    return path if path.exists() else None
+
+
+def pyrra_source() -> str:
+    """Where the measured Pyrra came from: the archive it was built from, or the reproduction."""
+    binary = pyrra_binary()
+    if binary is None:
+        return "reproduced by bench/pyrra.py (no PYRRA_SRC given)"
+    source = binary.resolve().with_name(binary.resolve().name + ".source")
+    name = source.read_text().strip() if source.is_file() else "a source archive"
+    return f"built from {name} (`pyrra generate`)"
+
+
+def pyrra_generate(items: list[specs.BenchSlo], binary: Path) -> dict[str, Any]:
+    """``pyrra generate`` on one ServiceLevelObjective file per SLO: its rule files, in order."""
+    groups: list[Any] = []
+    with tempfile.TemporaryDirectory(prefix="pyrra-") as folder:
+        inputs, outputs = Path(folder) / "in", Path(folder) / "out"
+        inputs.mkdir()
+        outputs.mkdir()
+        names = []
+        for index, item in enumerate(items):
+            name = f"{index:05d}.yaml"
+            (inputs / name).write_text(yaml.safe_dump(specs.pyrra_slo(item), sort_keys=False))
+            names.append(name)
+        subprocess.run(
+            [
+                str(binary),
+                "generate",
+                "--log-level=warn",
+                f"--config-files={inputs}/*.yaml",
+                f"--prometheus-folder={outputs}",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        for name in names:
+            groups += yaml.safe_load((outputs / name).read_text())["groups"]
+    return {"groups": groups}
+
+
+def pyrra_reproduced(items: list[specs.BenchSlo]) -> dict[str, Any]:
+    """Pyrra's rule shapes as :mod:`bench.pyrra` reproduces them."""
     groups: list[Any] = []
     for item in items:
         groups += pyrra.rules(specs.pyrra_slo(item))["groups"]
     return {"groups": groups}
+
+
+def pyrra_rules(items: list[specs.BenchSlo]) -> dict[str, Any]:
+    """Pyrra's rules for the SLOs: from its binary when built, else the reproduction."""
+    binary = pyrra_binary()
+    return pyrra_generate(items, binary) if binary else pyrra_reproduced(items)
+
+
+def pyrra_reproduction_differences(items: list[specs.BenchSlo]) -> list[str]:
+    """Rules where the reproduction differs from the binary's output (empty without a binary):
+    how far the fallback used without ``PYRRA_SRC`` is from the real thing."""
+    binary = pyrra_binary()
+    if binary is None:
+        return []
+    real, reproduced = pyrra_generate(items, binary), pyrra_reproduced(items)
+    differences = []
+    for real_group, our_group in zip(real["groups"], reproduced["groups"], strict=False):
+        for real_rule, our_rule in zip(real_group["rules"], our_group["rules"], strict=False):
+            if real_rule != our_rule:
+                name = real_rule.get("record") or real_rule.get("alert")
+                differences.append(f"{real_group['name']}: {name}")
+    if len(real["groups"]) != len(reproduced["groups"]):
+        differences.append(f"{len(real['groups'])} groups vs {len(reproduced['groups'])}")
+    return differences

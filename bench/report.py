@@ -176,13 +176,7 @@ def render(results: Mapping[str, Any], chart_dir: Path, docs_dir: Path) -> str:
         "- **Sloth** v0.16.0 is built from its Go module by `bench/install-peers.sh`; its rules "
         "come from `sloth generate` on Sloth `prometheus/v1` specs written by "
         "[bench/specs.py](../bench/specs.py) (default 30d period and alert windows).",
-        "- **Pyrra**: its Go module is not served by the module proxy this project can reach "
-        "(`go install` is refused), so its generator could not be built. "
-        "[bench/pyrra.py](../bench/pyrra.py) reproduces the rule shapes Pyrra documents (the "
-        "expected output of its controller test `Test_makeConfigMap`), windows scaled by "
-        "`W/28d` as Pyrra does, and `tests/integration/test_bench_smoke.py` checks the "
-        "reproduction against that expected output rule by rule. Pyrra's numbers are those "
-        "reproduced rules, not a Pyrra binary.",
+        _pyrra_note(results["peers"].get("pyrra", {})),
         "- **slo-generator** 2.x from PyPI, in its own virtualenv (with `setuptools<70`), "
         "computes the SLI with its Prometheus backend (`good_bad_ratio`, "
         "`sum(increase(...[2592000s]))`). Its backend drops the timestamp it is given and "
@@ -247,7 +241,14 @@ def render(results: Mapping[str, Any], chart_dir: Path, docs_dir: Path) -> str:
         "",
         "- The operator at scale (1,000 SLOs applied until all are Ready, one evaluation "
         "cycle for 10,000 SLOs) has its own benchmarks and sections.",
-        "- Pyrra's numbers come from its reproduced rule shapes, not from its binary (see Peers).",
+        *(
+            [
+                "- Pyrra's numbers come from its reproduced rule shapes, not from its binary "
+                "(no `PYRRA_SRC` was given; see Peers)."
+            ]
+            if results["peers"].get("pyrra", {}).get("status") != "built"
+            else []
+        ),
         "- Rule-group evaluation time is timed query evaluation of each rule expression at the "
         "benchmark's instant (Prometheus' `evalTotalTime`, median of repeats, summed over the "
         "rules): the backfilled data lies in the past, where a live rule manager does not "
@@ -255,6 +256,27 @@ def render(results: Mapping[str, Any], chart_dir: Path, docs_dir: Path) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _pyrra_note(pyrra: Mapping[str, Any]) -> str:
+    """Where the measured Pyrra came from, and how far the reproduction is from its binary."""
+    if pyrra.get("status") == "built":
+        differences = pyrra.get("reproduction_differences") or []
+        return (
+            f"- **Pyrra**: {pyrra.get('source', 'built')}. Its Go module is refused by the "
+            "module proxy, so `bench/install-peers.sh` builds it from the release's source "
+            "archive given as `make bench PYRRA_SRC=...` (dependencies from the module proxy; a "
+            "placeholder page for the UI it embeds). Every Pyrra figure here is measured on the "
+            "rules of that binary. [bench/pyrra.py](../bench/pyrra.py)'s reproduction, the "
+            "fallback without an archive, differs from it in "
+            f"{len(differences)} rule(s)"
+            + (f" (e.g. {'; '.join(differences[:3])})." if differences else ".")
+        )
+    return (
+        "- **Pyrra**: no source archive was given (`make bench PYRRA_SRC=...`), so its rules "
+        "are [bench/pyrra.py](../bench/pyrra.py)'s reproduction of the shapes its controller "
+        "test expects, not a Pyrra binary's."
+    )
 
 
 def _notes_on_misses(results: Mapping[str, Any], rows: Sequence[Sequence[str]]) -> list[str]:

@@ -208,6 +208,12 @@ def main(argv: list[str] | None = None) -> int:
         at=0.0,
         sli_times=[],
     )
+    # Which Pyrra was measured, and how far bench/pyrra.py's fallback is from it.
+    results.peers.setdefault("pyrra", {"name": "pyrra", "status": "reproduced", "detail": ""})
+    results.peers["pyrra"]["source"] = peers.pyrra_source()
+    results.peers["pyrra"]["reproduction_differences"] = peers.pyrra_reproduction_differences(
+        list(specs.SINGLE if args.quick else specs.MULTI)
+    )
     results.environment["slo-generator"] = installed.get(
         "slo-generator", peers.Peer("", "", "?")
     ).detail.split(" ")[-1]
