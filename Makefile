@@ -5,7 +5,7 @@ VENV_BIN := $(CURDIR)/.venv/bin
 export PATH := $(VENV_BIN):$(PATH)
 
 .PHONY: setup control-plane engines lint test test-unit test-integration test-cluster demo crds chart-files golden \
-        cluster-up cluster-down format control-plane-gomod bench demo-down
+        cluster-up cluster-down format control-plane-gomod bench demo-down image
 
 setup:
 	@bash hack/setup.sh
@@ -61,6 +61,11 @@ chart-files: setup
 # Refreshes the golden rule files after an intended change to rule generation.
 golden: setup
 	$(PY) -m pytest tests/unit/test_golden_rules.py --update-golden
+
+# The operator's OCI image, built without a container engine (hack/build-image.sh): Debian base
+# from mmdebstrap, the virtualenv layer, the configuration with umoci; prints the archive's path.
+image: setup
+	@bash hack/build-image.sh
 
 # The product end to end with live numbers (hack/demo.sh); `make demo-down` stops all of it.
 demo: setup

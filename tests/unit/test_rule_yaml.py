@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -38,54 +39,14 @@ def pyyaml(document: Any) -> str:
 
 # Text that exercises PyYAML's quoting: indicators, `: ` and ` #`, words that resolve to
 # booleans, numbers, nulls or dates, leading and trailing spaces, line breaks, unicode.
-tricky_words = st.sampled_from(
-    [
-        "yes",
-        "No",
-        "on",
-        "null",
-        "~",
-        "1",
-        "-1",
-        "0x1f",
-        "1e3",
-        ".5",
-        "1_000",
-        "2026-01-01",
-        "- a",
-        "? x",
-        ": y",
-        "a: b",
-        "a #b",
-        "#c",
-        "&x",
-        "*y",
-        "!t",
-        "|",
-        ">",
-        "'q'",
-        '"d"',
-        "%p",
-        "@a",
-        "`b`",
-        "{a}",
-        "[b]",
-        "a,b",
-        " lead",
-        "trail ",
-        "x\ny",
-        "x\n",
-        "\ttab",
-        "ü",
-        "✓",
-        "\x85",
-        "\u2028",
-        "a:b",
-        "=",
-        "<<",
-        "",
-    ]
+TRICKY_WORDS = (
+    *("yes", "No", "on", "null", "~", "1", "-1", "0x1f", "1e3", ".5", "1_000", "2026-01-01"),
+    *("- a", "? x", ": y", "a: b", "a #b", "#c", "&x", "*y", "!t", "|", ">", "'q'", '"d"'),
+    *("%p", "@a", "`b`", "{a}", "[b]", "a,b", " lead", "trail ", "x\ny", "x\n", "\ttab"),
+    *("ü", "✓", "\x85", "\u2028", "a:b", "=", "<<", "", "<", "...x", "---", "-", "?"),
+    *(".inf", "+1", "=x", "~x", "\\", ";", "$x", "a ? b", "a, b", "[x] y", "x]"),
 )
+tricky_words = st.sampled_from(TRICKY_WORDS)
 texts = st.one_of(
     tricky_words, st.text(max_size=40), st.text(alphabet="ab :#-\n'\"{}", max_size=12)
 )
@@ -106,6 +67,12 @@ def test_any_rule_like_document_is_written_as_pyyaml_writes_it(document: dict[st
     written = rule_yaml.dump(document)
     assert written == pyyaml(document)
     assert yaml.safe_load(written) == (document or {})
+
+
+@pytest.mark.parametrize("word", TRICKY_WORDS)
+def test_each_tricky_word_as_key_and_as_value_is_written_as_pyyaml_writes_it(word: str) -> None:
+    for document in ({word: word}, {"k": [word, {word: [word]}]}, {"k": {"n": word}}):
+        assert rule_yaml.dump(document) == pyyaml(document)
 
 
 def test_a_very_long_expression_is_folded_as_pyyaml_folds_it() -> None:

@@ -49,8 +49,9 @@ _SIMPLE_KEY_LIMIT: Final = 128
 
 # Printable ASCII without the characters that PyYAML refuses in a plain scalar anywhere in
 # block context, and a first character that is no indicator.
-_PLAIN: Final = re.compile(r"[A-Za-z0-9_./()$^+=~<>;\\][\x20-\x7e]*")
+_PLAIN: Final = re.compile(r"[A-Za-z0-9_./()$^+=~<;\\][\x20-\x7e]*")
 _RESOLVER: Final = yaml.resolver.Resolver()
+_ASCII_TEXT: Final = re.compile(r"[\x20-\x7e\n]*")
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -58,7 +59,7 @@ def _plain_is_safe(text: str) -> bool:
     """True when PyYAML would write ``text`` as a plain scalar (proved, not guessed)."""
     if not _PLAIN.fullmatch(text) or text.endswith((" ", ":")):
         return False
-    if ": " in text or " #" in text:
+    if ": " in text or " #" in text or text.startswith(("---", "...")):
         return False
     # A plain scalar must read back as a string, not a number, boolean, null or timestamp.
     tag = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
@@ -80,6 +81,10 @@ def _scalar(value: Any, column: int, indent: int) -> str:
     literal block go two further in, as PyYAML puts them."""
     if type(value) is str and len(value) + column < _WIDTH - 1 and _plain_is_safe(value):
         return value
+    if type(value) is str and not _ASCII_TEXT.fullmatch(value):
+        # Unicode line separators and other special characters: PyYAML's emitter treats them
+        # by the position they land in, so the whole document is written by it.
+        raise _NeedsPyYAML
     if value is None or isinstance(value, bool | int | float | str):
         text = _scalar_by_pyyaml(value)
         if "\n" in text:
