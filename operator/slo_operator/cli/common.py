@@ -6,11 +6,10 @@ import argparse
 import dataclasses
 import datetime
 from collections.abc import Callable, Sequence
-from typing import Any, TextIO
-
-import yaml
+from typing import TextIO
 
 from ..api import times, validation
+from ..rules import rule_yaml
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -60,32 +59,8 @@ def printable(text: str) -> str:
     )
 
 
-# libyaml's emitter writes the same text as PyYAML's, several times faster (10,000 SLOs are
-# tens of megabytes of rules; docs/benchmarks.md, `generate`); PyYAML without libyaml falls back.
-_BaseDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
-class _OutputDumper(_BaseDumper):  # type: ignore[valid-type,misc]
-    """Readable YAML for rules: no anchors, multi-line expressions as literal blocks."""
-
-    def ignore_aliases(self, data: Any) -> bool:
-        return True
-
-
-def _represent_text(dumper: yaml.SafeDumper, text: str) -> yaml.ScalarNode:
-    return dumper.represent_scalar(
-        "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None
-    )
-
-
-_OutputDumper.add_representer(str, _represent_text)
-
-
-def dump(document: Any) -> str:
-    # Wide lines: PyYAML would otherwise fold long PromQL expressions across lines.
-    return yaml.dump(
-        document, Dumper=_OutputDumper, sort_keys=False, width=4096, allow_unicode=True
-    )
+dump = rule_yaml.dump_with_pyyaml
+"""Readable YAML for manifests: the rule writer's PyYAML settings (`rules.rule_yaml`)."""
 
 
 def parse_time(text: str) -> datetime.datetime:

@@ -164,13 +164,13 @@ def dump(document: Mapping[str, Any]) -> str:
         else:
             out.append("{}\n")
     except _NeedsPyYAML:
-        return str(
-            yaml.dump(
-                document,
-                Dumper=_ScalarDumper,
-                sort_keys=False,
-                width=_WIDTH,
-                allow_unicode=True,
-            )
-        )
+        return dump_with_pyyaml(document)
     return "".join(out)
+
+
+def dump_with_pyyaml(document: Any) -> str:
+    """What `dump` writes, by PyYAML's emitter, for any document: block style, no anchors,
+    literal blocks for multi-line text, lines up to 4096 characters (PromQL stays on one line)."""
+    return str(
+        yaml.dump(document, Dumper=_ScalarDumper, sort_keys=False, width=_WIDTH, allow_unicode=True)
+    )
