@@ -56,6 +56,96 @@ def _scale(low: float, high: float, size: float, value: float, invert: bool) -> 
     return (1.0 - fraction) * size if invert else fraction * size
 
 
+@dataclasses.dataclass(frozen=True)
+class _Plot:
+    """The plot area's scales: Unix seconds across, values up."""
+
+    start: float
+    end: float
+    low: float
+    high: float
+
+    def x(self, moment: float) -> float:
+        return LEFT + _scale(self.start, self.end, WIDTH - LEFT - RIGHT, moment, invert=False)
+
+    def y(self, value: float) -> float:
+        return TOP + _scale(self.low, self.high, HEIGHT - TOP - BOTTOM, value, invert=True)
+
+
+def _value_ticks(lines: Sequence[Line], reference: float | None, y_from_zero: bool) -> list[float]:
+    """Round ticks covering every drawn value, the reference, and zero if asked."""
+    values = [v for line in lines for v in line.values if not math.isnan(v)]
+    if reference is not None:
+        values.append(reference)
+    if y_from_zero:
+        values.append(0.0)
+    low, high = (min(values), max(values)) if values else (0.0, 1.0)
+    return nice_ticks(low, high, Y_TICKS)
+
+
+def _value_axis(plot: _Plot, ticks: Sequence[float], unit: str) -> list[str]:
+    parts = []
+    for value in ticks:
+        ty = plot.y(value)
+        parts.append(
+            f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{ty:.1f}" y2="{ty:.1f}"/>'
+            f'<text class="tick" x="{LEFT - 4}" y="{ty + 4:.1f}" text-anchor="end">'
+            f"{html.escape(_number_label(value))}{html.escape(unit)}</text>"
+        )
+    return parts
+
+
+def _time_axis(plot: _Plot) -> list[str]:
+    span = max(plot.end - plot.start, 1.0)
+    parts = []
+    for k in range(X_TICKS + 1):
+        moment = plot.start + span * k / X_TICKS
+        tx = plot.x(moment)
+        anchor = "start" if k == 0 else "end" if k == X_TICKS else "middle"
+        parts.append(
+            f'<text class="tick" x="{tx:.1f}" y="{HEIGHT - 8}" text-anchor="{anchor}">'
+            f"{_time_label(moment, span)}</text>"
+        )
+    return parts
+
+
+def _reference_line(plot: _Plot, reference: float, label: str) -> str:
+    ry = plot.y(reference)
+    return (
+        f'<line class="reference" x1="{LEFT}" x2="{WIDTH - RIGHT}" '
+        f'y1="{ry:.1f}" y2="{ry:.1f}"><title>{html.escape(label)}</title></line>'
+    )
+
+
+def _line_path(plot: _Plot, index: int, line: Line) -> str:
+    """One series as a path; a NaN lifts the pen, so a gap in the data is a gap in the line."""
+    commands = []
+    pen_up = True
+    drawn = 0
+    for moment, value in zip(line.times, line.values, strict=True):
+        if math.isnan(value):
+            pen_up = True
+            continue
+        commands.append(f"{'M' if pen_up else 'L'}{plot.x(moment):.1f},{plot.y(value):.1f}")
+        pen_up = False
+        drawn += 1
+    return (
+        f'<path class="line series-{index % SERIES_CLASSES}" d="{" ".join(commands)}" '
+        f'data-points="{drawn}"><title>{html.escape(line.label)}</title></path>'
+    )
+
+
+def _legend(lines: Sequence[Line], reference: float | None, reference_label: str) -> str:
+    legend = "".join(
+        f'<li><span class="swatch series-{index % SERIES_CLASSES}"></span>'
+        f"{html.escape(line.label)}</li>"
+        for index, line in enumerate(lines)
+    )
+    if reference is not None and reference_label:
+        legend += f'<li><span class="swatch reference"></span>{html.escape(reference_label)}</li>'
+    return f'<ul class="legend">{legend}</ul>'
+
+
 def line_chart(
     title: str,
     lines: Sequence[Line],
@@ -68,75 +158,24 @@ def line_chart(
     y_from_zero: bool = False,
 ) -> str:
     """A line chart of `lines` from `start` to `end` (Unix seconds), with a dashed reference."""
-    values = [v for line in lines for v in line.values if not math.isnan(v)]
-    if reference is not None:
-        values.append(reference)
-    if y_from_zero:
-        values.append(0.0)
-    low, high = (min(values), max(values)) if values else (0.0, 1.0)
-    ticks = nice_ticks(low, high, Y_TICKS)
-    low, high = ticks[0], ticks[-1]
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    span = max(end - start, 1.0)
-
-    def x(moment: float) -> float:
-        return LEFT + _scale(start, end, plot_w, moment, invert=False)
-
-    def y(value: float) -> float:
-        return TOP + _scale(low, high, plot_h, value, invert=True)
-
+    ticks = _value_ticks(lines, reference, y_from_zero)
+    plot = _Plot(start, end, ticks[0], ticks[-1])
     label = html.escape(title)
     parts = [
         f'<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{label}" '
         f'data-lines="{len(lines)}">',
         f"<title>{label}</title>",
-        f'<rect class="plot" x="{LEFT}" y="{TOP}" width="{plot_w}" height="{plot_h}"/>',
+        f'<rect class="plot" x="{LEFT}" y="{TOP}" width="{WIDTH - LEFT - RIGHT}" '
+        f'height="{HEIGHT - TOP - BOTTOM}"/>',
+        *_value_axis(plot, ticks, unit),
+        *_time_axis(plot),
     ]
-    for value in ticks:
-        ty = y(value)
-        parts.append(
-            f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{ty:.1f}" y2="{ty:.1f}"/>'
-            f'<text class="tick" x="{LEFT - 4}" y="{ty + 4:.1f}" text-anchor="end">'
-            f"{html.escape(_number_label(value))}{html.escape(unit)}</text>"
-        )
-    for k in range(X_TICKS + 1):
-        moment = start + span * k / X_TICKS
-        tx = x(moment)
-        anchor = "start" if k == 0 else "end" if k == X_TICKS else "middle"
-        parts.append(
-            f'<text class="tick" x="{tx:.1f}" y="{HEIGHT - 8}" text-anchor="{anchor}">'
-            f"{_time_label(moment, span)}</text>"
-        )
     if reference is not None:
-        ry = y(reference)
-        parts.append(
-            f'<line class="reference" x1="{LEFT}" x2="{WIDTH - RIGHT}" '
-            f'y1="{ry:.1f}" y2="{ry:.1f}"><title>{html.escape(reference_label)}</title></line>'
-        )
-    for index, line in enumerate(lines):
-        commands = []
-        pen_up = True
-        drawn = 0
-        for moment, value in zip(line.times, line.values, strict=True):
-            if math.isnan(value):
-                pen_up = True
-                continue
-            commands.append(f"{'M' if pen_up else 'L'}{x(moment):.1f},{y(value):.1f}")
-            pen_up = False
-            drawn += 1
-        parts.append(
-            f'<path class="line series-{index % SERIES_CLASSES}" d="{" ".join(commands)}" '
-            f'data-points="{drawn}"><title>{html.escape(line.label)}</title></path>'
-        )
+        parts.append(_reference_line(plot, reference, reference_label))
+    parts.extend(_line_path(plot, index, line) for index, line in enumerate(lines))
     parts.append("</svg>")
-    legend = "".join(
-        f'<li><span class="swatch series-{index % SERIES_CLASSES}"></span>'
-        f"{html.escape(line.label)}</li>"
-        for index, line in enumerate(lines)
-    )
-    if reference is not None and reference_label:
-        legend += f'<li><span class="swatch reference"></span>{html.escape(reference_label)}</li>'
-    return f'<figure class="chart-box">{"".join(parts)}<ul class="legend">{legend}</ul></figure>'
+    legend = _legend(lines, reference, reference_label)
+    return f'<figure class="chart-box">{"".join(parts)}{legend}</figure>'
 
 
 def budget_bar(remaining_percent: float | None, label: str) -> str:

@@ -168,15 +168,23 @@ def _pager(found: model.Overview) -> str:
     return f'<nav class="pager" aria-label="Pages">{" ".join(links)}</nav>'
 
 
-def overview_page(found: model.Overview, *, scope: str) -> str:
-    """The overview: counts, filters (a GET form: every view is a link), SLOs and SLAs."""
-    filters = found.filters
-    counts = "".join(
-        f'<li><a href="{_href("./", query=filters.query(state=state))}" data-count="{e(state)}">'
+def _counts(found: model.Overview) -> str:
+    """Totals, then one link per state that has objects: the overview filtered to that state."""
+    by_state = "".join(
+        f'<li><a href="{_href("./", query=found.filters.query(state=state))}" data-count="{e(state)}">'
         f'<span class="count">{found.counts.get(state, 0)}</span> {e(text)}</a></li>'
         for state, text in model.STATES.items()
         if found.counts.get(state, 0)
     )
+    return f"""<ul class="counts" aria-label="Counts by state">
+<li><span class="count" id="total-slos">{found.total_slos}</span> SLOs</li>
+<li><span class="count" id="total-slas">{found.total_slas}</span> SLAs</li>
+{by_state}</ul>"""
+
+
+def _filters_form(found: model.Overview) -> str:
+    """The filters as a GET form, so every filtered view is a link."""
+    filters = found.filters
     namespace_options = _options(
         [("", "All namespaces"), *((n, n) for n in found.namespaces)], filters.namespace
     )
@@ -185,14 +193,31 @@ def overview_page(found: model.Overview, *, scope: str) -> str:
     )
     state_options = _options([("", "Any state"), *model.STATES.items()], filters.state)
     sort_options = _options(list(model.SORTS.items()), filters.sort)
-    first = (min(filters.page, found.pages) - 1) * model.PAGE_SIZE
-    shown = (
+    return f"""<form class="filters" method="get" action="./" role="search" aria-label="Filter">
+<label>Namespace <select name="namespace">{namespace_options}</select></label>
+<label>Service <select name="service">{service_options}</select></label>
+<label>State <select name="state">{state_options}</select></label>
+<label>Search <input type="search" name="q" value="{e(filters.text)}" maxlength="{model.MAX_TEXT}" placeholder="name, service, owner… ( / )" id="search"></label>
+<label>Sort <select name="sort">{sort_options}</select></label>
+<button type="submit">Apply</button>
+{'<a class="clear" href="./">Clear filters</a>' if filters.active else ""}
+</form>"""
+
+
+def _shown(found: model.Overview) -> str:
+    """How many objects match the filters, and which page of SLOs is on screen."""
+    first = (min(found.filters.page, found.pages) - 1) * model.PAGE_SIZE
+    return (
         f"{found.matching_slos} of {found.total_slos} SLOs"
         + (f" (showing {first + 1}-{first + len(found.slos)})" if found.pages > 1 else "")
         + f", {len(found.slas)} of {found.total_slas} SLAs"
     )
-    pager = _pager(found)
-    slo_table = (
+
+
+def _slo_table(found: model.Overview) -> str:
+    if not found.slos:
+        return '<p class="empty" id="slo-table">No SLO matches these filters.</p>'
+    return (
         '<table class="list" id="slo-table"><caption>Service level objectives</caption><thead><tr>'
         '<th scope="col">SLO</th><th scope="col">Namespace</th><th scope="col">Service</th>'
         '<th scope="col">Window</th><th scope="col">State</th><th scope="col" class="num">SLI</th>'
@@ -201,38 +226,32 @@ def overview_page(found: model.Overview, *, scope: str) -> str:
         + '<th scope="col">Objectives (budget left)</th>'
         + _sort_header(found, "burn", "Max burn rate")
         + f"</tr></thead><tbody>{_slo_rows(found)}</tbody></table>"
-        if found.slos
-        else '<p class="empty" id="slo-table">No SLO matches these filters.</p>'
     )
-    sla_table = (
+
+
+def _sla_table(found: model.Overview) -> str:
+    if not found.slas:
+        return '<p class="empty" id="sla-table">No SLA matches these filters.</p>'
+    return (
         '<table class="list" id="sla-table"><caption>Service level agreements</caption><thead><tr>'
         '<th scope="col">SLA</th><th scope="col">Namespace</th><th scope="col">Customer</th>'
         '<th scope="col">Period</th><th scope="col">State</th>'
         '<th scope="col" class="num">Attainment</th><th scope="col" class="num">Credit</th>'
         '<th scope="col" class="num">Commitments</th>'
         f"</tr></thead><tbody>{_sla_rows(found)}</tbody></table>"
-        if found.slas
-        else '<p class="empty" id="sla-table">No SLA matches these filters.</p>'
     )
+
+
+def overview_page(found: model.Overview, *, scope: str) -> str:
+    """The overview: counts, filters (a GET form: every view is a link), SLOs and SLAs."""
     body = f"""
 <h1>Service levels</h1>
-<ul class="counts" aria-label="Counts by state">
-<li><span class="count" id="total-slos">{found.total_slos}</span> SLOs</li>
-<li><span class="count" id="total-slas">{found.total_slas}</span> SLAs</li>
-{counts}</ul>
-<form class="filters" method="get" action="./" role="search" aria-label="Filter">
-<label>Namespace <select name="namespace">{namespace_options}</select></label>
-<label>Service <select name="service">{service_options}</select></label>
-<label>State <select name="state">{state_options}</select></label>
-<label>Search <input type="search" name="q" value="{e(filters.text)}" maxlength="{model.MAX_TEXT}" placeholder="name, service, owner… ( / )" id="search"></label>
-<label>Sort <select name="sort">{sort_options}</select></label>
-<button type="submit">Apply</button>
-{'<a class="clear" href="./">Clear filters</a>' if filters.active else ""}
-</form>
-<p class="shown" id="shown">{e(shown)}</p>
-{slo_table}
-{pager}
-{sla_table}
+{_counts(found)}
+{_filters_form(found)}
+<p class="shown" id="shown">{e(_shown(found))}</p>
+{_slo_table(found)}
+{_pager(found)}
+{_sla_table(found)}
 """
     return layout("Service levels", body, root="", crumbs=[("Overview", "")], scope=scope)
 
@@ -506,40 +525,42 @@ def _rules(resource: slo.ServiceLevelObjective, status: Mapping[str, Any]) -> st
     return head + f'<ul class="rules" id="rule-names">{items}</ul>'
 
 
-def slo_page(
-    body: Mapping[str, Any],
-    resource: slo.ServiceLevelObjective | None,
-    problems: Sequence[validation.Problem],
-    extras: SloExtras,
-    slas: Sequence[tuple[str, str]],
-    *,
-    scope: str,
-) -> str:
-    """One SLO: tiers, charts, alerts, groups, policy, conditions, rules, manifest."""
-    metadata = body.get("metadata") or {}
-    namespace, name = str(metadata.get("namespace")), str(metadata.get("name"))
-    status = body.get("status") or {}
-    state = model.slo_state(status)
-    root = "../../"
-    crumbs = [
-        ("Overview", root),
-        (namespace, root + "?" + urllib.parse.urlencode({"namespace": namespace})),
+DETAIL_ROOT = "../../"
+"""A detail page's way back to the overview (pages sit at `slo/<namespace>/<name>`)."""
+
+
+def _detail_crumbs(namespace: str, name: str) -> list[tuple[str, str]]:
+    """Overview, the overview filtered to the namespace, the object."""
+    return [
+        ("Overview", DETAIL_ROOT),
+        (namespace, DETAIL_ROOT + "?" + urllib.parse.urlencode({"namespace": namespace})),
         (name, ""),
     ]
-    if resource is None:
-        listed = "".join(f"<li>{e(p.field)}: {e(p.message)}</li>" for p in problems)
-        body_html = (
-            f'<h1>{e(name)} {_badge(state)}</h1><p class="error">This SLO\'s spec is invalid:</p>'
-            f"<ul>{listed}</ul><h2>Conditions</h2>{_conditions(status)}{_manifest(body)}"
-        )
-        return layout(f"SLO {namespace}/{name}", body_html, root=root, crumbs=crumbs, scope=scope)
-    spec = resource.spec
+
+
+def _invalid_body(
+    what: str,
+    name: str,
+    state: str,
+    problems: Sequence[validation.Problem],
+    body: Mapping[str, Any],
+) -> str:
+    """An object whose spec does not parse: the problems, its conditions and its manifest."""
+    status = body.get("status") or {}
+    listed = "".join(f"<li>{e(p.field)}: {e(p.message)}</li>" for p in problems)
+    return (
+        f'<h1>{e(name)} {_badge(state)}</h1><p class="error">This {what}\'s spec is invalid:</p>'
+        f"<ul>{listed}</ul><h2>Conditions</h2>{_conditions(status)}{_manifest(body)}"
+    )
+
+
+def _slo_facts(spec: slo.ServiceLevelObjectiveSpec, status: Mapping[str, Any]) -> str:
     window = (
         f"{spec.calendar.period.value} in {spec.calendar.time_zone}"
         if spec.calendar
         else str(spec.window)
     )
-    facts = _dl(
+    return _dl(
         [
             ("Service", e(spec.service)),
             ("Owner", e(spec.owner or "—")),
@@ -555,18 +576,44 @@ def slo_page(
             ("Backend", e(spec.backend or "default")),
         ]
     )
-    sla_links = (
+
+
+def _sla_links(namespace: str, slas: Sequence[tuple[str, str]]) -> str:
+    if not slas:
+        return ""
+    return (
         "<p>SLAs resting on this SLO: "
-        + ", ".join(f'<a href="{_href(root, "sla", namespace, n)}">{e(n)}</a>' for _, n in slas)
+        + ", ".join(
+            f'<a href="{_href(DETAIL_ROOT, "sla", namespace, n)}">{e(n)}</a>' for _, n in slas
+        )
         + "</p>"
-        if slas
-        else ""
     )
+
+
+def slo_page(
+    body: Mapping[str, Any],
+    resource: slo.ServiceLevelObjective | None,
+    problems: Sequence[validation.Problem],
+    extras: SloExtras,
+    slas: Sequence[tuple[str, str]],
+    *,
+    scope: str,
+) -> str:
+    """One SLO: tiers, charts, alerts, groups, policy, conditions, rules, manifest."""
+    metadata = body.get("metadata") or {}
+    namespace, name = str(metadata.get("namespace")), str(metadata.get("name"))
+    status = body.get("status") or {}
+    state = model.slo_state(status)
+    title, crumbs = f"SLO {namespace}/{name}", _detail_crumbs(namespace, name)
+    if resource is None:
+        body_html = _invalid_body("SLO", name, state, problems, body)
+        return layout(title, body_html, root=DETAIL_ROOT, crumbs=crumbs, scope=scope)
+    spec = resource.spec
     body_html = f"""
 <h1>{e(name)} {_badge(state)}</h1>
 <p class="lead">{e(spec.description or "")}</p>
-{facts}
-{sla_links}
+{_slo_facts(spec, status)}
+{_sla_links(namespace, slas)}
 <section><h2 id="tiers">Objectives</h2>{_objectives_table(resource, status)}</section>
 <section><h2>Burn rates now</h2>{_burn_rates_now(status)}</section>
 <section class="charts"><h2>Charts</h2>{_charts(extras)}</section>
@@ -577,7 +624,7 @@ def slo_page(
 <section><h2>Generated rules</h2>{_rules(resource, status)}</section>
 {_manifest(body)}
 """
-    return layout(f"SLO {namespace}/{name}", body_html, root=root, crumbs=crumbs, scope=scope)
+    return layout(title, body_html, root=DETAIL_ROOT, crumbs=crumbs, scope=scope)
 
 
 # --- SLA detail ---------------------------------------------------------------------------
@@ -707,36 +754,9 @@ def _history(status: Mapping[str, Any]) -> str:
     )
 
 
-def sla_page(
-    body: Mapping[str, Any],
-    resource: sla.ServiceLevelAgreement | None,
-    problems: Sequence[validation.Problem],
-    slo_specs: Mapping[str, slo.ServiceLevelObjectiveSpec],
-    now: datetime.datetime,
-    *,
-    scope: str,
-) -> str:
-    """One SLA: current period, commitments and their SLOs, exclusions, history, credits."""
-    metadata = body.get("metadata") or {}
-    namespace, name = str(metadata.get("namespace")), str(metadata.get("name"))
-    status = body.get("status") or {}
-    state = model.sla_state(status)
-    root = "../../"
-    crumbs = [
-        ("Overview", root),
-        (namespace, root + "?" + urllib.parse.urlencode({"namespace": namespace})),
-        (name, ""),
-    ]
-    if resource is None:
-        listed = "".join(f"<li>{e(p.field)}: {e(p.message)}</li>" for p in problems)
-        body_html = (
-            f'<h1>{e(name)} {_badge(state)}</h1><p class="error">This SLA\'s spec is invalid:</p>'
-            f"<ul>{listed}</ul><h2>Conditions</h2>{_conditions(status)}{_manifest(body)}"
-        )
-        return layout(f"SLA {namespace}/{name}", body_html, root=root, crumbs=crumbs, scope=scope)
-    spec = resource.spec
+def _sla_facts(spec: sla.ServiceLevelAgreementSpec, status: Mapping[str, Any]) -> str:
     current = status.get("currentPeriod") or {}
-    facts = _dl(
+    return _dl(
         [
             ("Customer", e(spec.customer)),
             ("Period", e(f"{spec.period.value} in {spec.time_zone}")),
@@ -760,24 +780,48 @@ def sla_page(
             ("At risk", e(str((model.condition(status, "AtRisk") or {}).get("message") or "—"))),
         ]
     )
+
+
+def _credits_table(spec: sla.ServiceLevelAgreementSpec) -> str:
     credits = "".join(
         f'<tr><th scope="row">below {number(c.below)}%</th><td class="num">{number(c.credit_percent)}%</td></tr>'
         for c in spec.credits
     )
-    credits_table = (
+    if not credits:
+        return '<p class="empty" id="credits">No credit schedule.</p>'
+    return (
         '<table class="list compact" id="credits"><thead><tr><th scope="col">Attainment</th>'
         f'<th scope="col" class="num">Credit</th></tr></thead><tbody>{credits}</tbody></table>'
-        if credits
-        else '<p class="empty" id="credits">No credit schedule.</p>'
     )
+
+
+def sla_page(
+    body: Mapping[str, Any],
+    resource: sla.ServiceLevelAgreement | None,
+    problems: Sequence[validation.Problem],
+    slo_specs: Mapping[str, slo.ServiceLevelObjectiveSpec],
+    now: datetime.datetime,
+    *,
+    scope: str,
+) -> str:
+    """One SLA: current period, commitments and their SLOs, exclusions, history, credits."""
+    metadata = body.get("metadata") or {}
+    namespace, name = str(metadata.get("namespace")), str(metadata.get("name"))
+    status = body.get("status") or {}
+    state = model.sla_state(status)
+    title, crumbs = f"SLA {namespace}/{name}", _detail_crumbs(namespace, name)
+    if resource is None:
+        body_html = _invalid_body("SLA", name, state, problems, body)
+        return layout(title, body_html, root=DETAIL_ROOT, crumbs=crumbs, scope=scope)
+    current = status.get("currentPeriod") or {}
     body_html = f"""
 <h1>{e(name)} {_badge(state)}</h1>
-{facts}
-<section><h2>Commitments</h2>{_commitments(resource, current, slo_specs, root)}</section>
+{_sla_facts(resource.spec, status)}
+<section><h2>Commitments</h2>{_commitments(resource, current, slo_specs, DETAIL_ROOT)}</section>
 <section><h2>Maintenance exclusions</h2>{_exclusions(resource, current, now)}</section>
 <section><h2>Closed periods</h2>{_history(status)}</section>
-<section><h2>Credit schedule</h2>{credits_table}</section>
+<section><h2>Credit schedule</h2>{_credits_table(resource.spec)}</section>
 <section><h2>Conditions</h2>{_conditions(status)}</section>
 {_manifest(body)}
 """
-    return layout(f"SLA {namespace}/{name}", body_html, root=root, crumbs=crumbs, scope=scope)
+    return layout(title, body_html, root=DETAIL_ROOT, crumbs=crumbs, scope=scope)
