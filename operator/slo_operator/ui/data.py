@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import errors
-from ..api import slo
+from ..api import slo, times
 from ..backends import backend_config, client
 from ..report import gather
 from ..rules import series
@@ -29,10 +29,6 @@ CACHE_SIZE = 256
 """SLO pages whose chart series are kept (each a few thousand points)."""
 ALERTS_TTL_SECONDS = 15.0
 """Firing alerts change between evaluations: asked again after this long."""
-
-
-def _seconds(text: str) -> datetime.datetime:
-    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 class Extras:
@@ -99,7 +95,9 @@ class Extras:
                 self._charts.move_to_end(key)
                 return cached
         try:
-            report = await gather.slo_report(backend, resource, status, _seconds(evaluated), None)
+            report = await gather.slo_report(
+                backend, resource, status, times.parse_timestamp(evaluated), None
+            )
             found = pages.SloExtras(report=report)
         except errors.BackendUnavailable as error:
             # Not cached: the next page view asks again.

@@ -19,7 +19,7 @@ from typing import Any
 
 import yaml
 
-from ..api import common, sla, slo, validation
+from ..api import common, sla, slo, times, validation
 from ..budget import exclusions, intervals, sla_conditions
 from ..report import model as report_model
 from ..rules import model as rules_model
@@ -483,7 +483,7 @@ def _policy(
     for step in steps:
         when = reached_at.get(step.name)
         when_text = (
-            datetime.datetime.fromtimestamp(when, datetime.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            times.format_timestamp(datetime.datetime.fromtimestamp(when, datetime.UTC))
             if when is not None
             else ""
         )
@@ -631,9 +631,7 @@ def slo_page(
 
 
 def _parse_time(text: Any) -> datetime.datetime | None:
-    if not text:
-        return None
-    return datetime.datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    return times.parse_timestamp(str(text)) if text else None
 
 
 def _commitments(

@@ -16,15 +16,13 @@ from typing import Any
 
 from aiohttp import web
 
-from ..api import sla, slo, validation
+from ..api import kind_names, sla, slo, validation
 from ..backends import backend_config
 from ..evaluation import registry
 from . import data, model, pages
 
 logger = logging.getLogger(__name__)
 
-SLO_KIND = "ServiceLevelObjective"
-SLA_KIND = "ServiceLevelAgreement"
 STATIC_TYPES = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -58,11 +56,11 @@ async def overview(request: web.Request) -> web.Response:
     except model.BadQuery as error:
         return _error(request, 400, str(error), "")
     rows = request.app[ROWS_KEY]
-    found = model.overview(
-        rows.rows(SLO_KIND, (entry.body for entry in objects.entries(SLO_KIND))),
-        rows.rows(SLA_KIND, (entry.body for entry in objects.entries(SLA_KIND))),
-        filters,
+    slos, slas = (
+        rows.rows(kind, (entry.body for entry in objects.entries(kind)))
+        for kind in (kind_names.SLO_KIND, kind_names.SLA_KIND)
     )
+    found = model.overview(slos, slas, filters)
     return _html(pages.overview_page(found, scope=request.app[SCOPE_KEY]))
 
 
@@ -72,7 +70,7 @@ def _entry(request: web.Request, kind: str) -> registry.Entry | None:
 
 
 async def slo_detail(request: web.Request) -> web.Response:
-    entry = _entry(request, SLO_KIND)
+    entry = _entry(request, kind_names.SLO_KIND)
     namespace, name = request.match_info["namespace"], request.match_info["name"]
     if entry is None:
         return _error(
@@ -83,7 +81,7 @@ async def slo_detail(request: web.Request) -> web.Response:
     scope = request.app[SCOPE_KEY]
     slas = [
         (other.ref.namespace, other.ref.name)
-        for other in request.app[OBJECTS_KEY].entries(SLA_KIND)
+        for other in request.app[OBJECTS_KEY].entries(kind_names.SLA_KIND)
         if other.ref.namespace == namespace
         and any(
             (c.get("sloRef") or {}).get("name") == name
@@ -98,7 +96,7 @@ async def slo_detail(request: web.Request) -> web.Response:
 
 
 async def sla_detail(request: web.Request) -> web.Response:
-    entry = _entry(request, SLA_KIND)
+    entry = _entry(request, kind_names.SLA_KIND)
     namespace, name = request.match_info["namespace"], request.match_info["name"]
     if entry is None:
         return _error(
@@ -112,7 +110,7 @@ async def sla_detail(request: web.Request) -> web.Response:
         return _html(pages.sla_page(entry.body, None, problems, {}, now, scope=scope))
     specs: dict[str, slo.ServiceLevelObjectiveSpec] = {}
     for commitment in checked.spec.commitments:
-        ref = registry.ObjectRef(SLO_KIND, namespace, commitment.slo_ref.name)
+        ref = registry.ObjectRef(kind_names.SLO_KIND, namespace, commitment.slo_ref.name)
         found = request.app[OBJECTS_KEY].get(ref)
         if found is None:
             continue

@@ -45,7 +45,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _api_client() -> kubernetes.client.ApiClient:
-    """The current kubeconfig; inside a pod without one, the service account."""
+    """The current kubeconfig; inside a pod without one, the service account.
+
+    Not `kube.clients.api_client`: the web UI sits below `kube` in the import layers
+    (pyproject.toml), so it cannot import it."""
     if "KUBERNETES_SERVICE_HOST" in os.environ and not os.environ.get("KUBECONFIG"):
         kubernetes.config.load_incluster_config()  # type: ignore[no-untyped-call]
     else:
