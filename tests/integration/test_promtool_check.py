@@ -134,8 +134,10 @@ def build(
         objective["target"] = target
         if "threshold" in objective:
             objective["threshold"] = common.format_duration(threshold / 1000)
-    if method != "Occurrences":
+    if method == "Timeslices":
         spec["timeslice"] = {"duration": details["slice"], "target": details["slice_target"]}
+    elif method == "RatioTimeslices":  # the mean of slice ratios has no slice target
+        spec["timeslice"] = {"duration": details["slice"]}
     return rule_yaml.slo_from(manifest)
 
 
@@ -180,8 +182,9 @@ def test_alert_labels_and_annotations_print_user_text_verbatim() -> None:
     expected_annotations = {
         "summary": f"SLO ns/hostile ({HOSTILE_SERVICE}) has no data",
         "description": (
-            "The indicator's series of this SLO are absent: its SLI and error budget cannot be "
-            "computed. Check the selectors and the scrape targets."
+            "The indicator of this SLO counted no events in the last five minutes: its SLI and "
+            "error budget cannot be computed for now. Check the selectors, the scrape targets "
+            "and whether the service still receives traffic."
         ),
         **annotations,
     }
