@@ -468,13 +468,20 @@ NOT_FROM_THE_CHART = {
 }
 
 
-def test_every_operator_flag_is_reachable_from_the_values(helm: Helm) -> None:
+def test_every_operator_flag_is_reachable_from_the_values(helm: Helm, tmp_path: Path) -> None:
     """A flag added to `slo-operator run` without a chart value fails here."""
     parser = argparse.ArgumentParser(add_help=False)
     operator_settings.add_arguments(parser)
     flags = {option for action in parser._actions for option in action.option_strings}
     used: set[str] = set()
-    for values in [None, *VALUES_SETS]:
+    # --allow-insecure-backends follows from a backend that skips TLS verification (it is the
+    # explicit permission), a setting no shared values set should carry.
+    insecure = tmp_path / "insecure-backend.yaml"
+    insecure.write_text(
+        "backends:\n  - name: lab\n    url: https://lab.example:9090\n"
+        "    insecureSkipVerify: true\n"
+    )
+    for values in [None, *VALUES_SETS, insecure]:
         documents = helm.render(values_files=[values] if values else [])
         container = find(documents, "Deployment")["spec"]["template"]["spec"]["containers"][0]
         used |= {arg.partition("=")[0] for arg in container["args"]}
