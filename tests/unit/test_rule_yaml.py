@@ -75,6 +75,13 @@ def test_each_tricky_word_as_key_and_as_value_is_written_as_pyyaml_writes_it(wor
         assert rule_yaml.dump(document) == pyyaml(document)
 
 
+def test_equal_numbers_of_other_types_keep_their_own_text() -> None:
+    # 1 == 1.0 == True in Python: a cache keyed by value alone wrote the second as the first.
+    document = {"a": 1, "b": True, "c": 1.0, "d": 0, "e": False, "f": 0.0}
+    assert rule_yaml.dump(document) == pyyaml(document)
+    assert rule_yaml.dump(document) == "a: 1\nb: true\nc: 1.0\nd: 0\ne: false\nf: 0.0\n"
+
+
 def test_a_very_long_expression_is_folded_as_pyyaml_folds_it() -> None:
     document = {"expr": " or ".join(f'up{{job="j{index}"}}' for index in range(400))}
     assert rule_yaml.dump(document) == pyyaml(document)

@@ -66,7 +66,8 @@ def _plain_is_safe(text: str) -> bool:
     return bool(tag == "tag:yaml.org,2002:str")
 
 
-@functools.lru_cache(maxsize=65_536)
+# typed: 1, 1.0 and True are equal keys to an untyped cache, but PyYAML writes 1, 1.0 and true.
+@functools.lru_cache(maxsize=65_536, typed=True)
 def _scalar_by_pyyaml(value: Any) -> str:
     """The scalar as PyYAML writes it at the start of a line (no trailing newline)."""
     text: str = yaml.dump(
