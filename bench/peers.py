@@ -95,7 +95,8 @@ def pyrra_source() -> str:
     binary = pyrra_binary()
     if binary is None:
         return "reproduced by bench/pyrra.py (no PYRRA_SRC given)"
-    source = binary.resolve().with_name(binary.resolve().name + ".source")
+    built = binary.resolve()
+    source = built.with_name(built.name + ".source")
     name = source.read_text().strip() if source.is_file() else "a source archive"
     return f"built from {name} (`pyrra generate`)"
 

@@ -211,9 +211,6 @@ def main(argv: list[str] | None = None) -> int:
     # Which Pyrra was measured, and how far bench/pyrra.py's fallback is from it.
     results.peers.setdefault("pyrra", {"name": "pyrra", "status": "reproduced", "detail": ""})
     results.peers["pyrra"]["source"] = peers.pyrra_source()
-    results.peers["pyrra"]["reproduction_differences"] = peers.pyrra_reproduction_differences(
-        list(specs.SINGLE if args.quick else specs.MULTI)
-    )
     results.environment["slo-generator"] = installed.get(
         "slo-generator", peers.Peer("", "", "?")
     ).detail.split(" ")[-1]
@@ -226,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
 
     scenario = data.scenario(tenants=2) if args.quick else data.scenario()
     items = list(specs.SINGLE if args.quick else specs.MULTI)
+    results.peers["pyrra"]["reproduction_differences"] = peers.pyrra_reproduction_differences(items)
     results.scenario = data.describe(scenario)
     synthetic_data, raw = harness.raw_blocks(scenario)
     at = float(scenario.end - 600)
