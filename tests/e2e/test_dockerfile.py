@@ -5,14 +5,9 @@ against its ENTRYPOINT, EXPOSE and USER. See dockerfile_replay for what the repl
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import signal
-import subprocess
 import tempfile
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +15,7 @@ import pytest
 
 from e2e import dockerfile_replay
 from e2e.helm_chart import Helm, find
+from e2e.operator_in_root import apply_example_until_ready, running_operator, snapshot
 from support import paths
 from testkit import controlplane, operator_process
 
@@ -51,17 +47,6 @@ def image() -> Iterator[dockerfile_replay.Replay]:
         yield replay
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def snapshot(root: Path, writable: tuple[Path, ...]) -> dict[str, tuple[int, int]]:
-    """(size, mtime) of every path under root outside the writable mounts."""
-    state = {}
-    for path in root.rglob("*"):
-        if any(path == mount or mount in path.parents for mount in writable):
-            continue
-        info = path.lstat()
-        state[str(path.relative_to(root))] = (info.st_size, info.st_mtime_ns)
-    return state
 
 
 def test_final_image_holds_only_the_virtualenv(image: dockerfile_replay.Replay) -> None:
@@ -107,8 +92,7 @@ def test_the_operator_runs_from_the_image_on_a_read_only_root(
     health, metrics, webhook = (operator_process.free_port() for _ in range(3))
     writable = (image.host("/tmp"), image.host(WEBHOOK_CERTS))
     before = snapshot(image.root, writable)
-    log = (tmp_path / "operator.log").open("w")
-    process = subprocess.Popen(
+    with running_operator(
         image.entrypoint_command(
             [
                 f"--namespace={namespace}",
@@ -119,62 +103,20 @@ def test_the_operator_runs_from_the_image_on_a_read_only_root(
                 f"--webhook-cert-dir={image.host(WEBHOOK_CERTS)}",
             ]
         ),
-        cwd=image.host(image.workdir),
         env=image.entrypoint_environ({"KUBECONFIG": str(kubeconfig)}),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        controlplane.wait_until(
-            lambda: healthy(health) or process.poll() is not None,
-            timeout=60,
-            description="the operator's /healthz",
-        )
-        assert process.poll() is None, (tmp_path / "operator.log").read_text()[-3000:]
+        cwd=image.host(image.workdir),
+        log_path=tmp_path / "operator.log",
+        health_port=health,
+        control_plane=control_plane,
+        timeout=60,
+    ):
         assert sorted(p.name for p in image.host(WEBHOOK_CERTS).iterdir()) == [
             "ca.crt",
             "tls.crt",
             "tls.key",
         ]
-        example = json.loads(
-            control_plane.kubectl(
-                "create", "--dry-run=client", "-o", "json", "-f",
-                str(paths.REPO / "examples" / "chatbot-latency.yaml"),
-            ).stdout
-        )  # fmt: skip
-        example["metadata"]["namespace"] = namespace
-        control_plane.apply(example)
-        controlplane.wait_until(
-            lambda: ready(control_plane, namespace, example["metadata"]["name"]),
-            timeout=30,
-            description="the example SLO Ready",
-        )
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(30)
-        log.close()
-        # The webhook configurations kopf created belong to no release: leave the plane clean.
-        for kind in ("validatingwebhookconfiguration", "mutatingwebhookconfiguration"):
-            control_plane.kubectl("delete", kind, "slo-operator.slo.dev", "--ignore-not-found")
+        apply_example_until_ready(control_plane, namespace, timeout=30)
     assert snapshot(image.root, writable) == before
-
-
-def healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, ConnectionError, TimeoutError):
-        return False
-
-
-def ready(plane: controlplane.ControlPlane, namespace: str, name: str) -> bool:
-    result = plane.kubectl("get", "slo", name, "-n", namespace, "-o", "json", check=False)
-    if result.returncode:
-        return False
-    conditions = json.loads(result.stdout).get("status", {}).get("conditions", [])
-    return any(c["type"] == "Ready" and c["status"] == "True" for c in conditions)
 
 
 def test_chart_runs_the_image_as_built(helm: Helm) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 import pytest
 
 from e2e.helm_chart import Helm, find
-from e2e.test_dockerfile import healthy, ready, snapshot
+from e2e.operator_in_root import apply_example_until_ready, running_operator, snapshot
 from support import paths
 from testkit import controlplane, operator_process
 
@@ -167,50 +166,23 @@ def test_the_operator_runs_from_the_image_as_its_user_on_a_read_only_root(
     health, metrics, webhook = (operator_process.free_port() for _ in range(3))
     writable = (image.host("/tmp"), image.host(WEBHOOK_CERTS))
     before = snapshot(image.root, writable)
-    log_path = tmp_path / "operator.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            image.command(
-                [
-                    f"--namespace={namespace}",
-                    f"--health-port={health}",
-                    f"--metrics-port={metrics}",
-                    f"--webhook-port={webhook}",
-                    "--webhook-host=127.0.0.1",
-                    f"--webhook-cert-dir={WEBHOOK_CERTS}",
-                ]
-            ),
-            env=image.environ({"KUBECONFIG": "/tmp/kubeconfig"}),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            controlplane.wait_until(
-                lambda: healthy(health) or process.poll() is not None,
-                timeout=90,
-                description="the operator's /healthz",
-            )
-            assert process.poll() is None, log_path.read_text()[-3000:]
-            example = json.loads(
-                control_plane.kubectl(
-                    "create", "--dry-run=client", "-o", "json", "-f",
-                    str(paths.EXAMPLES / "chatbot-latency.yaml"),
-                ).stdout
-            )  # fmt: skip
-            example["metadata"]["namespace"] = namespace
-            control_plane.apply(example)
-            controlplane.wait_until(
-                lambda: ready(control_plane, namespace, example["metadata"]["name"]),
-                timeout=60,
-                description="the example SLO Ready",
-            )
-            rules = control_plane.kubectl("get", "prometheusrule", "-n", namespace, "-o", "name")
-            assert "slo-chatbot-latency" in rules.stdout
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(30)
-            for kind in ("validatingwebhookconfiguration", "mutatingwebhookconfiguration"):
-                control_plane.kubectl("delete", kind, "slo-operator.slo.dev", "--ignore-not-found")
+    with running_operator(
+        image.command(
+            [
+                f"--namespace={namespace}",
+                f"--health-port={health}",
+                f"--metrics-port={metrics}",
+                f"--webhook-port={webhook}",
+                "--webhook-host=127.0.0.1",
+                f"--webhook-cert-dir={WEBHOOK_CERTS}",
+            ]
+        ),
+        env=image.environ({"KUBECONFIG": "/tmp/kubeconfig"}),
+        log_path=tmp_path / "operator.log",
+        health_port=health,
+        control_plane=control_plane,
+    ):
+        apply_example_until_ready(control_plane, namespace, timeout=60)
+        rules = control_plane.kubectl("get", "prometheusrule", "-n", namespace, "-o", "name")
+        assert "slo-chatbot-latency" in rules.stdout
     assert snapshot(image.root, writable) == before, "nothing written outside the mounts"
