@@ -13,11 +13,8 @@ from __future__ import annotations
 import base64
 import copy
 import datetime
-import http.server
-import json
 import pathlib
 import secrets
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -27,8 +24,8 @@ import yaml
 
 from slo_operator.api import validation
 from slo_operator.rules import render
+from support import example_data, waiting, webhook_receiver
 from support import manifests as example_manifests
-from support import waiting
 from testkit import backfill, controlplane, operator_process, prometheus, synthetic
 
 INTERVAL = 2.0
@@ -82,55 +79,6 @@ def strict_slo() -> dict[str, Any]:
     }
 
 
-def scenario(end: int) -> synthetic.Scenario:
-    """The examples' services (checkout, chatbot, catalog) and the catalog probe, 36 hours."""
-    start = end - 36 * 3600
-    return synthetic.Scenario(
-        start=start,
-        end=end,
-        interval=30,
-        seed=5,
-        services=(
-            synthetic.Service("checkout", peak_requests_per_second=20.0),
-            synthetic.Service("chatbot", peak_requests_per_second=10.0, error_ratio=0.001),
-            synthetic.Service("catalog", peak_requests_per_second=10.0),
-        ),
-        tenants=(synthetic.Tenant("acme", 0.5), synthetic.Tenant("globex", 0.5)),
-        probes=(synthetic.Probe("blackbox", "catalog", "catalog"),),
-        incidents=(
-            synthetic.Incident.error_burst(
-                "checkout-burst", end - 6 * 3600, 1800, 0.05, jobs=("checkout",)
-            ),
-        ),
-    )
-
-
-class Receiver:
-    """A webhook receiver on 127.0.0.1 that records every POST."""
-
-    def __init__(self) -> None:
-        self.posts: list[dict[str, Any]] = []
-        received = self.posts
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                received.append(json.loads(self.rfile.read(length)))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-
-
 @pytest.fixture(scope="module")
 def namespace(control_plane: controlplane.ControlPlane) -> Iterator[str]:
     name = control_plane.create_namespace(f"ev-{secrets.token_hex(4)}")
@@ -154,7 +102,7 @@ def live_prometheus(
     folder = tmp_path_factory.mktemp("evaluation-prometheus")
     now = int(time.time())
     end = now - now % 30 - 60
-    data = synthetic.generate(scenario(end))
+    data = synthetic.generate(example_data.examples_scenario(end, seed=5))
     tsdb = folder / "tsdb"
     backfill.backfill_synthetic(data, tsdb, work_dir=folder)
     resources = []
@@ -171,8 +119,8 @@ def live_prometheus(
 
 
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    hook = Receiver()
+def receiver() -> Iterator[webhook_receiver.Receiver]:
+    hook = webhook_receiver.Receiver()
     yield hook
     hook.close()
 
@@ -219,7 +167,7 @@ def applied(
     control_plane: controlplane.ControlPlane,
     namespace: str,
     manifests: list[dict[str, Any]],
-    receiver: Receiver,
+    receiver: webhook_receiver.Receiver,
 ) -> list[dict[str, Any]]:
     secret = {
         "apiVersion": "v1",
@@ -255,7 +203,7 @@ def test_examples_get_numbers_within_one_cycle(
     namespace: str,
     applied: list[dict[str, Any]],
     tmp_path: pathlib.Path,
-    receiver: Receiver,
+    receiver: webhook_receiver.Receiver,
 ) -> None:
     operator = start_operator(control_plane, backends_file, tmp_path)
     try:
@@ -317,7 +265,7 @@ def test_policy_webhook_posts_once_per_step_crossing_across_a_restart(
     backends_file: pathlib.Path,
     namespace: str,
     applied: list[dict[str, Any]],
-    receiver: Receiver,
+    receiver: webhook_receiver.Receiver,
     tmp_path: pathlib.Path,
 ) -> None:
     operator = start_operator(control_plane, backends_file, tmp_path)

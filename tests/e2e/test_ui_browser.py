@@ -39,6 +39,7 @@ from selenium.webdriver.support.ui import Select
 
 from slo_operator.api import validation
 from slo_operator.rules import render
+from support import example_data
 from support import manifests as manifests_module
 from support.waiting import wait_for
 from testkit import backfill, controlplane, operator_process, prometheus, synthetic
@@ -72,28 +73,6 @@ def example_manifests(namespace: str) -> list[dict[str, Any]]:
     return [*bodies, strict]
 
 
-def scenario(end: int) -> synthetic.Scenario:
-    start = end - 36 * 3600
-    return synthetic.Scenario(
-        start=start,
-        end=end,
-        interval=30,
-        seed=16,
-        services=(
-            synthetic.Service("checkout", peak_requests_per_second=20.0),
-            synthetic.Service("chatbot", peak_requests_per_second=10.0, error_ratio=0.001),
-            synthetic.Service("catalog", peak_requests_per_second=10.0),
-        ),
-        tenants=(synthetic.Tenant("acme", 0.5), synthetic.Tenant("globex", 0.5)),
-        probes=(synthetic.Probe("blackbox", "catalog", "catalog"),),
-        incidents=(
-            synthetic.Incident.error_burst(
-                "checkout-burst", end - 6 * 3600, 1800, 0.05, jobs=("checkout",)
-            ),
-        ),
-    )
-
-
 @pytest.fixture(scope="module")
 def ui_namespace(control_plane: controlplane.ControlPlane) -> Iterator[str]:
     name = control_plane.create_namespace(f"ui-{secrets.token_hex(3)}")
@@ -114,7 +93,7 @@ def live_prometheus(
     folder = tmp_path_factory.mktemp("ui-prometheus")
     now = int(time.time())
     end = now - now % 30 - 60
-    data = synthetic.generate(scenario(end))
+    data = synthetic.generate(example_data.examples_scenario(end, seed=16))
     tsdb = folder / "tsdb"
     backfill.backfill_synthetic(data, tsdb, work_dir=folder)
     slos = [

@@ -14,13 +14,11 @@ line or the operator's metrics.
 from __future__ import annotations
 
 import datetime
-import http.server
 import json
 import os
 import pathlib
 import random
 import signal
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -31,7 +29,7 @@ import yaml
 from cluster.conftest import control_plane, kubeconfig
 from slo_operator.api import validation
 from slo_operator.rules import render, series
-from support import waiting
+from support import waiting, webhook_receiver
 from testkit import backfill, controlplane, operator_process, prometheus, synthetic
 
 __all__ = ["control_plane", "kubeconfig"]
@@ -109,33 +107,11 @@ def _manifests(namespace: str) -> list[dict[str, Any]]:
     return [slo, sla]
 
 
-class Receiver:
-    """Policy webhooks: every POST recorded."""
-
-    def __init__(self) -> None:
-        self.posts: list[dict[str, Any]] = []
-        received = self.posts
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                length = int(self.headers.get("Content-Length", "0"))
-                received.append(json.loads(self.rfile.read(length)))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                return
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture(scope="module")
-def receiver() -> Iterator[Receiver]:
-    running = Receiver()
+def receiver() -> Iterator[webhook_receiver.Receiver]:
+    running = webhook_receiver.Receiver()
     yield running
-    running.server.shutdown()
+    running.close()
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +177,7 @@ def _status(plane: controlplane.ControlPlane, namespace: str, kind: str) -> dict
 def test_sigkill_during_period_closing_and_policy_steps(
     control_plane: controlplane.ControlPlane,
     server: prometheus.PrometheusServer,
-    receiver: Receiver,
+    receiver: webhook_receiver.Receiver,
     namespace: str,
     tmp_path: pathlib.Path,
 ) -> None:
