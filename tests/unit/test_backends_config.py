@@ -120,3 +120,23 @@ def test_insecure_skip_verify_is_refused_unless_allowed(tmp_path: pathlib.Path) 
         backend_config.load(None, str(path))
     allowed = backend_config.load(None, str(path), allow_insecure=True)
     assert allowed.by_name["lab"].insecure_skip_verify
+
+
+def test_query_parameters_are_kept_and_cannot_replace_the_query_s_own(
+    tmp_path: pathlib.Path,
+) -> None:
+    path = tmp_path / "backends.yaml"
+    path.write_text(
+        "backends:\n  - name: thanos\n    url: http://thanos-query:9090\n"
+        "    queryParameters: {dedup: 'true', partial_response: 'false'}\n"
+    )
+    loaded = backend_config.load(None, str(path)).resolve("thanos", "shop")
+    assert loaded.query_parameters == {"dedup": "true", "partial_response": "false"}
+    path.write_text(
+        "backends:\n  - name: thanos\n    url: http://thanos-query:9090\n"
+        "    queryParameters: {time: '0'}\n"
+    )
+    with pytest.raises(
+        ValueError, match=r"(?s)backends.0.queryParameters.*time: set by each query"
+    ):
+        backend_config.load(None, str(path))

@@ -400,3 +400,26 @@ def test_generate_refuses_the_same_slo_twice(tmp_path: pathlib.Path) -> None:
     (group,) = yaml.safe_load(result.stdout)["groups"][:1]
     assert "checkout-availability" in group["name"]
     assert result.stderr.startswith(f"{second}:1:metadata.name: SLO default/checkout-availability")
+
+
+@pytest.mark.parametrize(
+    ("param", "said"),
+    [
+        ("time=0", "--query-param: Value error, time: set by each query, not by the backend"),
+        ("dedup", "--query-param 'dedup': expected KEY=VALUE"),
+    ],
+)
+def test_evaluate_refuses_a_bad_query_param_before_querying(param: str, said: str) -> None:
+    # Port 1 answers nothing: a query sent would fail differently.
+    checked = slo_operator(
+        "evaluate",
+        "-f",
+        str(paths.REPO / "examples" / "checkout-availability.yaml"),
+        "--prometheus-url",
+        "http://127.0.0.1:1",
+        "--query-param",
+        param,
+    )
+    assert checked.returncode == 1
+    assert said in checked.stderr
+    assert "Traceback" not in checked.stderr

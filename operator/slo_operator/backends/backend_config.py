@@ -13,6 +13,9 @@ backends:
     bearerTokenFile: /var/run/secrets/mimir/token
     caFile: /etc/slo-operator/ca.crt
     namespaces: [team-a, "team-a-*"]
+  - name: thanos
+    url: http://thanos-query.monitoring:9090
+    queryParameters: {dedup: "true", partial_response: "false"}
 ```
 Secrets are read from files (a mounted Secret) when a query is sent, so a rotated token is used
 without a restart, and never appear in the configuration itself.
@@ -31,6 +34,7 @@ from .. import errors
 from ..api import common
 
 DEFAULT_BACKEND = "default"
+RESERVED_QUERY_PARAMETERS = frozenset({"query", "time", "start", "end", "step"})
 
 
 class _Model(pydantic.BaseModel):
@@ -68,6 +72,18 @@ class BackendConfig(_Model):
     """Namespaces allowed to use this backend; shell patterns like `team-*`. Absent: all."""
     timeout_seconds: float = pydantic.Field(default=30.0, gt=0)
     """Per-request timeout."""
+    query_parameters: dict[str, str] = pydantic.Field(default_factory=dict)
+    """Extra parameters sent with every query, e.g. Thanos Query's `dedup` and
+    `partial_response` (docs/engines.md). The query's own (`query`, `time`, `start`, `end`,
+    `step`) cannot be overridden."""
+
+    @pydantic.field_validator("query_parameters")
+    @classmethod
+    def _no_reserved_parameters(cls, parameters: dict[str, str]) -> dict[str, str]:
+        reserved = sorted(set(parameters) & RESERVED_QUERY_PARAMETERS)
+        if reserved:
+            raise ValueError(f"{', '.join(reserved)}: set by each query, not by the backend")
+        return parameters
 
     @pydantic.model_validator(mode="after")
     def _one_auth(self) -> BackendConfig:

@@ -120,7 +120,8 @@ class PrometheusBackend:
             self._client.auth = auth
             self.queries_sent += 1
             result: list[dict[str, Any]] = self._client.custom_query(
-                query.promql, params={"time": f"{query.at.timestamp():.3f}"}
+                query.promql,
+                params={**self.config.query_parameters, "time": f"{query.at.timestamp():.3f}"},
             )
         except (requests.RequestException, ValueError) as error:
             # Before OSError: requests' exceptions are OSErrors too.
@@ -145,6 +146,7 @@ class PrometheusBackend:
                 start_time=query.start,
                 end_time=query.end,
                 step=f"{query.step_seconds:g}",
+                params=dict(self.config.query_parameters),
             )
         except (requests.RequestException, ValueError) as error:
             raise errors.BackendUnavailable(self.name, _short(error)) from None

@@ -8,7 +8,10 @@ import datetime
 from collections.abc import Callable, Sequence
 from typing import TextIO
 
+import pydantic
+
 from ..api import times, validation
+from ..backends import backend_config
 from ..rules import rule_yaml
 
 EXIT_OK = 0
@@ -78,3 +81,42 @@ def parse_time(text: str) -> datetime.datetime:
     if moment.tzinfo is None:
         raise argparse.ArgumentTypeError(f"give a time zone (e.g. Z) in {text!r}")
     return moment
+
+
+def add_query_param_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--query-param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a parameter sent with every query, e.g. dedup=true and partial_response=false "
+        "for Thanos Query (repeatable)",
+    )
+
+
+def backend_from_args(args: argparse.Namespace) -> backend_config.BackendConfig:
+    """The backend of `--prometheus-url` and `--query-param`; ValueError naming the flag."""
+    parameters: dict[str, str] = {}
+    for item in args.query_param:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--query-param {item!r}: expected KEY=VALUE")
+        parameters[key] = value
+    try:
+        return backend_config.BackendConfig(
+            name=backend_config.DEFAULT_BACKEND,
+            url=args.prometheus_url,
+            query_parameters=parameters,
+        )
+    except pydantic.ValidationError as error:
+        flags = {
+            "queryParameters": "--query-param",
+            "query_parameters": "--query-param",
+            "url": "--prometheus-url",
+        }
+        raise ValueError(
+            "; ".join(
+                f"{flags.get(str(problem['loc'][0]), str(problem['loc'][0]))}: {problem['msg']}"
+                for problem in error.errors()
+            )
+        ) from None

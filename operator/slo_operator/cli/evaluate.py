@@ -25,6 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="TIME",
         help="evaluate at TIME (default: now)",
     )
+    common.add_query_param_argument(parser)
     parser.add_argument("-o", "--output", choices=("table", "json"), default="table")
 
 
@@ -47,7 +48,12 @@ def run(args: argparse.Namespace) -> int:
         return common.EXIT_INVALID
     at = args.at or datetime.datetime.now(datetime.UTC)
     try:
-        found = asyncio.run(offline.evaluate(slos, args.prometheus_url, at))
+        backend = common.backend_from_args(args)
+    except ValueError as error:
+        print(f"slo-operator evaluate: {error}", file=sys.stderr)
+        return common.EXIT_INVALID
+    try:
+        found = asyncio.run(offline.evaluate(slos, backend, at))
     except errors.BackendUnavailable as error:
         print(f"slo-operator evaluate: {error}", file=sys.stderr)
         return common.EXIT_INVALID

@@ -47,10 +47,11 @@ class _NoWrites:
 
 async def evaluate(
     resources: Sequence[slo.ServiceLevelObjective | sla.ServiceLevelAgreement],
-    prometheus_url: str,
+    prometheus_url: str | backend_config.BackendConfig,
     at: datetime.datetime,
 ) -> list[Evaluated]:
-    """Each SLO's status at `at`, measured from the recorded series at `prometheus_url`.
+    """Each SLO's status at `at`, measured from the recorded series at `prometheus_url` (a URL,
+    or a whole backend configuration with its query parameters and credentials).
 
     Raises BackendUnavailable when the backend did not answer: offline there are no last good
     values to keep.
@@ -61,9 +62,12 @@ async def evaluate(
         body["metadata"].setdefault("namespace", resource.namespace)
         body["metadata"].setdefault("uid", f"offline-{index}")
         objects.upsert(type(resource).__name__, body)
-    backends = backend_config.Backends(
-        [backend_config.BackendConfig(name=backend_config.DEFAULT_BACKEND, url=prometheus_url)]
+    backend = (
+        prometheus_url
+        if isinstance(prometheus_url, backend_config.BackendConfig)
+        else backend_config.BackendConfig(name=backend_config.DEFAULT_BACKEND, url=prometheus_url)
     )
+    backends = backend_config.Backends([backend])
     cycle = loop.EvaluationLoop(
         objects,
         backends,
