@@ -32,8 +32,9 @@ import logging
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -209,6 +210,8 @@ def synthetic_blocks(engine: Engine, data: synthetic.SyntheticData) -> Path:
 # --- VictoriaMetrics ----------------------------------------------------------------------------
 
 _IMPORT_CHUNK_SAMPLES: Final = 500_000
+Sample = tuple[float, float]
+"""(Unix seconds, value)."""
 
 
 class VictoriaMetricsStack(EngineStack):
@@ -222,7 +225,15 @@ class VictoriaMetricsStack(EngineStack):
     * ``-retentionPeriod=100y``: the synthetic month is in the past.
     """
 
-    def __init__(self, data: synthetic.SyntheticData, work_dir: Path) -> None:
+    def __init__(
+        self,
+        data: synthetic.SyntheticData | None,
+        work_dir: Path,
+        *,
+        extra_flags: Sequence[str] = (),
+    ) -> None:
+        """Start VictoriaMetrics and import ``data`` (nothing when None: feed it with
+        :meth:`import_series`)."""
         self.engine = "victoriametrics"
         folder = engine_dir("victoriametrics")
         self.vmalert = str(folder / "vmalert")
@@ -238,13 +249,69 @@ class VictoriaMetricsStack(EngineStack):
                 "-search.disableCache",
                 "-search.latencyOffset=0s",
                 "-loggerLevel=WARN",
+                *extra_flags,
             ],
             work_dir / "victoria-metrics.log",
             ready_url=f"{self.url}/health",
         )
         self.process.start()
         self.api = prometheus.APIEndpoint(self.url)
-        self._import(data)
+        if data is not None:
+            self._import(data)
+
+    def import_series(self, series: Sequence[tuple[Mapping[str, str], Sequence[Sample]]]) -> None:
+        """Each ``(labels with __name__, [(Unix seconds, value), ...])`` through
+        ``/api/v1/import``, then flushed."""
+        lines = [
+            json.dumps(
+                {
+                    "metric": dict(labels),
+                    "values": [value for _, value in samples],
+                    "timestamps": [int(stamp * 1000) for stamp, _ in samples],
+                }
+            )
+            for labels, samples in series
+            if samples
+        ]
+        self._post("/api/v1/import", "\n".join(lines).encode())
+        self.flush()
+
+    def export(
+        self, selector: str, start: float, end: float
+    ) -> list[tuple[dict[str, str], list[Sample]]]:
+        """The raw samples of ``selector`` in ``[start, end]`` (``/api/v1/export``)."""
+        query = urllib.parse.urlencode({"match[]": selector, "start": start, "end": end})
+        with urllib.request.urlopen(f"{self.url}/api/v1/export?{query}", timeout=60) as response:
+            lines = response.read().decode().splitlines()
+        exported = []
+        for line in lines:
+            item = json.loads(line)
+            samples = [
+                (stamp / 1000, float(value))
+                for stamp, value in zip(item["timestamps"], item["values"], strict=True)
+            ]
+            exported.append((dict(item["metric"]), samples))
+        return exported
+
+    def replay_alerts(self, rule_files: Sequence[Path], start: float, end: float) -> None:
+        """``vmalert -replay`` of the alerting rules of ``rule_files`` over ``[start, end]``,
+        after :meth:`backfill_rules` recorded what they read: vmalert writes their state as
+        ``ALERTS`` and ``ALERTS_FOR_STATE`` series by remote write."""
+        folder = self.work_dir / "alert-rules"
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = []
+        for index, path in enumerate(rule_files):
+            groups = [
+                {**group, "rules": alerts}
+                for group in backfill.load_rule_groups(Path(path))
+                if (alerts := [rule for rule in group.get("rules") or [] if "alert" in rule])
+            ]
+            if groups:
+                paths.append(folder / f"{index:02d}-{Path(path).stem}.yml")
+                paths[-1].write_text(json.dumps({"groups": groups}))
+        if paths:
+            self._replay(paths, start, end)
+            self.flush()
 
     def _post(self, path: str, body: bytes) -> None:
         request = urllib.request.Request(f"{self.url}{path}", data=body, method="POST")

@@ -9,14 +9,20 @@ traffic just inside the objective (80% of the budget rate, with 10x swings in tr
 nothing, and the no-data alert must fire when the indicator's series vanish — the 5m lookback
 plus `noData.for` later.
 
-All scenarios run in parallel, one promtool process each, from one session fixture.
+All scenarios run in parallel, one promtool process each, from one session fixture. The same
+scenarios run on VictoriaMetrics too: the input series imported, the rules replayed by
+`vmalert -replay` (recording rules level by level, then the alerts), and the `ALERTS` series it
+writes checked at the same minutes.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import math
-from collections.abc import Callable, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,6 +30,7 @@ import pytest
 from slo_operator.api import common, slo
 from slo_operator.rules import burn_rates, render, series
 from support import promtool, rule_yaml
+from testkit import engines
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 
@@ -452,3 +459,99 @@ def test_alert_timing(
         for c in scenario.checks
     )
     assert result.ok, f"{name} on {release}: expected\n{checks}\npromtool said:\n{result.output}"
+
+
+# --- the same scenarios on VictoriaMetrics, replayed by vmalert --------------------------------
+
+REPLAY_START = 1_767_225_600
+"""2026-01-01T00:00:00Z: minute 0 of every scenario on VictoriaMetrics (any whole minute)."""
+VMALERT_OWN_LABELS = frozenset({"__name__", "alertstate", "alertgroup"})
+"""What vmalert adds to every ALERTS series (`alertgroup`: the rule group's name)."""
+VM_NO_DATA_LEAD_MINUTES = 3
+"""How much earlier the no-data alert may fire on VictoriaMetrics than on Prometheus (measured:
+2). VictoriaMetrics drops a series from instant queries about one sample interval after its last
+sample, where Prometheus looks back 5 minutes, so `absent()` of the level-1 series turns true
+sooner; `-search.minStalenessInterval=5m` gives Prometheus' timing (docs/engines.md)."""
+_SERIES = re.compile(r"^(?P<name>[a-zA-Z_:][a-zA-Z0-9_:]*)\{(?P<labels>.*)\}$")
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def _vm_series(input_series: Sequence[Mapping[str, str]]) -> list[Any]:
+    imported = []
+    for item in input_series:
+        match = _SERIES.match(item["series"])
+        assert match, item["series"]
+        labels = {"__name__": match["name"], **dict(_LABEL.findall(match["labels"]))}
+        samples = [
+            (REPLAY_START + 60 * minute, value)
+            for minute, value in enumerate(promtool.expand_values(item["values"]))
+            if value is not None
+        ]
+        imported.append((labels, samples))
+    return imported
+
+
+def _replay_on_victoriametrics(scenario: Scenario, work: Path) -> dict[int, list[dict[str, str]]]:
+    """Minute -> labels of the alerts firing at that minute's evaluation."""
+    minutes = sum(segment.minutes for segment in scenario.segments)
+    end = REPLAY_START + 60 * minutes
+    work.mkdir(parents=True, exist_ok=True)
+    rule_file = work / "rules.yaml"
+    rule_file.write_text(rule_yaml.dump(render.render_rule_file([scenario.resource])))
+    stack = engines.VictoriaMetricsStack(None, work)
+    try:
+        stack.import_series(_vm_series(scenario.series(scenario.resource, scenario.segments)))
+        stack.backfill_rules([rule_file], REPLAY_START, end)
+        stack.replay_alerts([rule_file], REPLAY_START, end)
+        exported = stack.export('ALERTS{alertstate="firing"}', REPLAY_START, end)
+    except BaseException:
+        print(stack.log_tails())
+        raise
+    finally:
+        stack.stop()
+    firing: dict[int, list[dict[str, str]]] = {}
+    for labels, samples in exported:
+        for stamp, _ in samples:
+            minute, second = divmod(stamp - REPLAY_START, 60)
+            assert second == 0, f"{labels} evaluated off the minute grid at {stamp}"
+            firing.setdefault(int(minute), []).append(dict(labels))
+    return firing
+
+
+@pytest.fixture(scope="session")
+def vmalert_results(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, dict[int, list[dict[str, str]]]]:
+    """Every scenario replayed by vmalert on its own VictoriaMetrics, two at a time."""
+    root = tmp_path_factory.mktemp("vmalert-alerts")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {
+            name: pool.submit(_replay_on_victoriametrics, scenario, root / name)
+            for name, scenario in SCENARIOS.items()
+        }
+        return {name: future.result() for name, future in futures.items()}
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_alert_timing_on_vmalert(
+    name: str, vmalert_results: dict[str, dict[int, list[dict[str, str]]]]
+) -> None:
+    """The minutes promtool checks, on VictoriaMetrics with vmalert's replay: each alert fires
+    (with exactly the expected labels) or stays silent at the same minutes; the no-data alert
+    may fire up to VM_NO_DATA_LEAD_MINUTES earlier."""
+    scenario = SCENARIOS[name]
+    firing = vmalert_results[name]
+    for check in scenario.checks:
+        minute = check.minute
+        if check.alert == NO_DATA and not check.firing:
+            minute -= VM_NO_DATA_LEAD_MINUTES
+        found = [
+            {k: v for k, v in labels.items() if k not in VMALERT_OWN_LABELS}
+            for labels in firing.get(minute, [])
+            if labels.get("alertname") == check.alert
+        ]
+        expected = [{"alertname": check.alert, **scenario.alert_labels[check.alert]}]
+        assert found == (expected if check.firing else []), (
+            f"{name}: minute {minute}, {check.alert}: firing {found}; expected "
+            f"{'firing' if check.firing else 'silent'}"
+        )

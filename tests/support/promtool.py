@@ -82,3 +82,26 @@ def run_parallel(jobs: Mapping[Key, Any], workers: int | None = None) -> dict[Ke
     with concurrent.futures.ThreadPoolExecutor(max_workers=count) as pool:
         futures = {name: pool.submit(job) for name, job in jobs.items()}
         return {name: future.result() for name, future in futures.items()}
+
+
+def expand_values(notation: str) -> list[float | None]:
+    """promtool's expanding notation (`input_series` values) as one value per step, None for
+    a missing sample: `a`, `axn` (n+1 times a), `a+bxn`/`a-bxn` (a, a+b, ... a+n*b), `_`,
+    `_xn` (n missing)."""
+    values: list[float | None] = []
+    for token in notation.split():
+        if token == "_":
+            values.append(None)
+        elif token.startswith("_x"):
+            values.extend([None] * int(token[2:]))
+        elif "x" in token:
+            head, _, count = token.partition("x")
+            split = max(head.rfind("+"), head.rfind("-"))
+            if split > 0 and head[split - 1] not in "eE":
+                first, step = float(head[:split]), float(head[split:])
+            else:
+                first, step = float(head), 0.0
+            values.extend(first + step * index for index in range(int(count) + 1))
+        else:
+            values.append(float(token))
+    return values
