@@ -16,7 +16,7 @@ import pytest
 
 from slo_operator import errors
 from slo_operator.backends import backend_config, client
-from slo_operator.evaluation import loop, registry
+from slo_operator.evaluation import loop, metrics, registry
 
 T0 = datetime.datetime(2026, 11, 27, 10, 0, tzinfo=datetime.UTC)
 KIND = "ServiceLevelObjective"
@@ -218,6 +218,30 @@ def test_no_data_is_ready_without_numbers() -> None:
     assert condition(status, "ErrorBudgetExhausted")["status"] == "Unknown"
     for field in ("sli", "objectives", "errorBudgetRemainingPercent", "burnRates"):
         assert field not in status
+
+
+def _exported(name: str) -> dict[str, float]:
+    """The operator's per-objective samples of SLO `name`, by metric name."""
+    return {
+        sample.name: sample.value
+        for family in metrics.SLO_NUMBERS.collect()
+        for sample in family.samples
+        if sample.labels.get("name") == name
+    }
+
+
+def test_an_slo_whose_traffic_stopped_leaves_the_metrics() -> None:
+    """The dashboards read these gauges: no events in the window shows no value there, not the
+    numbers of before."""
+    harness = Harness(body("stops"))
+    harness.backend.total["stops"] = 1000
+    harness.backend.bad["stops"] = 4
+    harness.cycle()
+    assert _exported("stops")["slo_operator_slo_sli_percent"] == pytest.approx(99.6)
+    harness.backend.total["stops"] = harness.backend.bad["stops"] = 0
+    harness.cycle(T0 + datetime.timedelta(minutes=1))
+    assert condition(harness.status("stops"), "Ready")["reason"] == "NoData"
+    assert _exported("stops") == {}
 
 
 def test_backend_failure_keeps_values_then_stalls_then_recovers() -> None:

@@ -281,12 +281,13 @@ def overview_dashboard() -> dict[str, Any]:
     """Every SLO of the chosen namespaces: how many meet their objectives, budgets, burn rates."""
     layout = _Layout()
     layout.row("Objectives")
-    slos = _sel(series.ERROR_RATIO, _NS_MULTI)
+    # Level 1 is recorded for an SLO without traffic too (zero events), unlike its ratios.
+    slos = f"{{{_TOTAL_LEVEL1},{_NS_MULTI}}}"
     layout.panel(
         "stat",
         "SLOs",
         [Query(f"count(count by ({series.LABEL_NAMESPACE}, {series.LABEL_SLO}) ({slos}))")],
-        description="SLOs whose rules Prometheus evaluates (recorded error ratios).",
+        description="SLOs whose rules Prometheus evaluates (recorded events per minute).",
         width=6,
         height=4,
     )
@@ -356,7 +357,7 @@ def overview_dashboard() -> dict[str, Any]:
         [
             Query(
                 f"100 * (1 - {full_bad} / ignoring ({series.LABEL_THRESHOLD}) group_left () "
-                f"{full_total})",
+                f"({full_total} > 0))",
                 "{{slo_namespace}}/{{slo}} {{slo_threshold}}",
             )
         ],
@@ -524,7 +525,8 @@ def detail_dashboard(group_labels: Iterable[str] = ()) -> dict[str, Any]:
         [
             Query(
                 f"100 * (1 - {_sel(series.BAD_SUM, *_ONE_SLO)} / ignoring "
-                f"({series.LABEL_THRESHOLD}) group_left () {_sel(series.TOTAL_SUM, *_ONE_SLO)})",
+                f"({series.LABEL_THRESHOLD}) group_left () "
+                f"({_sel(series.TOTAL_SUM, *_ONE_SLO)} > 0))",
                 "{{slo_threshold}}",
             )
         ],
@@ -608,7 +610,7 @@ def _commitment_attainment(
     if series.needs_tiles(spec):
         bad = f"sum_over_time({series.selector(series.BAD_TILE, bad_labels)}[$__range:1h])"
         total = f"sum_over_time({series.selector(series.TOTAL_TILE, labels)}[$__range:1h])"
-        return f"100 * (1 - sum({bad}) / sum({total}))"
+        return f"100 * (1 - sum({bad}) / (sum({total}) > 0))"
     if series.uses_slices(spec):
         assert spec.timeslice is not None
         step = spec.timeslice.duration
@@ -616,7 +618,7 @@ def _commitment_attainment(
         return f"100 * (1 - avg(avg_over_time({errors}[$__range:{step}])))"
     bad = f"sum_over_time({series.selector(series.bad_level1(spec), bad_labels)}[$__range])"
     total = f"sum_over_time({series.selector(series.total_level1(spec), labels)}[$__range])"
-    return f"100 * (1 - sum({bad}) / sum({total}))"
+    return f"100 * (1 - sum({bad}) / (sum({total}) > 0))"
 
 
 def sla_dashboard(

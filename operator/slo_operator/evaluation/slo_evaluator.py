@@ -328,6 +328,9 @@ class SloEvaluator:
                 ],
                 outcome.burn_rates,
             )
+        else:
+            # No events in the window: the dashboards show no value, never the last numbers.
+            metrics.SLO_NUMBERS.forget(facts.namespace, facts.name)
         return outcome
 
     def _evaluate(
