@@ -6,6 +6,12 @@ with a 2-second cycle. The tests prove: the examples get numbers within one cycl
 so), a stopped Prometheus keeps the values and leads to Stalled after the grace period, a restarted
 one brings Ready back by itself, a policy webhook gets exactly one POST per step crossing across
 an operator restart, and a namespace that may not use a backend is Stalled without a query.
+
+Two tests run the operator with its clock frozen (`SLO_OPERATOR_TEST_NOW`) inside the data: a
+tenant whose series vanish while another goes on keeps its last numbers in `status.groups`,
+marked noData; and every Grafana dashboard panel, run against the live Prometheus while it
+scrapes the operator's /metrics, shows what the operator wrote into status and what the
+synthetic counters hold, and nothing at all for an SLO without traffic.
 """
 
 from __future__ import annotations
