@@ -80,6 +80,7 @@ class Model(pydantic.BaseModel):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_duration_seconds(text: str) -> float:
     """Seconds in a Prometheus duration; raises ValueError for anything else or zero."""
     if not text or not re.fullmatch(DURATION_PATTERN, text):
@@ -92,6 +93,8 @@ def parse_duration_seconds(text: str) -> float:
     return seconds
 
 
+# Cached: rule generation formats the same few windows hundreds of thousands of times.
+@functools.lru_cache(maxsize=4096)
 def format_duration(seconds: float) -> str:
     """The shortest Prometheus duration of whole milliseconds: 5400 -> `1h30m`."""
     millis = round(seconds * 1000)
@@ -226,6 +229,7 @@ _OPS = {
 }
 
 
+@functools.lru_cache(maxsize=65_536)
 def quote_promql_string(value: str) -> str:
     """A PromQL double-quoted string literal for any text: no value can escape its quotes."""
     escaped = (

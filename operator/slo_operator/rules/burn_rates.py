@@ -20,6 +20,7 @@ in 3d (6h). A burn-rate factor is `fraction consumed x W / long window`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Literal
 
@@ -153,6 +154,8 @@ def _condition(reference: Reference, window: int) -> BurnCondition:
     )
 
 
+# Cached (the result is immutable): every SLO of the same window has the same alerts.
+@functools.lru_cache(maxsize=1024)
 def burn_rate_alerts(window_seconds: int) -> tuple[BurnAlert, ...]:
     """The page and ticket alerts for an SLO window of `window_seconds` (>= 1h)."""
     if window_seconds < HOUR:

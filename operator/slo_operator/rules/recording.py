@@ -10,6 +10,7 @@ windows never overlap. docs/rules.md explains the design and its cost.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 
 from ..api import common, slo
@@ -246,11 +247,16 @@ def _slice_error(ctx: Context, builder: _Builder) -> None:
 
 def alert_windows(spec: slo.ServiceLevelObjectiveSpec) -> list[int]:
     """Every long and short window the burn-rate alerts read, ascending, in seconds."""
+    return list(_alert_windows(series.window_seconds(spec)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _alert_windows(window_seconds: int) -> tuple[int, ...]:
     windows: set[int] = set()
-    for alert in burn_rates.burn_rate_alerts(series.window_seconds(spec)):
+    for alert in burn_rates.burn_rate_alerts(window_seconds):
         for condition in alert.conditions:
             windows.update((condition.long_seconds, condition.short_seconds))
-    return sorted(windows)
+    return tuple(sorted(windows))
 
 
 def _window_ratio(ctx: Context, seconds: int) -> str:

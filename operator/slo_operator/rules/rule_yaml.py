@@ -116,8 +116,12 @@ def _mapping(mapping: Mapping[Any, Any], indent: int, out: list[str], first_pref
     prefix = first_prefix
     for key, value in mapping.items():
         head = f"{prefix}{_key(key)}:"
-        _value(value, indent, out, head)
         prefix = pad
+        # Most values are plain text: written here, without the general path's type checks.
+        if type(value) is str and len(value) + len(head) < _WIDTH - 2 and _plain_is_safe(value):
+            out.append(f"{head} {value}\n")
+            continue
+        _value(value, indent, out, head)
 
 
 def _sequence(items: Sequence[Any], indent: int, out: list[str], first_prefix: str) -> None:
@@ -126,7 +130,7 @@ def _sequence(items: Sequence[Any], indent: int, out: list[str], first_prefix: s
     prefix = first_prefix
     for item in items:
         head = f"{prefix}-"
-        if isinstance(item, Mapping) and item:
+        if (type(item) is dict or isinstance(item, Mapping)) and item:
             _mapping(item, indent + 2, out, head + " ")
         elif isinstance(item, list | tuple) and item:
             _sequence(item, indent + 2, out, head + " ")
@@ -145,7 +149,7 @@ def _inline(value: Any, column: int, indent: int) -> str:
 
 def _value(value: Any, indent: int, out: list[str], head: str) -> None:
     """A mapping entry's value after ``head`` (``key:``), the entry being at ``indent``."""
-    if isinstance(value, Mapping) and value:
+    if (type(value) is dict or isinstance(value, Mapping)) and value:
         out.append(head + "\n")
         _mapping(value, indent + 2, out, " " * (indent + 2))
     elif isinstance(value, list | tuple) and value:
@@ -166,6 +170,19 @@ def dump(document: Mapping[str, Any]) -> str:
             out.append("{}\n")
     except _NeedsPyYAML:
         return dump_with_pyyaml(document)
+    return "".join(out)
+
+
+def dump_entries(items: Sequence[Any]) -> str | None:
+    """The entries of a non-empty sequence as `dump` writes them under a top-level key:
+    `dump({"groups": a + b}) == "groups:\n" + dump_entries(a) + dump_entries(b)`, so parts of a
+    rule file can be written apart and joined. None when a scalar needs PyYAML's emitter: then
+    only `dump` of the whole document is exact."""
+    out: list[str] = []
+    try:
+        _sequence(items, 0, out, "")
+    except _NeedsPyYAML:
+        return None
     return "".join(out)
 
 
