@@ -73,11 +73,10 @@ def test_a_hostile_document_is_refused_quickly_by_name(
     assert took < SECONDS
     said = out + err
     assert "Traceback" not in said
+    # Located by line and column in the file (document 1 where YAML gives no position).
+    assert re.search(rf"{re.escape(str(path))}:\d+:(\d+:)? ", said), said
     if verb == "validate":
-        # Located by line and column in the file (document 1 where YAML gives no position).
-        assert re.search(rf"{re.escape(str(path))}:\d+:(\d+:)? ", said), said
         assert expected in said, said
     else:  # convert refuses these by their apiVersion (or the YAML reader) before anything else
-        assert f"{path}:1:" in said
         assert "apiVersion" in said or expected in said, said
     assert peak_mb < 1024

@@ -125,12 +125,41 @@ def test_cli_writes_what_converted_and_exits_1_naming_what_did_not(
     assert result.returncode == 1
     (manifest,) = list(yaml.safe_load_all(result.stdout))
     assert manifest["metadata"]["name"] == "base"
+    # The line and column of the offending node, and the object, as kubectl and yamllint say.
+    lines = path.read_text().splitlines()
+    line = lines.index("            type: Datadog") + 1
     assert (
-        f"{path}:2:spec.indicator.spec.ratioMetric.total.metricSource.type: metric source type "
+        f"{path}:{line}:13: SLO from-datadog: "
+        "spec.indicator.spec.ratioMetric.total.metricSource.type: metric source type "
         "'Datadog' is not supported" in result.stderr
     )
-    assert f"converted 1 of 2 OpenSLO SLO(s); not converted: {path}:2" in result.stderr
+    start = lines.index("---") + 2
+    assert (
+        f"converted 1 of 2 OpenSLO SLO(s); not converted: SLO from-datadog ({path}:{start}:1)"
+        in result.stderr
+    )
     assert "what converted was written" in result.stderr
+
+
+def test_cli_names_a_composite_slo_by_name_at_its_objectives(tmp_path: pathlib.Path) -> None:
+    composite = copy.deepcopy(BASE)
+    composite["metadata"]["name"] = "combined"
+    indicator = composite["spec"].pop("indicator")
+    composite["spec"]["objectives"] = [
+        {"displayName": "Reads", "target": 0.99, "compositeWeight": 1, "indicator": indicator},
+        {"displayName": "Writes", "target": 0.99, "compositeWeight": 2, "indicator": indicator},
+    ]
+    path = tmp_path / "composite.yaml"
+    path.write_text(yaml.safe_dump(composite, sort_keys=False))
+    result = slo_operator("convert", "--from", "openslo", "-f", str(path))
+    assert result.returncode == 1
+    line = path.read_text().splitlines().index("  objectives:") + 1
+    assert (
+        f"{path}:{line}:3: SLO combined: spec.objectives: composite SLOs are not supported: "
+        "SLO 'combined' gives objectives[0], objectives[1] their own indicator or "
+        "compositeWeight" in result.stderr
+    ), result.stderr
+    assert "spec.indicator: required" not in result.stderr
 
 
 def test_cli_never_prints_a_traceback_on_garbage(tmp_path: pathlib.Path) -> None:

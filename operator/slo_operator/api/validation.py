@@ -295,13 +295,13 @@ _OBJECT_NAME = re.compile(r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?")
 _PATH_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
-def _object_name(body: Any) -> str:
-    """`Kind namespace/name` of a manifest body, as far as it says."""
+def object_name(body: Any, kinds: Iterable[str] = KINDS) -> str:
+    """`Kind namespace/name` of a manifest body of one of `kinds`, as far as it says."""
     if not isinstance(body, Mapping):
         return ""
     kind = body.get("kind")
     metadata = body.get("metadata")
-    if not isinstance(kind, str) or kind not in KINDS or not isinstance(metadata, Mapping):
+    if not isinstance(kind, str) or kind not in kinds or not isinstance(metadata, Mapping):
         return ""
     name, namespace = metadata.get("name"), metadata.get("namespace")
     if not isinstance(name, str) or not _OBJECT_NAME.fullmatch(name):
@@ -328,28 +328,39 @@ def _node_at(root: yaml.Node, field: str) -> yaml.Node:
     return found
 
 
+def compose_document(path: pathlib.Path, index: int) -> yaml.Node | None:
+    """The node tree of the `index`-th (1-based) document of a file, with each node's line and
+    column; None when the file or that document cannot be read. Composed only as far as that
+    document: a later one may be broken YAML."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        nodes = yaml.compose_all(text, Loader=_SAFE_LOADER)
+        root: yaml.Node | None = next(itertools.islice(nodes, index - 1, None))
+    except StopIteration:
+        return None
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, IndexError, RecursionError, ValueError):
+        return None
+    return root
+
+
+def position(root: yaml.Node, field: str) -> tuple[int, int]:
+    """1-based (line, column) of the node a field path points at (`_node_at`)."""
+    mark = _node_at(root, field).start_mark
+    return mark.line + 1, mark.column + 1
+
+
 def locate(problems: list[Problem], path: pathlib.Path, document: Document) -> list[Problem]:
     """The problems of one document of a file, with the line and column of each offending node
     and the object's kind and name. The file is composed again only here: valid manifests
     never pay for positions."""
-    try:
-        text = path.read_text(encoding="utf-8")
-        # Only as far as this document: a later one may be broken YAML.
-        nodes = yaml.compose_all(text, Loader=_SAFE_LOADER)
-        root = next(itertools.islice(nodes, document.index - 1, None))
-    except StopIteration:
-        return problems
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, IndexError, RecursionError):
-        return problems
+    root = compose_document(path, document.index)
     if root is None:
         return problems
-    what = _object_name(document.body)
+    what = object_name(document.body)
     located = []
     for problem in problems:
-        mark = _node_at(root, problem.field).start_mark
-        located.append(
-            dataclasses.replace(problem, line=mark.line + 1, column=mark.column + 1, what=what)
-        )
+        line, column = position(root, problem.field)
+        located.append(dataclasses.replace(problem, line=line, column=column, what=what))
     return located
 
 

@@ -1,8 +1,8 @@
 """`slo-operator`: the command line. Each verb is a thin adapter over the layers below, one
 module per verb in this package.
 
-Exit codes: 0 success, 1 invalid input (one `file:document:field: message` line per problem),
-2 wrong usage (argparse's convention).
+Exit codes: 0 success, 1 invalid input (one `file:line:column: Kind name: field: message` line
+per problem), 2 wrong usage (argparse's convention).
 """
 
 from __future__ import annotations

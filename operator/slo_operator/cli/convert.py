@@ -48,13 +48,19 @@ def _load_documents(
     return documents, problems
 
 
+def _slo_name(document: validation.Document) -> str:
+    from ..convert import openslo
+
+    return validation.object_name(document.body, openslo.KINDS) or "SLO"
+
+
 def run(args: argparse.Namespace) -> int:
     from ..convert import openslo
 
     documents, load_problems = _load_documents(args.paths)
     conversion = openslo.convert_documents(documents, args.namespace)
     common.print_problems(load_problems, sys.stderr)
-    for finding in conversion.findings:
+    for finding in openslo.locate(conversion.findings, documents):
         print(str(finding).replace("\n", " "), file=sys.stderr)
     manifests = [item.manifest for item in conversion.converted]
     if args.output_dir is None:
@@ -68,7 +74,9 @@ def run(args: argparse.Namespace) -> int:
     total = len(conversion.converted) + len(conversion.not_converted)
     summary = f"converted {len(conversion.converted)} of {total} OpenSLO SLO(s)"
     if conversion.not_converted:
-        names = ", ".join(f"{doc.source}:{doc.index}" for doc in conversion.not_converted)
+        names = ", ".join(
+            f"{_slo_name(doc)} ({openslo.document_place(doc)})" for doc in conversion.not_converted
+        )
         summary += f"; not converted: {names}"
     print(summary, file=sys.stderr)
     if load_problems or not conversion.complete or total == 0:

@@ -17,8 +17,8 @@ document: `references` indexes the input, `indicators`, `time_windows`, `objecti
 input; `reporting` and `reading` are what they all share.
 """
 
-from .converter import DISPLAY_NAME_ANNOTATION, convert_documents
-from .reporting import Conversion, Converted, Finding, Severity
+from .converter import DISPLAY_NAME_ANNOTATION, convert_documents, locate
+from .reporting import Conversion, Converted, Finding, Severity, document_place
 from .vocabulary import API_VERSION, KINDS, PRIMARY_OBJECTIVE_ANNOTATION
 
 __all__ = [
@@ -31,4 +31,6 @@ __all__ = [
     "Finding",
     "Severity",
     "convert_documents",
+    "document_place",
+    "locate",
 ]

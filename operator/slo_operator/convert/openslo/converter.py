@@ -276,3 +276,10 @@ def convert_documents(
                     )
                 )
     return conversion
+
+
+def locate(
+    findings: Sequence[reporting.Finding], documents: Sequence[validation.Document]
+) -> list[reporting.Finding]:
+    """The findings as `file:line:column: Kind name: field: message` (`reporting.locate`)."""
+    return reporting.locate(findings, documents, vocabulary.KINDS)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Iterable, Mapping
+import pathlib
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ...api import slo, validation
@@ -21,20 +22,71 @@ class Severity(enum.StrEnum):
 
 @dataclasses.dataclass(frozen=True)
 class Finding:
-    """One thing said about one field of one document: `file:document:field: message`."""
+    """One thing said about one field of one document.
+
+    Located (`locate`): `file:line:column: Kind name: field: message`, the line and column of
+    the offending node, as `slo-operator validate`, kubectl, yamllint and promtool print them.
+    Before that, or for input that is not a readable file: `file:document:field: message`.
+    """
 
     source: str
     document: int
     field: str
     message: str
     severity: Severity
+    line: int = 0
+    """1-based line of the offending node in the file; 0 when unknown."""
+    column: int = 0
+    """1-based column of the offending node."""
+    what: str = ""
+    """The OpenSLO object, e.g. `SLO checkout`, when the document names one."""
 
     def __str__(self) -> str:
-        location = f"{self.source}:{self.document}"
-        if self.field:
-            location += f":{self.field}"
         prefix = "note: " if self.severity is Severity.NOTE else ""
-        return f"{location}: {prefix}{self.message}"
+        if not self.line:
+            location = f"{self.source}:{self.document}"
+            if self.field:
+                location += f":{self.field}"
+            return f"{location}: {prefix}{self.message}"
+        parts = [f"{self.source}:{self.line}:{self.column}", self.what, self.field]
+        return ": ".join([*(part for part in parts if part), f"{prefix}{self.message}"])
+
+
+def locate(
+    findings: Sequence[Finding], documents: Sequence[validation.Document], kinds: Iterable[str]
+) -> list[Finding]:
+    """The findings with the line and column of each offending node and the object's kind and
+    name (of one of `kinds`), read from the files the documents came from (each composed once,
+    and only when it has findings); findings whose file cannot be read again keep their
+    document index."""
+    bodies = {(document.source, document.index): document.body for document in documents}
+    roots: dict[tuple[str, int], Any] = {}
+    located = []
+    for finding in findings:
+        key = (finding.source, finding.document)
+        if key not in roots:
+            roots[key] = (
+                validation.compose_document(pathlib.Path(finding.source), finding.document)
+                if finding.document
+                else None
+            )
+        root = roots[key]
+        if root is None:
+            located.append(finding)
+            continue
+        line, column = validation.position(root, finding.field)
+        what = validation.object_name(bodies.get(key), kinds)
+        located.append(dataclasses.replace(finding, line=line, column=column, what=what))
+    return located
+
+
+def document_place(document: validation.Document) -> str:
+    """`file:line:column` where a document starts (`file:document` when it cannot be read)."""
+    root = validation.compose_document(pathlib.Path(document.source), document.index)
+    if root is None:
+        return f"{document.source}:{document.index}"
+    line, column = validation.position(root, "")
+    return f"{document.source}:{line}:{column}"
 
 
 @dataclasses.dataclass(frozen=True)
