@@ -14,9 +14,11 @@ synthetic counters alone.
 Proven: an SLA on a grouped SLO's objective gets `currentPeriod` and Ready/Compliant/AtRisk/
 Unbacked equal to `evaluate --at` and within 0.01 pp of the truth, credit tier exact; a
 commitment as strict as or stricter than its objective is Unbacked naming both targets; a
-missing SLO, objective or group is Stalled by name; an operator stopped across the month end
-closes January into history once on return, with `evaluate`'s numbers, and further restarts
-neither duplicate nor rewrite it (the status is not even written again).
+missing SLO, objective or group is Stalled by name; January so far, measured from 8% of its time
+(the data starts on the 29th), is flagged lowCoverage with the LowCoverage condition; an operator
+stopped across the month end closes January into history once on return, with `evaluate`'s
+numbers, and further restarts neither duplicate nor rewrite it (the status is not even written again); it is closed flagged,
+with one LowCoverage Warning Event.
 """
 
 from __future__ import annotations
@@ -362,6 +364,42 @@ def test_current_period_equals_evaluate_and_truth(
     assert shown["Unbacked"][0] == "False"
 
 
+def covered_percent(start: datetime.datetime, at: datetime.datetime) -> float:
+    """Percent of [period start, at) outside the nightly maintenance that the data covers."""
+
+    def measured(a: datetime.datetime, b: datetime.datetime) -> float:
+        seconds = (b - a).total_seconds()
+        day = a.replace(hour=0, minute=0, second=0, microsecond=0)
+        while day < b:
+            window_start = max(day + datetime.timedelta(hours=MAINTENANCE_HOUR), a)
+            window_end = min(day + datetime.timedelta(hours=MAINTENANCE_HOUR + 1), b)
+            seconds -= max((window_end - window_start).total_seconds(), 0)
+            day += datetime.timedelta(days=1)
+        return seconds
+
+    return 100 * measured(max(start, START), at) / measured(start, at)
+
+
+def test_a_period_mostly_without_data_says_so(
+    control_plane: controlplane.ControlPlane,
+    january: tuple[str, list[dict[str, Any]], operator_process.OperatorProcess],
+) -> None:
+    """The data starts on 29 January: January so far is measured from 8% of its time, below
+    the 90% minimum, and the status flags it instead of presenting the month as measured."""
+    namespace, _, _ = january
+    status = wait_for_sla(control_plane, namespace, "acme")
+    period = status["currentPeriod"]
+    expected = covered_percent(_utc(2026, 1, 1), T1)
+    print(f"coverage {period['coverage']}, expected {expected:.4f}")
+    assert abs(period["coverage"] - expected) <= TOLERANCE_PP
+    assert period["lowCoverage"] is True
+    (only,) = period["commitments"]
+    assert abs(only["coverage"] - expected) <= TOLERANCE_PP
+    state, reason, message = conditions(status)["LowCoverage"]
+    assert (state, reason) == ("True", "PartialData"), message
+    assert "2026-01-01T00:00:00Z" in message and "below the 90% minimum" in message, message
+
+
 @pytest.mark.parametrize(
     ("name", "sla_target", "slo_target"), [("equal", "99.9", "99.9"), ("stricter", "99.5", "99")]
 )
@@ -439,6 +477,10 @@ def test_operator_stopped_across_the_month_end_closes_it_once_and_never_rewrites
     assert closed["creditPercent"] == credit(real) == 10
     assert closed["commitments"][0]["met"] is True
     assert closed["commitments"][0]["projected"] == measured
+    # Met from three days of data: closed flagged, with one Warning Event saying so.
+    assert closed["lowCoverage"] is True
+    assert abs(closed["coverage"] - covered_percent(_utc(2026, 1, 1), FEBRUARY)) <= TOLERANCE_PP
+    assert low_coverage_events(control_plane, namespace) == 1
 
     # Restarted later in February: the current period moves on, January stays as it was.
     later = evaluate(server, manifests, T3)["acme"]
@@ -464,3 +506,12 @@ def test_operator_stopped_across_the_month_end_closes_it_once_and_never_rewrites
     assert after["status"]["history"] == [told]
     # Not written at all: neither the reconcile on resume nor the loop patched the status.
     assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+    assert low_coverage_events(control_plane, namespace) == 1, "closed once, announced once"
+
+
+def low_coverage_events(plane: controlplane.ControlPlane, namespace: str) -> int:
+    events = plane.kubectl_json(
+        "get", "events", "-n", namespace, "--field-selector", "involvedObject.name=acme"
+    )["items"]
+    return sum(event["count"] if event.get("count") else 1 for event in events
+               if event["reason"] == "LowCoverage")  # fmt: skip
