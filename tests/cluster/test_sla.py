@@ -17,8 +17,8 @@ commitment as strict as or stricter than its objective is Unbacked naming both t
 missing SLO, objective or group is Stalled by name; January so far, measured from 8% of its time
 (the data starts on the 29th), is flagged lowCoverage with the LowCoverage condition; an operator
 stopped across the month end closes January into history once on return, with `evaluate`'s
-numbers, and further restarts neither duplicate nor rewrite it (the status is not even written again); it is closed flagged,
-with one LowCoverage Warning Event.
+numbers, and further restarts neither duplicate nor rewrite it (the status is not even written
+again); it is closed flagged, with one LowCoverage Warning Event.
 """
 
 from __future__ import annotations
