@@ -34,7 +34,7 @@ import yaml
 from slo_operator.api import common, validation
 from slo_operator.dashboards import grafana
 from slo_operator.rules import render, series
-from support import dashboard_queries, example_data, paths, waiting, webhook_receiver
+from support import dashboard_queries, example_data, paths, slo_factory, waiting, webhook_receiver
 from support import manifests as example_manifests
 from testkit import backfill, controlplane, operator_process, prometheus, synthetic
 
@@ -89,26 +89,6 @@ def strict_slo() -> dict[str, Any]:
     }
 
 
-def ratio_slo(name: str, job: str, window: str, **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": "slo.dev/v1alpha1",
-        "kind": "ServiceLevelObjective",
-        "metadata": {"name": name},
-        "spec": {
-            "service": job,
-            "indicator": {
-                "ratio": {
-                    "errors": f'http_requests_total{{job="{job}",code=~"5.."}}',
-                    "total": f'http_requests_total{{job="{job}"}}',
-                }
-            },
-            "window": window,
-            "objectives": [{"name": "standard", "target": 99.0}],
-            **spec,
-        },
-    }
-
-
 IDLE = "idle"
 FADING = "fading"
 GLOBEX_GONE = 2 * 3600
@@ -117,12 +97,12 @@ GLOBEX_GONE = 2 * 3600
 
 def idle_slo() -> dict[str, Any]:
     """Zero traffic: its counters exist and never move."""
-    return ratio_slo(IDLE, "idle", "1d")
+    return slo_factory.job_availability(IDLE, "idle", "1d")
 
 
 def fading_slo() -> dict[str, Any]:
     """One SLI per tenant over one hour; globex's series vanish `GLOBEX_GONE` before the end."""
-    return ratio_slo(FADING, "fading", "1h", groupBy=["tenant"])
+    return slo_factory.job_availability(FADING, "fading", "1h", groupBy=["tenant"])
 
 
 def acme_sla(namespace: str) -> dict[str, Any]:

@@ -22,7 +22,7 @@ import pytest
 
 from slo_operator.api import slo
 from slo_operator.rules import model, recording, render, series
-from support import rule_yaml
+from support import rule_yaml, slo_factory
 from testkit import backfill, prometheus, synthetic
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
@@ -81,24 +81,9 @@ def _scenario() -> synthetic.Scenario:
 
 
 def _slo(name: str, job: str, window: str) -> slo.ServiceLevelObjective:
-    return rule_yaml.slo_from(
-        {
-            "apiVersion": "slo.dev/v1alpha1",
-            "kind": "ServiceLevelObjective",
-            "metadata": {"name": name, "namespace": "shop"},
-            "spec": {
-                "service": job,
-                "indicator": {
-                    "ratio": {
-                        "errors": f'http_requests_total{{job="{job}",code=~"5.."}}',
-                        "total": f'http_requests_total{{job="{job}"}}',
-                    }
-                },
-                "window": window,
-                "objectives": [{"name": "standard", "target": 99.5}],
-            },
-        }
-    )
+    body = slo_factory.job_availability(name, job, window, target=99.5)
+    body["metadata"]["namespace"] = "shop"
+    return rule_yaml.slo_from(body)
 
 
 DAILY = _slo("checkout-1d", "checkout", "1d")

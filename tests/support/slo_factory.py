@@ -75,5 +75,29 @@ def manifest(
     }
 
 
+def job_availability(
+    name: str, job: str, window: str, target: float = 99.0, **spec: Any
+) -> dict[str, Any]:
+    """An availability SLO on the synthetic `http_requests_total` of one job (5xx are errors),
+    without a namespace; `spec` adds or replaces spec fields (e.g. `groupBy`)."""
+    return {
+        "apiVersion": "slo.dev/v1alpha1",
+        "kind": "ServiceLevelObjective",
+        "metadata": {"name": name},
+        "spec": {
+            "service": job,
+            "indicator": {
+                "ratio": {
+                    "errors": f'http_requests_total{{job="{job}",code=~"5.."}}',
+                    "total": f'http_requests_total{{job="{job}"}}',
+                }
+            },
+            "window": window,
+            "objectives": [{"name": "standard", "target": target}],
+            **spec,
+        },
+    }
+
+
 def build(**kwargs: Any) -> slo.ServiceLevelObjective:
     return slo.ServiceLevelObjective.model_validate(manifest(**kwargs))
