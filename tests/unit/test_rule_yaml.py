@@ -97,3 +97,34 @@ def test_the_examples_rules_are_written_as_before(tmp_path: Path) -> None:
     for resource in slos:
         rule_object = render.render_prometheus_rule(resource, {"team": "sre: core"})
         assert rule_yaml.dump(rule_object) == pyyaml(rule_object)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="ab :#'\n-", max_size=30), st.integers(min_value=0, max_value=3))
+def test_quoted_lines_and_literal_blocks_are_written_as_pyyaml_writes_them(
+    text: str, depth: int
+) -> None:
+    # Alert descriptions (`: ` inside) and multi-line PromQL, at several indentations, in
+    # mappings and in lists.
+    document: dict[str, Any] = {"k": text, "l": [text, {"m": text}]}
+    for _ in range(depth):
+        document = {"n": document, "o": [document]}
+    assert rule_yaml.dump(document) == pyyaml(document)
+
+
+@pytest.mark.parametrize("length", range(4085, 4096))
+def test_a_quoted_line_at_the_width_is_written_as_pyyaml_writes_it(length: int) -> None:
+    for text in ("x: " + "y" * length, "x: 'y" + "y" * length):
+        document = {"annotations": {"description": text}}
+        assert rule_yaml.dump(document) == pyyaml(document)
+
+
+@given(st.lists(trees, max_size=4), st.lists(trees, max_size=4))
+@settings(max_examples=200, deadline=None)
+def test_entries_written_apart_join_into_the_document(first: list[Any], second: list[Any]) -> None:
+    # `generate` writes a rule file's groups in parts (one per process) and joins them.
+    whole = rule_yaml.dump({"groups": first + second}) if first + second else None
+    parts = [rule_yaml.dump_entries(items) for items in (first, second)]
+    if whole is None or any(part is None for part in parts):
+        return
+    assert whole == "groups:\n" + "".join(part or "" for part in parts)
