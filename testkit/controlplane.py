@@ -552,19 +552,64 @@ class ControlPlane:
         self._work_dir = None
         self._server_url = None
 
-    def restart_apiserver(self, down_seconds: float = 0.0) -> float:
-        """Stop kube-apiserver (SIGTERM), wait `down_seconds`, start it again with the same
-        flags, port and certificates on the same etcd; returns how long it was unreachable."""
-        (index,) = [i for i, c in enumerate(self._components) if c.name == "kube-apiserver"]
+    def restart_apiserver(self, down_seconds: float = 0.0, *, kill: bool = False) -> float:
+        """Stop kube-apiserver (SIGTERM, or SIGKILL with ``kill``), wait `down_seconds`, start
+        it again with the same flags, port and certificates on the same etcd; returns how long
+        it was unreachable (until ``/readyz`` answers)."""
+        return self._restart("kube-apiserver", down_seconds, kill=kill)
+
+    def restart_etcd(self, down_seconds: float = 0.0, *, kill: bool = False) -> float:
+        """Stop etcd (SIGTERM, or SIGKILL with ``kill``), wait `down_seconds`, start it again on
+        the same data; returns how long it was down, until the apiserver is ready again."""
+        return self._restart("etcd", down_seconds, kill=kill)
+
+    def _restart(self, name: str, down_seconds: float, *, kill: bool) -> float:
+        (index,) = [i for i, c in enumerate(self._components) if c.name == name]
         old = self._components[index]
         began = time.monotonic()
+        if kill:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(old.process.pid, signal.SIGKILL)
         processes.stop(old.process, old.name)
         time.sleep(down_seconds)
         process = processes.spawn(old.argv, old.log_path, cwd=self.work_dir)
         component = _Component(old.name, process, old.log_path, old.argv)
         self._components[index] = component
-        self._wait_for(component, "/readyz", self._apiserver_ready, self.ready_timeout)
+        if name == "etcd":
+            url = self.etcd_url
+            self._wait_for(component, "/health", lambda: self._etcd_healthy(url), 30.0)
+        (apiserver,) = [c for c in self._components if c.name == "kube-apiserver"]
+        self._wait_for(apiserver, "/readyz", self._apiserver_ready, self.ready_timeout)
         return time.monotonic() - began
+
+    @property
+    def etcd_url(self) -> str:
+        """``http://127.0.0.1:<port>``: etcd's client URL (no TLS, loopback only)."""
+        (etcd,) = [c for c in self._components if c.name == "etcd"]
+        (flag,) = [arg for arg in etcd.argv if arg.startswith("--listen-client-urls=")]
+        return flag.partition("=")[2]
+
+    def etcd_compact(self) -> int:
+        """Compacts etcd's history up to its current revision (what the apiserver does every
+        5 minutes, here at once): a watch resumed from an older resourceVersion then gets
+        410 Gone. Returns the revision."""
+
+        def post(path: str, body: Mapping[str, Any]) -> Any:
+            request = urllib.request.Request(
+                f"{self.etcd_url}{path}",
+                data=json.dumps(body).encode(),
+                headers={"Content-Type": "application/json"},
+                method="POST",
+            )
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return json.loads(response.read())
+
+        # etcd's JSON gateway: keys are base64; any key's range answer carries the revision.
+        revision = int(
+            post("/v3/kv/range", {"key": base64.b64encode(b"/").decode()})["header"]["revision"]
+        )
+        post("/v3/kv/compaction", {"revision": revision, "physical": True})
+        return revision
 
     def check_alive(self) -> None:
         """Raises :class:`ComponentFailed` if a component has exited since start."""

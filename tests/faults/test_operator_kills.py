@@ -13,7 +13,6 @@ line or the operator's metrics.
 
 from __future__ import annotations
 
-import datetime
 import json
 import os
 import pathlib
@@ -24,87 +23,22 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import yaml
 
-from cluster.conftest import control_plane, kubeconfig
-from slo_operator.api import validation
-from slo_operator.rules import render, series
+from faults import checkout
 from support import waiting, webhook_receiver
-from testkit import backfill, controlplane, operator_process, prometheus, synthetic
-
-__all__ = ["control_plane", "kubeconfig"]
+from testkit import controlplane, prometheus
 
 pytestmark = pytest.mark.timeout(420)
 
 KILLS = 6
 """SIGKILLs, each at a random moment of the first seconds after the operator is healthy."""
-
-
-def _utc(*parts: int) -> datetime.datetime:
-    return datetime.datetime(*parts, tzinfo=datetime.UTC)  # type: ignore[misc]
-
-
-START = _utc(2026, 1, 30)
-END = _utc(2026, 2, 1, 13)
-JANUARY = _utc(2026, 1, 31, 12)
-"""The operator first sees the SLA in January (periods that ended before an SLA was created are
-not looked for, and it was created for real in the present)."""
-NOW = _utc(2026, 2, 1, 12)
-
-
-def _scenario() -> synthetic.Scenario:
-    return synthetic.Scenario(
-        start=int(START.timestamp()),
-        end=int(END.timestamp()),
-        interval=30,
-        seed=9,
-        services=(synthetic.Service("checkout", peak_requests_per_second=10.0),),
-        tenants=(synthetic.Tenant("acme", 1.0),),
-        incidents=(
-            synthetic.Incident.error_burst(
-                "february", int(_utc(2026, 2, 1, 6).timestamp()), 1800, 0.1, jobs=("checkout",)
-            ),
-        ),
-    )
-
-
-def _webhook(step: str, percent: float) -> dict[str, Any]:
-    action = {"type": "Webhook", "webhook": {"secretRef": {"name": "hook", "key": "url"}}}
-    return {"name": step, "whenConsumedPercent": percent, "actions": [action]}
+JANUARY = checkout.JANUARY
+_operator = checkout.operator
+_status = checkout.status
 
 
 def _manifests(namespace: str) -> list[dict[str, Any]]:
-    slo = {
-        "apiVersion": "slo.dev/v1alpha1",
-        "kind": "ServiceLevelObjective",
-        "metadata": {"name": "checkout", "namespace": namespace},
-        "spec": {
-            "service": "checkout",
-            "indicator": {
-                "ratio": {
-                    "errors": 'http_requests_total{job="checkout",code=~"5.."}',
-                    "total": 'http_requests_total{job="checkout"}',
-                }
-            },
-            "calendar": {"period": "Month", "timeZone": "UTC"},
-            "objectives": [{"name": "standard", "target": 99.9}],
-            # January's 0.05% errors spend half the budget; February's burst three times it.
-            "errorBudgetPolicy": [_webhook("warn", 75), _webhook("freeze", 150)],
-        },
-    }
-    sla = {
-        "apiVersion": "slo.dev/v1alpha1",
-        "kind": "ServiceLevelAgreement",
-        "metadata": {"name": "acme", "namespace": namespace},
-        "spec": {
-            "customer": "acme",
-            "period": "Month",
-            "timeZone": "UTC",
-            "commitments": [{"name": "checkout", "sloRef": {"name": "checkout"}, "target": 99.5}],
-            "credits": [{"below": 99.5, "creditPercent": 10}],
-        },
-    }
-    return [slo, sla]
+    return [checkout.slo(namespace), checkout.sla(namespace)]
 
 
 @pytest.fixture(scope="module")
@@ -115,63 +49,13 @@ def receiver() -> Iterator[webhook_receiver.Receiver]:
 
 
 @pytest.fixture(scope="module")
-def namespace(control_plane: controlplane.ControlPlane) -> Iterator[str]:
-    name = control_plane.create_namespace(prefix="kills")
-    yield name
-    control_plane.delete_namespace(name)
+def namespace(checkout_namespaces: dict[str, str]) -> str:
+    return checkout_namespaces["kills"]
 
 
 @pytest.fixture(scope="module")
-def server(
-    namespace: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[prometheus.PrometheusServer]:
-    """The two and a half days of data with the SLO's level-1 rules backfilled (SLAs and the
-    calendar window read the level-1 series and the tiles)."""
-    folder = tmp_path_factory.mktemp("kills")
-    data = synthetic.generate(_scenario())
-    backfill.link_blocks(backfill.cached_synthetic_blocks(data), folder / "tsdb")
-    rules = render.render_rule_file([validation.parse_resource(_manifests(namespace)[0])])
-    keep = {
-        *series.LEVEL1_TOTAL_NAMES,
-        *series.LEVEL1_BAD_NAMES,
-        series.BAD_TILE,
-        series.TOTAL_TILE,
-    }
-    for group in rules["groups"]:
-        group["rules"] = [rule for rule in group["rules"] if rule.get("record") in keep]
-    rules["groups"] = [group for group in rules["groups"] if group["rules"]]
-    rule_file = folder / "rules.yaml"
-    rule_file.write_text(yaml.safe_dump(rules, sort_keys=False))
-    with prometheus.PrometheusServer(folder / "tsdb", work_dir=folder / "prometheus") as running:
-        backfill.backfill_rules([rule_file], START.timestamp(), END.timestamp(), running)
-        yield running
-
-
-def _operator(
-    plane: controlplane.ControlPlane,
-    server: prometheus.PrometheusServer,
-    namespace: str,
-    log_dir: pathlib.Path,
-    now: datetime.datetime = NOW,
-) -> operator_process.OperatorProcess:
-    log_dir.mkdir(parents=True, exist_ok=True)
-    return operator_process.OperatorProcess(
-        [
-            f"--namespace={namespace}",
-            f"--prometheus-url={server.url}",
-            "--evaluation-interval=1",
-            "--policy-webhook-host=127.0.0.1",
-        ],
-        kubeconfig=plane.kubeconfig,
-        env={"SLO_OPERATOR_TEST_NOW": now.isoformat()},
-        webhook=False,
-        log_dir=log_dir,
-    )
-
-
-def _status(plane: controlplane.ControlPlane, namespace: str, kind: str) -> dict[str, Any]:
-    name = "acme" if kind == "servicelevelagreement" else "checkout"
-    return dict(plane.kubectl_json("get", kind, name, "-n", namespace).get("status") or {})
+def server(checkout_server: prometheus.PrometheusServer) -> prometheus.PrometheusServer:
+    return checkout_server
 
 
 def test_sigkill_during_period_closing_and_policy_steps(

@@ -29,8 +29,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, argparse.ArgumentTypeError) as error:
         print(f"slo-operator run: {error}", file=sys.stderr)
         return 2
-    operator.run(cfg)
-    return common.EXIT_OK
+    return operator.run(cfg)
 
 
 VERB = common.Verb("run", "run the operator (kopf) in the current cluster", add_arguments, run)

@@ -14,7 +14,7 @@ from ..evaluation import loop as evaluation_loop
 from ..evaluation import registry as evaluation_registry
 from ..evaluation import sla_evaluator
 from ..ui import server as ui_server
-from . import admission_tls, clients, handlers, metrics, status_writer
+from . import admission_tls, clients, discovery_watchdog, handlers, metrics, status_writer
 from . import settings as operator_settings
 
 WEBHOOK_CONFIGURATION = "slo-operator.slo.dev"
@@ -46,6 +46,10 @@ async def configure(
         settings.admission.server = server
         settings.admission.managed = WEBHOOK_CONFIGURATION
     memo["api_client"] = clients.api_client(in_cluster_first=True)
+    # Before kopf's discovery runs (it starts once the startup handlers are done).
+    memo["watchdog_task"] = asyncio.create_task(
+        discovery_watchdog.watch(memo["api_client"], memo["stop"])
+    )
     if cfg.metrics_port:
         metrics.serve(cfg.metrics_port)
     memo["objects"] = evaluation_registry.Registry()
@@ -124,15 +128,16 @@ async def stop_evaluation(memo: kopf.Memo, **_: Any) -> None:
     runner = memo.get("ui_runner")
     if runner is not None:
         await runner.cleanup()
-    task: asyncio.Task[None] | None = memo.get("evaluation_task")
-    if task is not None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    for name in ("evaluation_task", "watchdog_task"):
+        task: asyncio.Task[None] | None = memo.get(name)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
-def run(cfg: operator_settings.OperatorConfig) -> None:
-    """Run the operator until it is stopped."""
+def run(cfg: operator_settings.OperatorConfig) -> int:
+    """Run the operator until it is stopped; the exit status (non-zero: start it again)."""
     kopf.configure(
         verbose=False,
         log_format=kopf.LogFormat.JSON if cfg.log_format == "json" else kopf.LogFormat.PLAIN,
@@ -140,12 +145,16 @@ def run(cfg: operator_settings.OperatorConfig) -> None:
     )
     registry = build_registry(cfg)
     liveness = f"http://0.0.0.0:{cfg.health_port}/healthz" if cfg.health_port else None
+    # Set by the discovery watchdog: kopf stops as on SIGTERM, and the exit status says why.
+    stop = asyncio.Event()
     kopf.run(
         registry=registry,
         standalone=True,
         clusterwide=cfg.clusterwide,
         namespaces=list(cfg.namespaces),
         liveness_endpoint=liveness,
+        stop_flag=stop,
         # The handlers' settings: `configure` and `kube.handlers` read them from the memo.
-        memo=kopf.Memo(config=cfg),
+        memo=kopf.Memo(config=cfg, stop=stop),
     )
+    return discovery_watchdog.EXIT_CODE if stop.is_set() else 0
