@@ -435,3 +435,33 @@ def test_without_recorded_series_timeslices_are_exact_from_the_raw_series(
 def test_with_recorded_series_the_source_says_so(evaluated: Any) -> None:
     statuses, _ = evaluated
     assert {status["source"] for status in statuses.values()} == {"RecordedSeries"}
+
+
+def test_raw_queries_shared_by_many_slos_give_each_slo_what_it_gets_alone(
+    synthetic_prometheus: prometheus.PrometheusServer,
+) -> None:
+    """`evaluate` sends every distinct raw query once for all SLOs; each SLO's status is exactly
+    what evaluating it on its own (its queries unshared) gives."""
+    import asyncio
+
+    from slo_operator.api import slo as slo_api
+    from slo_operator.evaluation import offline
+
+    bodies = []
+    for copy_index in range(2):  # two SLOs for each shape: same selectors, same queries
+        for body in SLOS:
+            copy = json.loads(json.dumps(body))
+            copy["metadata"]["namespace"] = "raw"
+            copy["metadata"]["name"] = f"{body['metadata']['name']}-{copy_index}"
+            bodies.append(copy)
+    resources = [validation.parse_resource(body) for body in bodies]
+    assert all(isinstance(resource, slo_api.ServiceLevelObjective) for resource in resources)
+    together = asyncio.run(offline.evaluate(resources, synthetic_prometheus.url, AT))
+    alone = [
+        asyncio.run(offline.evaluate([resource], synthetic_prometheus.url, AT))[0]
+        for resource in resources
+    ]
+    assert [item.name for item in together] == [body["metadata"]["name"] for body in bodies]
+    for shared, single in zip(together, alone, strict=True):
+        assert shared.status["source"] == "RawSeries", shared.name
+        assert shared.status == single.status, shared.name

@@ -15,7 +15,7 @@ from typing import Any
 from .. import errors
 from ..api import conditions, sla, slo, times
 from ..api import status as status_api
-from ..backends import backend_config
+from ..backends import backend_config, client
 from . import loop, raw, registry, sla_evaluator, slo_queries
 
 
@@ -85,15 +85,21 @@ async def evaluate(
             backend_config.DEFAULT_BACKEND,
             cycle.last_errors.get(backend_config.DEFAULT_BACKEND, "no answer"),
         )
-    found = []
+    found: list[Evaluated] = []
+    # (position in `found`, (the SLO, its uid in the registry, its status so far))
+    without_series: list[tuple[int, tuple[slo.ServiceLevelObjective, str, dict[str, Any]]]] = []
     for index, resource in enumerate(resources):
         ref = registry.ObjectRef(type(resource).__name__, resource.namespace, resource.name)
         status = report.statuses.get(ref)
         if status is None:
             continue
         if isinstance(resource, slo.ServiceLevelObjective) and _ready_reason(status) == "NoData":
-            status = await _from_raw_series(cycle, resource, f"offline-{index}", status, at)
+            without_series.append((len(found), (resource, f"offline-{index}", status)))
         found.append(Evaluated(ref.kind, ref.namespace, ref.name, status))
+    if without_series:
+        measured = await _from_raw_series(cycle, [item for _, item in without_series], at)
+        for (position, _), status in zip(without_series, measured, strict=True):
+            found[position] = dataclasses.replace(found[position], status=status)
     return found
 
 
@@ -106,16 +112,34 @@ def _ready_reason(status: Mapping[str, Any]) -> str | None:
 
 async def _from_raw_series(
     cycle: loop.EvaluationLoop,
+    items: Sequence[tuple[slo.ServiceLevelObjective, str, dict[str, Any]]],
+    at: datetime.datetime,
+) -> list[dict[str, Any]]:
+    """No recorded series: each (SLO, uid, status)'s status measured from the raw series.
+
+    All SLOs' raw queries go out as one batch, each distinct query once: SLOs with the same
+    selectors and window (a fleet of services on one metric) share their queries."""
+    plans = [raw.plan(resource, at) for resource, _, _ in items]
+    backend = cycle.clients[backend_config.DEFAULT_BACKEND]
+    answers = await backend.query_all(
+        query for raw_plan in plans for query in (raw_plan.total, *raw_plan.good.values())
+    )
+    return [
+        _raw_status(cycle, resource, uid, status, raw_plan, answers, at)
+        for (resource, uid, status), raw_plan in zip(items, plans, strict=True)
+    ]
+
+
+def _raw_status(
+    cycle: loop.EvaluationLoop,
     resource: slo.ServiceLevelObjective,
     uid: str,
     status: dict[str, Any],
+    raw_plan: raw.RawPlan,
+    answers: Mapping[client.Query, list[client.Sample]],
     at: datetime.datetime,
 ) -> dict[str, Any]:
-    """No recorded series: the same status measured from the raw series."""
     stamp = times.format_timestamp(at)
-    raw_plan = raw.plan(resource, at)
-    backend = cycle.clients[backend_config.DEFAULT_BACKEND]
-    answers = await backend.query_all([raw_plan.total, *raw_plan.good.values()])
     facts = cycle.slos.facts(resource)
     totals, bads = raw.sums(raw_plan, answers, facts.group_by)
     window = dataclasses.replace(
