@@ -879,7 +879,8 @@ class DashboardCheck:
             assert value == self.minute_total(name), name
         assert set(events) == {(name,) for name in self.shown.bodies}
         (p90,) = self.vector(queries["Evaluation cycle duration (p90)"][0]).values()
-        assert 0 < p90 <= 2 * INTERVAL, p90  # a cycle on a few objects is far below its interval
+        # Cycles on a few objects take well under a second; 10 s is a bucket bound far above.
+        assert 0 < p90 < 10, p90
         errors = self.vector(queries["Evaluation errors"][0])
         assert set(errors.values()) == {0.0}, errors
         reconciles = _by(self.vector(queries["Reconciles"][0]), "kind", "outcome")
