@@ -1,7 +1,7 @@
 """One exception hierarchy for the whole operator; each error carries the data to explain itself.
 
 Exceptions are mapped to kopf's PermanentError / TemporaryError in exactly one place
-(`slo_operator.kube`), and to `file:document:field: message` lines by the CLI.
+(`slo_operator.kube`), and to `file:line:column: Kind name: field: message` lines by the CLI.
 """
 
 from __future__ import annotations

@@ -1044,16 +1044,16 @@ class DashboardCheck:
             self.hourly_attainment(value, commitment, start)
 
     def hourly_attainment(self, value: float, commitment: dict[str, Any], start: float) -> None:
-        """The panel sums the hourly tiles at the whole hours of its range (both ends included,
-        as Prometheus 2 takes subquery steps: the tile at the period's start, of the hour
-        before it, is counted): the counters' attainment over exactly those hours."""
+        """The panel sums the hourly tiles at the whole hours after the period's start (the
+        tile ending at the start belongs to the period before): the counters' attainment over
+        exactly those hours."""
         name = commitment["sloRef"]["name"]
         truth = Truth(self.data, self.shown.bodies[name]["spec"])
         tenant = commitment.get("groupLabels", {}).get("tenant")
         last_hour = self.end - self.end % 3600
         selector = f'{series.TOTAL_TILE}{{slo="{name}",slo_namespace="{self.namespace}"}}'
         tile_end = self.server.query_value(f"max(timestamp({selector}))", last_hour)
-        first_step = -(-start // 3600) * 3600
+        first_step = (start // 3600 + 1) * 3600
         hours = int((last_hour - first_step) // 3600) + 1
         # The rules were backfilled from ten minutes after the data's start, on their minute grid.
         rules_start = self.data.scenario.start + 600

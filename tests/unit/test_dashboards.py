@@ -184,9 +184,9 @@ def test_sla_rows_come_from_the_manifests() -> None:
     (panel,) = commitment
     assert panel["targets"][0]["expr"] == (
         '100 * (1 - sum(sum_over_time(slo:sli_bad:sum1h{slo="checkout-availability",'
-        'slo_namespace="shop",tenant="acme"}[$__range:1h])) / (sum(sum_over_time('
+        'slo_namespace="shop",tenant="acme"}[$__range:1h] offset -1ms)) / (sum(sum_over_time('
         'slo:sli_total:sum1h{slo="checkout-availability",slo_namespace="shop",tenant="acme"}'
-        "[$__range:1h])) > 0))"
+        "[$__range:1h] offset -1ms)) > 0))"
     )
     assert panel["fieldConfig"]["defaults"]["thresholds"]["steps"][1]["value"] == 99.5
     assert dashboard["time"] == {"from": "now/M", "to": "now"}

@@ -592,6 +592,11 @@ def detail_dashboard(group_labels: Iterable[str] = ()) -> dict[str, Any]:
 # --- SLAs ----------------------------------------------------------------------------------------
 
 
+_AFTER_START = " offset -1ms"
+"""Moves a range 1ms later: it starts just after the period's start instead of at it."""
+_TILES = f"[$__range:1h]{_AFTER_START}"
+
+
 def _commitment_attainment(
     commitment: sla.Commitment,
     objective_slo: slo.ServiceLevelObjective,
@@ -599,7 +604,10 @@ def _commitment_attainment(
     """PromQL for a commitment's attainment over the dashboard's range, before exclusions.
 
     Reads the SLO's hourly tiles where it records them, its slice errors for untiled timeslice
-    SLOs, and its level-1 rates otherwise: each gives bad / total over the range.
+    SLOs, and its level-1 rates otherwise: each gives bad / total over the range. The range is
+    shifted 1ms later (`_AFTER_START`) so the step at the range's start, whose tile or slice
+    ends there and belongs to the previous period, is left out on Prometheus 2 too (its ranges
+    include both ends; Prometheus 3's leave the start out).
     """
     spec = objective_slo.spec
     objective = next((o for o in spec.objectives if o.name == commitment.objective), spec.primary)
@@ -608,16 +616,18 @@ def _commitment_attainment(
     bad_labels = series.objective_labels(objective_slo, objective)
     bad_labels.update(commitment.group_labels)
     if series.needs_tiles(spec):
-        bad = f"sum_over_time({series.selector(series.BAD_TILE, bad_labels)}[$__range:1h])"
-        total = f"sum_over_time({series.selector(series.TOTAL_TILE, labels)}[$__range:1h])"
+        bad = f"sum_over_time({series.selector(series.BAD_TILE, bad_labels)}{_TILES})"
+        total = f"sum_over_time({series.selector(series.TOTAL_TILE, labels)}{_TILES})"
         return f"100 * (1 - sum({bad}) / (sum({total}) > 0))"
     if series.uses_slices(spec):
         assert spec.timeslice is not None
         step = spec.timeslice.duration
         errors = series.selector(series.SLICE_ERROR, bad_labels)
-        return f"100 * (1 - avg(avg_over_time({errors}[$__range:{step}])))"
-    bad = f"sum_over_time({series.selector(series.bad_level1(spec), bad_labels)}[$__range])"
-    total = f"sum_over_time({series.selector(series.total_level1(spec), labels)}[$__range])"
+        slices = f"[$__range:{step}]{_AFTER_START}"
+        return f"100 * (1 - avg(avg_over_time({errors}{slices})))"
+    points = f"[$__range]{_AFTER_START}"
+    bad = f"sum_over_time({series.selector(series.bad_level1(spec), bad_labels)}{points})"
+    total = f"sum_over_time({series.selector(series.total_level1(spec), labels)}{points})"
     return f"100 * (1 - sum({bad}) / (sum({total}) > 0))"
 
 
