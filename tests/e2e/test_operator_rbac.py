@@ -17,6 +17,7 @@ import copy
 import json
 import re
 import secrets
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -378,3 +379,139 @@ def _cluster_role() -> dict[str, Any]:
         "metadata": {"name": "intruder"},
         "rules": [],
     }
+
+
+def _without(rules: list[dict[str, Any]], resource: str) -> list[dict[str, Any]]:
+    """The ClusterRole's rules with every grant on `resource` taken away."""
+    kept = []
+    for rule in rules:
+        resources = [name for name in rule.get("resources", []) if name != resource]
+        if resources:
+            kept.append({**rule, "resources": resources})
+    return kept
+
+
+def test_rbac_taken_away_while_running_stalls_with_the_reason_and_recovers_when_restored(
+    control_plane: controlplane.ControlPlane,
+    helm: Helm,
+    backend: prometheus.PrometheusServer,
+    release_namespace: str,
+    namespace: str,
+    tmp_path: Path,
+) -> None:
+    """The operator's ClusterRole loses, one at a time, the right to write PrometheusRules,
+    status and Events while the operator runs, and gets it back: what it can still write says
+    why, its log says the rest, and each restored right is used again without an edit."""
+    slo = copy.deepcopy(manifests.example_bodies("ServiceLevelObjective", namespace)[0])
+    name = slo["metadata"]["name"]
+    objective = slo["spec"]["objectives"][0]
+    with chart_installed(
+        control_plane,
+        helm,
+        release_namespace,
+        values_files=[VALUES_DIR / "webhook-disabled.yaml"],
+        set_json=chart_values(backend),
+    ) as documents:
+        role = find(documents, "ClusterRole")
+        process = operator_from_chart(control_plane, documents, release_namespace, tmp_path)
+
+        def grant(rules: list[dict[str, Any]]) -> None:
+            control_plane.kubectl("replace", "-f", "-", stdin=json.dumps({**role, "rules": rules}))
+
+        def edit(target: float) -> int:
+            objective["target"] = target
+            control_plane.apply(slo)
+            return int(
+                get_json(control_plane, "slo", name, "-n", namespace)["metadata"]["generation"]
+            )
+
+        def status() -> dict[str, Any]:
+            return dict(get_json(control_plane, "slo", name, "-n", namespace).get("status") or {})
+
+        def applied(generation: int, target: float) -> bool:
+            found = status()
+            ready = condition({"status": found}, "Ready") or {}
+            return (
+                found.get("observedGeneration") == generation
+                and found.get("target") == target
+                and ready.get("status") == "True"
+            )
+
+        control_plane.apply(slo)
+        with process:
+            first = edit(99.0)
+            waiting.wait_for(lambda: applied(first, 99.0), 60, "the SLO reconciled")
+
+            # 1. PrometheusRules: Stalled with the reason and a Warning, in status and Events.
+            grant(_without(role["rules"], "prometheusrules"))
+            generation = edit(98.5)
+            waiting.wait_for(
+                lambda: (
+                    (condition({"status": status()}, "Stalled") or {}).get("reason") == "Forbidden"
+                ),
+                60,
+                "Stalled, reason Forbidden",
+            )
+            stalled = condition({"status": status()}, "Stalled") or {}
+            assert "PrometheusRule" in stalled["message"], stalled
+            grant(role["rules"])
+            restored = time.monotonic()
+            waiting.wait_for(lambda: applied(generation, 98.5), 90, "recovery of the rule writes")
+            rules_back = time.monotonic() - restored
+            rule = get_json(control_plane, "prometheusrule", f"slo-{name}", "-n", namespace)
+            assert "98.5%" in json.dumps(rule["spec"])
+
+            # 2. Status: nothing can say it there; the log does, and status catches up.
+            grant(_without(role["rules"], "servicelevelobjectives/status"))
+            generation = edit(98.0)
+            waiting.wait_for(
+                lambda: any("status" in p for p in permission_problems(process.log(2000))),
+                60,
+                "the refused status write in the log",
+            )
+            assert status().get("target") == 98.5
+            grant(role["rules"])
+            restored = time.monotonic()
+            waiting.wait_for(lambda: applied(generation, 98.0), 90, "recovery of status writes")
+            status_back = time.monotonic() - restored
+
+            # 3. Events: status still says why; the refused Warning is in the log.
+            grant(_without(role["rules"], "events"))
+            invalid = unknown_time_zone(namespace, "invalid-without-events")
+            control_plane.apply(invalid)
+            waiting.wait_for(
+                lambda: (
+                    (
+                        condition(
+                            get_json(
+                                control_plane, "slo", "invalid-without-events", "-n", namespace
+                            ),
+                            "Stalled",
+                        )
+                        or {}
+                    ).get("reason")
+                    == "InvalidSpec"
+                ),
+                60,
+                "Stalled, reason InvalidSpec",
+            )
+            waiting.wait_for(
+                lambda: any("event" in p.lower() for p in permission_problems(process.log(2000))),
+                60,
+                "the refused Event in the log",
+            )
+            grant(role["rules"])
+            assert_warned_later = unknown_time_zone(namespace, "invalid-with-events")
+            control_plane.apply(assert_warned_later)
+            assert_warned(control_plane, namespace, "invalid-with-events")
+            assert process.process is not None and process.process.poll() is None
+        log = process.log(lines=100_000)
+    events = get_json(control_plane, "events", "-n", namespace)["items"]
+    refused = permission_problems(log)
+    print(
+        f"rule writes back {rules_back:.1f}s and status writes back {status_back:.1f}s after "
+        f"the ClusterRole was restored; {len(refused)} refusals logged; "
+        f"{len(events)} Events in the namespace: "
+        f"{sorted({(e['reason'], e['involvedObject']['name']) for e in events})}"
+    )
+    assert len(events) < 15

@@ -167,6 +167,13 @@ def test_rule_write_failures_are_named(code: int, output: str, reason: str, retr
     assert reconcile_status.retry_fixes(code) is retry
 
 
+def test_a_write_a_person_must_fix_is_retried_ever_more_slowly() -> None:
+    assert [reconcile_status.rule_write_retry_seconds(500, retry) for retry in (0, 5)] == [10, 10]
+    delays = [reconcile_status.rule_write_retry_seconds(403, retry) for retry in range(8)]
+    assert delays == [30, 60, 120, 240, 480, 600, 600, 600]
+    assert reconcile_status.rule_write_retry_seconds(404, 10_000) == 600
+
+
 def test_reasons_of_a_failed_reconcile_make_the_loop_wait() -> None:
     assert conditions.reconcile_failure_pending([condition("Ready", "False", "Forbidden")])
     assert not conditions.reconcile_failure_pending([condition("Ready", "False", "NoData")])

@@ -9,7 +9,7 @@ becomes, `checks` whether a manifest is valid, `rule_objects` what the rule obje
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, NoReturn
 
 import kopf
 import kubernetes
@@ -55,6 +55,7 @@ async def reconcile_slo(
     patch: kopf.Patch,
     memo: kopf.Memo,
     logger: kopf.Logger,
+    retry: int = 0,
     **_: Any,
 ) -> None:
     """Render the SLO's rules and apply them; say in status what was done."""
@@ -66,8 +67,7 @@ async def reconcile_slo(
     try:
         rules = await _apply_rules(checked, body, cfg, memo["api_client"], logger)
     except kubernetes.client.ApiException as error:
-        _rule_write_failed(body, status, patch, cfg, error)
-        return
+        _rule_write_failed(body, status, patch, cfg, error, retry)
     except errors.SLOError as error:
         reason = conditions.Reason.RENDER_FAILED
         failed = reconcile_status.stalled(_conditions(status), generation, reason, str(error))
@@ -155,19 +155,22 @@ def _rule_write_failed(
     patch: kopf.Patch,
     cfg: operator_settings.OperatorConfig,
     error: kubernetes.client.ApiException,
-) -> None:
-    """Stalled and a Warning when no retry can help (missing CRD, RBAC); else retry in 10 s."""
+    retry: int,
+) -> NoReturn:
+    """Retry in 10 s; when a person must act (missing CRD, RBAC), Stalled and one Warning
+    first, and retries ever more slowly, so the fix is picked up without an edit."""
     reason, message = reconcile_status.rule_write_failure(
         error.status, error.reason, cfg.rule_output
     )
     metrics.RECONCILE_ERRORS.labels(kind_names.SLO_KIND, reason).inc()
-    if reconcile_status.retry_fixes(error.status):
-        raise kopf.TemporaryError(message, delay=10) from error
-    generation = body.metadata.get("generation")
-    _patch(
-        patch, status, reconcile_status.stalled(_conditions(status), generation, reason, message)
-    )
-    kopf.warn(body, reason=reason, message=message)
+    delay = reconcile_status.rule_write_retry_seconds(error.status, retry)
+    if not reconcile_status.retry_fixes(error.status):
+        generation = body.metadata.get("generation")
+        stalled = reconcile_status.stalled(_conditions(status), generation, reason, message)
+        _patch(patch, status, stalled)
+        if retry == 0:
+            kopf.warn(body, reason=reason, message=message)
+    raise kopf.TemporaryError(message, delay=delay) from error
 
 
 async def _apply_rules(

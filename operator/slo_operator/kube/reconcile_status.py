@@ -104,8 +104,21 @@ def rule_write_failure(
 
 
 def retry_fixes(status_code: int | None) -> bool:
-    """Whether retrying a failed write can help: not for a missing CRD (404) or RBAC (403)."""
+    """Whether retrying a failed write soon can help: not for a missing CRD (404) or RBAC (403),
+    which wait for a person."""
     return status_code not in (403, 404)
+
+
+def rule_write_retry_seconds(status_code: int | None, retry: int) -> float:
+    """When to write the rule object again after the `retry`-th failure (0: the first).
+
+    10 s where a retry can help. A missing CRD or permission waits for a person: the write is
+    tried again ever more slowly (30 s, 1, 2, 4, 8 min, then every 10 min), so the fix is
+    noticed without an edit of the SLO, and each attempt's Event stays rare.
+    """
+    if retry_fixes(status_code):
+        return 10.0
+    return float(min(600, 30 * 2 ** min(retry, 10)))
 
 
 def admission_denial(problems: Sequence[validation.Problem]) -> str:

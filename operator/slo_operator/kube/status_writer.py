@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime
+import json
 import secrets
 from collections.abc import Mapping
 from typing import Any
@@ -22,6 +23,19 @@ from ..evaluation import registry
 PLURALS = kind_names.PLURALS
 MERGE_PATCH = "application/merge-patch+json"
 REPORTING_COMPONENT = "slo-operator"
+
+
+class WriteRefused(Exception):
+    """The apiserver refused a write: its status code and message (e.g. RBAC's "cannot patch
+    resource ... in the namespace ..."), without the response headers."""
+
+    def __init__(self, error: kubernetes.client.ApiException) -> None:
+        try:
+            message = json.loads(error.body or "{}").get("message") or error.reason
+        except ValueError:
+            message = error.reason
+        super().__init__(f"{error.status} {message}")
+        self.status = error.status
 
 
 class KubernetesStatusWriter:
@@ -45,7 +59,7 @@ class KubernetesStatusWriter:
         except kubernetes.client.ApiException as error:
             if error.status == 404:
                 return  # deleted since the cycle's snapshot: nothing to report on
-            raise
+            raise WriteRefused(error) from None
 
     async def patch_status(self, ref: registry.ObjectRef, patch: Mapping[str, Any]) -> None:
         await asyncio.to_thread(self._patch, ref, patch)
@@ -78,7 +92,10 @@ class KubernetesStatusWriter:
             "lastTimestamp": times.format_timestamp(now),
             "count": 1,
         }
-        self.core.create_namespaced_event(ref.namespace, body)  # type: ignore[arg-type]
+        try:
+            self.core.create_namespaced_event(ref.namespace, body)  # type: ignore[arg-type]
+        except kubernetes.client.ApiException as error:
+            raise WriteRefused(error) from None
 
     async def emit_event(
         self, ref: registry.ObjectRef, uid: str, reason: str, message: str, *, warning: bool
