@@ -14,10 +14,10 @@ setup:
 control-plane:
 	@bash hack/build-control-plane.sh >/dev/null
 
-# Builds Prometheus 3, VictoriaMetrics and prometheus-operator once into ~/.cache (the engines the
+# Builds Prometheus 3, VictoriaMetrics, Thanos and prometheus-operator once into ~/.cache (the engines the
 # accuracy suite and the cluster tier run on; docs/engines.md). The test kit builds one on first use.
 engines:
-	@bash hack/build-engines.sh prometheus3 victoriametrics prometheus-operator >/dev/null
+	@bash hack/build-engines.sh prometheus3 victoriametrics thanos prometheus-operator >/dev/null
 
 control-plane-gomod:
 	@bash hack/control-plane/gen-gomod.sh

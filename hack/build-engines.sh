@@ -111,7 +111,9 @@ build_victoriametrics() {
     victoria-metrics=./app/victoria-metrics vmalert=./app/vmalert
 }
 build_thanos() {
-  build_engine thanos "$THANOS_VERSION" github.com/thanos-io/thanos netgo \
+  # slicelabels: the labels layout Thanos is written for (its .promu.yml); without it Query
+  # panics decoding a store's label sets.
+  build_engine thanos "$THANOS_VERSION" github.com/thanos-io/thanos netgo,slicelabels \
     "-s -w -X $common_version.Version=${THANOS_VERSION#v}" thanos=./cmd/thanos
 }
 build_prometheus_operator() {

@@ -19,6 +19,12 @@ Engines (``docs/engines.md`` has the matrix):
 ``victoriametrics``
     single-node VictoriaMetrics; the data imported through its ``/api/v1/import`` API, the rules
     replayed by ``vmalert -replay``, which writes the recorded series back by remote write.
+``thanos``
+    two Prometheus 3 shards holding different tenants, one of them as two replicas, each behind
+    a Thanos sidecar with external labels; Thanos Query over the three, deduplicating on
+    ``replica``; Thanos Ruler evaluating the rules globally through Query and serving the
+    recorded series back to it. The rules' history is evaluated through Query by promtool into
+    the ruler's TSDB (:class:`ThanosStack`).
 
 Binaries other than Debian's are built on first use by ``hack/build-engines.sh`` into
 ``~/.cache/slo-operator/engines/`` (minutes, once per version).
@@ -38,14 +44,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Final, Literal, Self
+from typing import Any, Final, Literal, Self
 
 from . import backfill, processes, prometheus, synthetic
 
 logger = logging.getLogger(__name__)
 
-Engine = Literal["prometheus2", "prometheus3", "victoriametrics"]
-ENGINES: Final[tuple[Engine, ...]] = ("prometheus2", "prometheus3", "victoriametrics")
+Engine = Literal["prometheus2", "prometheus3", "victoriametrics", "thanos"]
+ENGINES: Final[tuple[Engine, ...]] = ("prometheus2", "prometheus3", "victoriametrics", "thanos")
 """The engines the accuracy suite runs on."""
 REPO: Final = Path(__file__).resolve().parent.parent
 _BUILT: dict[str, Path] = {}
@@ -415,6 +421,249 @@ class VictoriaMetricsStack(EngineStack):
         )
 
 
+# --- Thanos -----------------------------------------------------------------------------------
+
+SHARDS: Final[Mapping[str, Sequence[str]]] = {
+    # What each shard does NOT hold (deleted from its copy of the data), as series selectors: the
+    # tenants split between the shards, one of them (globex) across both by status code, so its
+    # SLIs are right only when evaluated over both shards at once.
+    "shard-a": ('{tenant="initech"}', '{tenant="globex",code=~"5.."}'),
+    "shard-b": (
+        '{tenant="acme"}',
+        '{tenant="globex",code!~"5.."}',
+        '{__name__=~".+",tenant=""}',
+    ),
+}
+REPLICA_LABEL: Final = "replica"
+"""The external label Query deduplicates on (``--query.replica-label``); shard-a runs twice."""
+RULER_REPLICA_LABEL: Final = "rule_replica"
+
+
+@dataclass
+class _Shard:
+    server: prometheus.PrometheusServer
+    sidecar: Process
+    grpc: str
+
+
+class ThanosStack(EngineStack):
+    """Prometheus 3 shards behind sidecars, Thanos Query over them, Thanos Ruler for the rules.
+
+    ``api`` is Query. Partial responses are refused (``--no-query.partial-response``): a store
+    that does not answer fails the query instead of answering from part of the data.
+    :meth:`backfill_rules` evaluates the rules through Query with Prometheus 3's promtool (the
+    way the ruler evaluates them, over the global view) into the ruler's TSDB, and restarts the
+    ruler so Query serves the recorded series from it.
+    """
+
+    def __init__(self, data: synthetic.SyntheticData, work_dir: Path) -> None:
+        self.engine = "thanos"
+        self.thanos = str(engine_dir("thanos") / "thanos")
+        self.prometheus, self.promtool_path = prometheus3_binaries()
+        self.work_dir = work_dir
+        self.shards: list[_Shard] = []
+        self.query: Process | None = None
+        self.ruler: Process | None = None
+        self.rule_files: list[Path] = []
+        blocks = synthetic_blocks("prometheus3", data)
+        try:
+            for name, replica in (("shard-a", "0"), ("shard-a", "1"), ("shard-b", "0")):
+                self.shards.append(self._start_shard(name, replica, blocks))
+            self.ruler_grpc = f"127.0.0.1:{_free_port()}"
+            self.ruler_http = f"127.0.0.1:{_free_port()}"
+            self.query_http = f"127.0.0.1:{_free_port()}"
+            self.url = f"http://{self.query_http}"
+            self.query = Process(
+                [
+                    self.thanos,
+                    "query",
+                    f"--http-address={self.query_http}",
+                    f"--grpc-address=127.0.0.1:{_free_port()}",
+                    *(f"--endpoint={shard.grpc}" for shard in self.shards),
+                    f"--endpoint={self.ruler_grpc}",
+                    f"--query.replica-label={REPLICA_LABEL}",
+                    f"--query.replica-label={RULER_REPLICA_LABEL}",
+                    "--no-query.partial-response",
+                    "--query.timeout=5m",
+                    "--log.level=warn",
+                ],
+                work_dir / "query.log",
+                ready_url=f"{self.url}/-/ready",
+            )
+            self.query.start()
+            self.api = prometheus.APIEndpoint(self.url)
+            self._start_ruler()
+            self._wait_for_stores(len(self.shards) + 1)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start_shard(self, name: str, replica: str, blocks: Path) -> _Shard:
+        folder = self.work_dir / f"{name}-{replica}"
+        backfill.link_blocks(blocks, folder / "tsdb")
+        server = prometheus.PrometheusServer(
+            folder / "tsdb",
+            work_dir=folder,
+            binary=self.prometheus,
+            promtool=self.promtool_path,
+            external_labels={"cluster": name, REPLICA_LABEL: replica},
+            extra_flags=("--web.enable-admin-api",),
+        )
+        server.start()
+        for selector in SHARDS[name]:
+            query = urllib.parse.urlencode({"match[]": selector})
+            request = urllib.request.Request(
+                f"{server.url}/api/v1/admin/tsdb/delete_series?{query}", method="POST"
+            )
+            with urllib.request.urlopen(request, timeout=300) as response:
+                if response.status != 204:
+                    raise EngineError(f"{name}: deleting {selector} answered {response.status}")
+        grpc = f"127.0.0.1:{_free_port()}"
+        http = f"127.0.0.1:{_free_port()}"
+        sidecar = Process(
+            [
+                self.thanos,
+                "sidecar",
+                f"--tsdb.path={folder / 'tsdb'}",
+                f"--prometheus.url={server.url}",
+                f"--grpc-address={grpc}",
+                f"--http-address={http}",
+                "--log.level=warn",
+            ],
+            folder / "sidecar.log",
+            ready_url=f"http://{http}/-/ready",
+        )
+        shard = _Shard(server, sidecar, grpc)
+        try:
+            sidecar.start()
+        except BaseException:
+            server.stop()
+            raise
+        return shard
+
+    @property
+    def ruler_tsdb(self) -> Path:
+        return self.work_dir / "ruler"
+
+    def _start_ruler(self) -> None:
+        self.ruler = Process(
+            [
+                self.thanos,
+                "rule",
+                f"--data-dir={self.ruler_tsdb}",
+                *(f"--rule-file={path}" for path in self.rule_files),
+                f"--query={self.query_http}",
+                f'--label={RULER_REPLICA_LABEL}="0"',
+                "--eval-interval=1m",
+                "--tsdb.retention=100y",
+                f"--grpc-address={self.ruler_grpc}",
+                f"--http-address={self.ruler_http}",
+                "--log.level=warn",
+            ],
+            self.work_dir / "ruler.log",
+            ready_url=f"http://{self.ruler_http}/-/ready",
+        )
+        self.ruler.start()
+
+    def _wait_for_stores(self, count: int, timeout: float = 60.0) -> None:
+        """Until Query has met ``count`` healthy stores, each with its current time range
+        (Query skips a store whose advertised range misses the query's)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with urllib.request.urlopen(f"{self.url}/api/v1/stores", timeout=5) as response:
+                groups = json.loads(response.read()).get("data") or {}
+            stores = [store for members in groups.values() for store in members or ()]
+            healthy = [store for store in stores if not store.get("lastError")]
+            fresh = [store for store in healthy if self._range_is_current(store)]
+            if len(fresh) >= count:
+                return
+            if time.monotonic() > deadline:
+                raise EngineError(f"Thanos Query sees {stores!r}, wanted {count} stores")
+            time.sleep(0.5)
+
+    def _range_is_current(self, store: Mapping[str, Any]) -> bool:
+        if store.get("name") != self.ruler_grpc or not self._ruler_blocks_min_ms:
+            return True
+        return int(store.get("minTime", 2**63)) <= self._ruler_blocks_min_ms
+
+    _ruler_blocks_min_ms: int = 0
+
+    def backfill_rules(self, rule_files: Sequence[Path], start: float, end: float) -> None:
+        backfill.backfill_rules(rule_files, start, end, _RulerTarget(self), work_dir=self.work_dir)
+        self.rule_files = [Path(path).resolve() for path in rule_files]
+        self.restart_ruler()
+
+    def restart_ruler(self) -> None:
+        """Restart the ruler (loading blocks moved into its TSDB) and wait until Query sees
+        them."""
+        if self.ruler is not None:
+            self.ruler.stop()
+        self._start_ruler()
+        self._ruler_blocks_min_ms = min(
+            (
+                json.loads((block / "meta.json").read_text())["minTime"]
+                for block in self.ruler_tsdb.iterdir()
+                if (block / "meta.json").is_file()
+            ),
+            default=0,
+        )
+        self._wait_for_stores(len(self.shards) + 1)
+        self._wait_for_ruler_reads()
+
+    def _wait_for_ruler_reads(self, timeout: float = 60.0) -> None:
+        """Until a query over the ruler's time range succeeds: Query's connection to the
+        restarted ruler may still be backing off from the refused dials of the restart, and a
+        query then fails (partial responses are refused) although the store list looks
+        healthy."""
+        at = max(self._ruler_blocks_min_ms / 1000 + 60, 60)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.api.query('absent(slo_operator_engine_probe{rule_replica="0"})', at)
+                return
+            except prometheus.QueryFailed as failure:
+                if time.monotonic() > deadline:
+                    raise EngineError(f"Thanos Query cannot read the ruler: {failure}") from None
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        for process in (self.ruler, self.query):
+            if process is not None:
+                process.stop()
+        for shard in self.shards:
+            shard.sidecar.stop()
+            shard.server.stop()
+
+    def log_tails(self) -> str:
+        logs = [self.work_dir / "query.log", self.work_dir / "ruler.log"]
+        for shard in self.shards:
+            logs += [shard.sidecar.log, shard.server.log_path]
+        return "\n".join(f"--- {path}\n{_tail(path)}" for path in logs)
+
+
+@dataclass
+class _RulerTarget:
+    """:class:`backfill.RuleTarget` for Thanos: promtool queries Query, writes the ruler's
+    TSDB, and a restart of the ruler makes the blocks visible through Query."""
+
+    stack: ThanosStack
+
+    @property
+    def url(self) -> str:
+        return self.stack.url
+
+    @property
+    def promtool(self) -> str:
+        return self.stack.promtool_path
+
+    @property
+    def tsdb_dir(self) -> Path:
+        return self.stack.ruler_tsdb
+
+    def restart(self) -> None:
+        self.stack.restart_ruler()
+
+
 # --- entry point --------------------------------------------------------------------------------
 
 
@@ -426,6 +675,8 @@ def start(engine: Engine, data: synthetic.SyntheticData, work_dir: Path) -> Engi
         stack = PrometheusStack(engine, data, work_dir, data_blocks=synthetic_blocks(engine, data))
     elif engine == "victoriametrics":
         stack = VictoriaMetricsStack(data, work_dir)
+    elif engine == "thanos":
+        stack = ThanosStack(data, work_dir)
     else:
         raise EngineError(f"unknown engine {engine!r}; one of {', '.join(ENGINES)}")
     stack.api.engine = engine

@@ -46,7 +46,7 @@ ON_ENGINES_COUNTING_SAMPLES = pytest.mark.parametrize(
 )
 
 TOLERANCE_PP = 0.01
-EXACT_SUMS = ("prometheus2", "prometheus3")
+EXACT_SUMS = ("prometheus2", "prometheus3", "thanos")
 """Engines on which a window's recorded sums equal the generator's counts exactly."""
 DAY = synthetic.DAY
 HOUR = synthetic.HOUR
