@@ -173,7 +173,9 @@ LabelMap = Annotated[
 def _check_time_zone(name: str) -> str:
     try:
         zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as error:
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError) as error:
+        # OSError: a folder of the database (`America`, IsADirectoryError) or a name longer
+        # than a file name can be.
         raise ValueError(
             f"{name!r} is not an IANA time zone (examples: UTC, Europe/Berlin)"
         ) from error
@@ -182,8 +184,8 @@ def _check_time_zone(name: str) -> str:
 
 TimeZone = Annotated[
     str,
-    pydantic.AfterValidator(_check_time_zone),
     pydantic.Field(min_length=1, max_length=64),
+    pydantic.AfterValidator(_check_time_zone),
 ]
 
 
@@ -348,9 +350,10 @@ def _check_selector(text: str) -> str:
 
 SelectorText = Annotated[
     str,
-    pydantic.AfterValidator(_check_selector),
+    # The length first: the parser takes seconds on a megabyte of selector.
     pydantic.Field(
         min_length=1, max_length=1024, json_schema_extra={"pattern": SELECTOR_SHAPE_PATTERN}
     ),
+    pydantic.AfterValidator(_check_selector),
 ]
 """A metric name with optional label matchers, e.g. `http_requests_total{job="api",code=~"5.."}`."""

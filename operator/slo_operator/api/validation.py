@@ -254,6 +254,17 @@ def load_documents(path: pathlib.Path) -> Iterator[Document | Problem]:
     if not text.strip():
         yield Problem(source, 0, "", "file is empty: no manifests found")
         return
+    if text.lstrip().startswith("{"):
+        # kubectl reads a document that starts with `{` as JSON, which allows characters YAML
+        # refuses (DEL, C1 controls); only what JSON cannot read goes on to the YAML reader,
+        # whose errors carry a line and column.
+        try:
+            body = json.loads(text)
+        except (ValueError, RecursionError):
+            pass
+        else:
+            yield Document(source, 1, body)
+            return
     index = 0
     found = False
     try:
