@@ -1,14 +1,17 @@
-"""The admission webhook's TLS: a CA and serving certificate generated and kept by the operator."""
+"""The admission webhook's server: a CA and serving certificate generated and kept by the
+operator, and a guard that answers a malformed review with 400 instead of kopf's 500."""
 
 from __future__ import annotations
 
 import datetime
 import ipaddress
+import json
 import pathlib
 import tempfile
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import aiohttp.web
 import kopf
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -92,7 +95,80 @@ def ensure_certificates(
     return ca_pem, cert_path, key_path
 
 
-class ServiceWebhookServer(kopf.WebhookServer):
+def review_problem(review: Any) -> str | None:
+    """What makes a decoded body unfit for kopf's admission code, or None for a review.
+
+    The apiserver never sends such bodies, but anything that reaches the port can: kopf takes
+    the review's fields as given and answers 500 (with a traceback in the log) when one has
+    another type.
+    """
+    if not isinstance(review, dict) or not isinstance(review.get("request"), dict):
+        return "not an AdmissionReview: no request object"
+    request = review["request"]
+    resource = request.get("resource")
+    if not isinstance(resource, dict) or not all(
+        isinstance(resource.get(key), str) for key in ("group", "version", "resource")
+    ):
+        return "request.resource needs group, version and resource"
+    if not isinstance(request.get("userInfo"), dict):
+        return "request.userInfo is missing"
+    objects = [request.get("object"), request.get("oldObject")]
+    if all(item is None for item in objects) or not all(
+        item is None or isinstance(item, dict) for item in objects
+    ):
+        return "request.object and request.oldObject must be objects (one of them at least)"
+    for item in objects:
+        if item is not None and not _is_object_meta(item.get("metadata")):
+            return "request.object.metadata must be an object with string fields"
+    if not isinstance(request.get("uid", ""), str) or not isinstance(
+        request.get("operation", ""), str
+    ):
+        return "request.uid and request.operation must be strings"
+    return None
+
+
+def _is_object_meta(metadata: Any) -> bool:
+    """Whether `metadata` has the types the apiserver guarantees for the fields kopf reads."""
+    if not isinstance(metadata, dict):
+        return False
+    texts = ("name", "namespace", "uid", "resourceVersion", "generateName")
+    maps = ("labels", "annotations")
+    return all(
+        metadata.get(key) is None or isinstance(metadata[key], str) for key in texts
+    ) and all(
+        metadata.get(key) is None
+        or (
+            isinstance(metadata[key], dict)
+            and all(isinstance(value, str) for value in metadata[key].values())
+        )
+        for key in maps
+    )
+
+
+class GuardedWebhookServer(kopf.WebhookServer):
+    """kopf's server, refusing bodies that are not admission reviews with 400 Bad Request.
+
+    Bodies over aiohttp's 1 MiB limit are refused with 413 before they are read (the apiserver
+    sends at most its own 3 MiB request limit; no valid manifest comes near 1 MiB).
+    """
+
+    @staticmethod
+    async def _serve(fn: Any, request: aiohttp.web.Request) -> aiohttp.web.Response:
+        try:
+            review = json.loads(await request.text())
+        except (ValueError, RecursionError) as error:
+            # ValueError: not UTF-8 or not JSON; RecursionError: nested deeper than the stack.
+            reason = "not JSON" if isinstance(error, ValueError) else "JSON nested too deeply"
+            raise aiohttp.web.HTTPBadRequest(reason=reason) from error
+        problem = review_problem(review)
+        if problem is not None:
+            raise aiohttp.web.HTTPBadRequest(reason=problem)
+        # kopf reads the body again from aiohttp's cache.
+        response: aiohttp.web.Response = await kopf.WebhookServer._serve(fn, request)
+        return response
+
+
+class ServiceWebhookServer(GuardedWebhookServer):
     """kopf's server, but published as a Service reference (in-cluster) instead of a URL."""
 
     def __init__(self, *, service_namespace: str, service_name: str, **kwargs: Any) -> None:
@@ -135,7 +211,7 @@ def build_server(cfg: operator_settings.OperatorConfig) -> kopf.WebhookServer | 
         )
     host = cfg.webhook_host or "127.0.0.1"
     cadata, certfile, pkeyfile = ensure_certificates(cert_dir, [host, "127.0.0.1", "localhost"])
-    return kopf.WebhookServer(
+    return GuardedWebhookServer(
         addr=host if host == "127.0.0.1" else "0.0.0.0",
         port=cfg.webhook_port,
         host=host,
