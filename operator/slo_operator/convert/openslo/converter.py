@@ -234,12 +234,40 @@ def _primary_objective(
     return None
 
 
+_INPUT_FIELDS = {
+    "metadata.name": ("metadata", "name"),
+    "spec.service": ("spec", "service"),
+    "spec.description": ("spec", "description"),
+    "spec.window": ("spec", "timeWindow"),
+    "spec.calendar": ("spec", "timeWindow"),
+    "spec.objectives": ("spec", "objectives"),
+    "spec.primaryObjective": ("spec", "objectives"),
+    "spec.indicator": ("spec", "indicator"),
+    "spec.groupBy": ("spec", "indicator"),
+    "spec.budgetingMethod": ("spec", "budgetingMethod"),
+    "spec.timeslice": ("spec", "budgetingMethod"),
+    "spec.alerting": ("spec", "alertPolicies"),
+}
+"""Where in the OpenSLO document a field of the converted manifest came from (its first two
+parts; objectives keep their index), so a refusal points at what the user wrote."""
+
+
+def _input_at(field: str, document: validation.Document) -> reporting.At:
+    at = reporting.At(document)
+    head = ".".join(field.split(".")[:2]).split("[")[0]
+    for part in _INPUT_FIELDS.get(head, ()):
+        at = at / part
+    if head == "spec.objectives" and field.startswith("spec.objectives["):
+        at = at / int(field[len("spec.objectives[") :].split("]", 1)[0])
+    return at
+
+
 def _model_findings(
     problems: Sequence[validation.Problem], document: validation.Document, report: reporting.Report
 ) -> None:
     for problem in problems:
         report.error(
-            reporting.At(document),
+            _input_at(problem.field, document),
             f"the converted manifest is invalid at {problem.field or 'the top'}: {problem.message}",
         )
 
