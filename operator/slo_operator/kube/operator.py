@@ -139,7 +139,8 @@ async def stop_evaluation(memo: kopf.Memo, **_: Any) -> None:
 def run(cfg: operator_settings.OperatorConfig) -> int:
     """Run the operator until it is stopped; the exit status (non-zero: start it again)."""
     kopf.configure(
-        verbose=False,
+        debug=cfg.log_level == "debug",
+        quiet=cfg.log_level == "warning",
         log_format=kopf.LogFormat.JSON if cfg.log_format == "json" else kopf.LogFormat.PLAIN,
         log_prefix=True,
     )

@@ -13,6 +13,7 @@ from ..api import times
 
 RuleOutput = Literal["PrometheusRule", "ConfigMap"]
 LogFormat = Literal["json", "text"]
+LogLevel = Literal["debug", "info", "warning"]
 FailurePolicy = Literal["Fail", "Ignore"]
 
 
@@ -40,6 +41,9 @@ class OperatorConfig:
     """Port of the liveness endpoint `/healthz` (0 disables it)."""
     log_format: LogFormat = "text"
     """`json` for production log pipelines, `text` for people."""
+    log_level: LogLevel = "info"
+    """`debug` also logs kopf's and the HTTP libraries' internals (never credentials:
+    tests/faults/test_secrets.py greps them)."""
     ui_port: int = 0
     """Port of the read-only web UI (0 disables it)."""
     webhook_port: int = 0
@@ -118,6 +122,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("health_port", "liveness port for /healthz, 0 to disable", "int"),
     Setting("ui_port", "read-only web UI port, 0 to disable", "int"),
     Setting("log_format", "log format", choices=("json", "text")),
+    Setting("log_level", "log level", choices=("debug", "info", "warning")),
     Setting("webhook_port", "admission webhook port, 0 to disable", "int"),
     Setting("webhook_host", "host the apiserver calls the webhook at, URL mode"),
     Setting("webhook_service", "Service in front of the webhook", metavar="NAMESPACE/NAME"),
