@@ -10,9 +10,10 @@ run time by setting :attr:`FaultProxy.mode`::
 Modes: ``PASS`` (forward), ``DOWN`` (the listening socket is closed), ``SLOW`` (forward after
 ``delay_seconds``), ``ERROR`` (HTTP 503 with Prometheus' error JSON), ``MALFORMED`` (HTTP 200 with
 a truncated JSON body), ``WARNINGS`` (forward, adding ``warnings`` to the JSON as Thanos does
-for a partial response). With ``tls=True`` the proxy serves HTTPS with a self-signed
-certificate for 127.0.0.1 (:attr:`FaultProxy.certificate`), which a client trusts only when
-given that file as its CA.
+for a partial response). With :attr:`FaultProxy.authorization` set, a request without exactly
+that ``Authorization`` header is answered 401, as an authenticating gateway would. With
+``tls=True`` the proxy serves HTTPS with a self-signed certificate for 127.0.0.1
+(:attr:`FaultProxy.certificate`), which a client trusts only when given that file as its CA.
 """
 
 from __future__ import annotations
@@ -74,6 +75,12 @@ class FaultProxy:
         self.delay_seconds = delay_seconds
         self.requests = 0
         """Requests received (in every mode but DOWN)."""
+        self.authorization: str | None = None
+        """The ``Authorization`` header every request must carry; None: no check."""
+        self.authorized = 0
+        """Requests that carried it."""
+        self.headers_seen: set[tuple[str, str]] = set()
+        """Every (header, value) received, to check what a client sent."""
         self.port = 0
         self._tls: ssl.SSLContext | None = None
         self.certificate: Path | None = None
@@ -134,8 +141,15 @@ class FaultProxy:
 
     # -- what a request gets ---------------------------------------------------------------
 
-    def answer(self, path: str, body: bytes, content_type: str) -> tuple[int, bytes]:
+    def answer(
+        self, path: str, body: bytes, content_type: str, authorization: str | None = None
+    ) -> tuple[int, bytes]:
         self.requests += 1
+        if self.authorization is not None:
+            if authorization != self.authorization:
+                error = {"status": "error", "errorType": "unauthorized", "error": "unauthorized"}
+                return 401, json.dumps(error).encode()
+            self.authorized += 1
         mode = self.mode
         if mode is Mode.ERROR:
             error = {"status": "error", "errorType": "unavailable", "error": "injected 503"}
@@ -175,7 +189,9 @@ def _handler(proxy: FaultProxy) -> type[http.server.BaseHTTPRequestHandler]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             content_type = self.headers.get("Content-Type") or ""
-            status, payload = proxy.answer(self.path, body, content_type)
+            proxy.headers_seen.update(self.headers.items())
+            authorization = self.headers.get("Authorization")
+            status, payload = proxy.answer(self.path, body, content_type, authorization)
             with contextlib.suppress(OSError):  # the client may have given up (timeout)
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
