@@ -300,3 +300,28 @@ def test_fifty_concurrent_reviews_stay_under_the_timeout(
         )
     assert p99 < TIMEOUT_SECONDS
     assert max(latencies) < TIMEOUT_SECONDS
+
+
+@pytest.mark.parametrize("length", [63, 64, 249])
+def test_an_slo_named_at_the_length_limits_gets_its_rules(
+    length: int,
+    control_plane: controlplane.ControlPlane,
+    operator: operator_process.OperatorProcess,
+    webhooks: dict[str, Webhook],
+) -> None:
+    """Admitted through the webhook by the apiserver, then reconciled: the rule object is
+    `slo-<name>` (at most 253 characters) and its labels hold at most 63."""
+    namespace = operator.namespace  # type: ignore[attr-defined]
+    body = hostile_strategies_valid()
+    name = ("a" * (length - 1) + "z")[:length]
+    body["metadata"] = {"name": name, "namespace": namespace}
+    control_plane.apply(body)
+
+    def ready() -> dict[str, Any]:
+        found = control_plane.kubectl_json("get", "slo", name, "-n", namespace)
+        conditions = (found.get("status") or {}).get("conditions") or []
+        return next((c for c in conditions if c["type"] == "Ready"), {})
+
+    waiting.wait_for(lambda: bool(ready()), 60, "Ready set")
+    assert ready()["status"] == "True", ready()
+    control_plane.kubectl("get", "prometheusrule", f"slo-{name}", "-n", namespace)

@@ -36,6 +36,10 @@ class AppliedRules:
     outcome: Outcome
 
 
+LABEL_VALUE_LIMIT = 63
+"""The longest Kubernetes label value."""
+
+
 def object_name(slo_name: str) -> str:
     """Deterministic name of an SLO's rule object."""
     return f"slo-{slo_name}"
@@ -49,7 +53,11 @@ def desired_object(
     """The rule object to apply for an SLO, owned by it, and its (recording, alerting) counts."""
     groups = render.render_rule_groups(slo)
     counts = render.count_rules(groups)
-    labels = {**MANAGED_BY, **dict(cfg.rule_labels), "slo.dev/slo": slo.name}
+    labels = {**MANAGED_BY, **dict(cfg.rule_labels)}
+    if len(slo.name) <= LABEL_VALUE_LIMIT:
+        # A name may be a 253-character DNS subdomain; a label value holds at most 63 (the
+        # owner reference links the objects whatever the length).
+        labels["slo.dev/slo"] = slo.name
     if cfg.rule_output == "PrometheusRule":
         body = render.render_prometheus_rule(slo, extra_labels=labels)
     else:
