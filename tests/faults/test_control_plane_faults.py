@@ -319,3 +319,60 @@ def test_the_discovery_watchdog_stops_an_operator_blind_to_served_resources(
         api_client.close()
     assert stop.is_set()
     assert len(heard) == 2
+
+
+def test_the_admission_webhook_while_the_only_operator_is_down(
+    control_plane: controlplane.ControlPlane,
+    checkout_server: prometheus.PrometheusServer,
+    namespace: str,
+    tmp_path: pathlib.Path,
+) -> None:
+    """What docs/reliability.md says of an outage of every replica, and of its way out: killed,
+    the operator leaves its Fail-policy webhook behind and every SLO change is refused; switching
+    the configuration to Ignore lets them in; the operator started again serves and owns the
+    webhook again and reconciles what was admitted meanwhile."""
+    configuration = "validatingwebhookconfiguration/slo-operator.slo.dev"
+    operator = checkout.operator(control_plane, checkout_server, namespace, tmp_path, webhook=True)
+    try:
+        with operator:
+            waiting.wait_for(
+                lambda: control_plane.kubectl_json("get", configuration).get("webhooks"),
+                30,
+                "the operator's webhook registered",
+            )
+            _edit(control_plane, namespace, 99.9)
+            assert operator.process is not None
+            os.killpg(operator.process.pid, signal.SIGKILL)
+            operator.process.wait(10)
+            body = json.dumps(checkout.slo(namespace, target=99.5, policy=False))
+            apply = ("apply", "--server-side", "--field-manager=slo-operator-tests", "-f", "-")
+            refused = control_plane.kubectl(*apply, stdin=body, check=False)
+            assert refused.returncode != 0
+            assert "failed calling webhook" in refused.stderr, refused.stderr
+            # The way out while no replica answers: admit unchecked.
+            patch = '[{"op": "replace", "path": "/webhooks/0/failurePolicy", "value": "Ignore"}]'
+            control_plane.kubectl("patch", configuration, "--type=json", "-p", patch)
+            admitted = control_plane.kubectl(*apply, stdin=body, check=False)
+            assert admitted.returncode == 0, admitted.stderr
+            operator.start()
+            waiting.wait_for(
+                lambda: (
+                    control_plane.kubectl_json("get", configuration)["webhooks"][0]["failurePolicy"]
+                    == "Fail"
+                ),
+                30,
+                "the started operator's Fail policy back in the configuration",
+            )
+            waiting.wait_for(
+                lambda: _measured_for(control_plane, namespace, 99.5),
+                60,
+                "the change admitted meanwhile, reconciled",
+            )
+        # Stopped gracefully, kopf empties the configuration: nothing is refused.
+        assert not control_plane.kubectl_json("get", configuration).get("webhooks")
+        control_plane.apply(checkout.slo(namespace, target=99.0, policy=False))
+    finally:
+        control_plane.kubectl("delete", configuration, "--ignore-not-found")
+        control_plane.kubectl(
+            "delete", "mutatingwebhookconfiguration/slo-operator.slo.dev", "--ignore-not-found"
+        )
