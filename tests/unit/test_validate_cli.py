@@ -339,6 +339,7 @@ def test_generate_extra_label_needs_prometheusrule_format() -> None:
     )
     assert result.returncode == 1
     assert result.stdout == ""
+    assert "--extra-label needs --format prometheusrule or vmrule" in result.stderr
 
 
 def test_generate_extra_label_must_be_key_value() -> None:
@@ -347,12 +348,6 @@ def test_generate_extra_label_must_be_key_value() -> None:
     assert "KEY=VALUE" in result.stderr
 
 
-@pytest.fixture
-def rules_render() -> None:
-    pytest.importorskip("slo_operator.rules.render", reason="rule generation lands separately")
-
-
-@pytest.mark.usefixtures("rules_render")
 def test_generate_prometheus_rules_for_every_example_slo() -> None:
     result = slo_operator(
         "generate",
@@ -382,7 +377,23 @@ def test_generate_prometheus_rules_for_every_example_slo() -> None:
         assert document["spec"]["groups"]
 
 
-@pytest.mark.usefixtures("rules_render")
+def test_generate_vmrules_hold_the_prometheus_rules_groups() -> None:
+    """vm-operator users without the Prometheus CRDs apply VMRule objects: the same groups."""
+    vmrules = slo_operator(
+        "generate", "-f", str(paths.EXAMPLES), "--format", "vmrule", "--extra-label", "a=b"
+    )
+    prometheus_rules = slo_operator("generate", "-f", str(paths.EXAMPLES), "--extra-label", "a=b")
+    assert vmrules.returncode == 0, vmrules.stderr
+    expected = list(yaml.safe_load_all(prometheus_rules.stdout))
+    found = list(yaml.safe_load_all(vmrules.stdout))
+    assert len(found) == len(expected) > 1
+    for vmrule, prometheus_rule in zip(found, expected, strict=True):
+        assert vmrule["apiVersion"] == "operator.victoriametrics.com/v1beta1"
+        assert vmrule["kind"] == "VMRule"
+        assert vmrule["metadata"] == prometheus_rule["metadata"]
+        assert vmrule["spec"] == prometheus_rule["spec"]
+
+
 def test_generate_rule_file() -> None:
     result = slo_operator("generate", "-f", str(paths.EXAMPLES), "--format", "rulefile")
     assert result.returncode == 0, result.stderr

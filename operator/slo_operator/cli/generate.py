@@ -26,10 +26,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     common.add_paths_argument(parser)
     parser.add_argument(
         "--format",
-        choices=("prometheusrule", "rulefile"),
+        choices=("prometheusrule", "vmrule", "rulefile"),
         default="prometheusrule",
-        help="one monitoring.coreos.com/v1 PrometheusRule per SLO (default), or one plain "
-        "Prometheus rule file for all SLOs",
+        help="one monitoring.coreos.com/v1 PrometheusRule per SLO (default), one "
+        "operator.victoriametrics.com/v1beta1 VMRule per SLO (for vm-operator without the "
+        "Prometheus CRDs), or one plain Prometheus rule file for all SLOs",
     )
     parser.add_argument(
         "--extra-label",
@@ -38,7 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="label on each PrometheusRule object, e.g. for Prometheus' ruleSelector; repeatable",
+        help="label on each PrometheusRule or VMRule object, e.g. for Prometheus' ruleSelector; "
+        "repeatable",
     )
 
 
@@ -69,20 +71,20 @@ class _Part:
 
 
 def _generate_part(
-    files: list[pathlib.Path], rule_file: bool, extra_labels: dict[str, str] | None
+    files: list[pathlib.Path], output: str, extra_labels: dict[str, str] | None
 ) -> _Part:
     """Read, check and render the SLOs of `files` (in a worker process for large inputs)."""
     # The models read stay alive to the end, so the cyclic collector only re-scans them (a
     # third of the reading time for 10,000 SLOs); what is built here holds no cycles worth it.
     gc.disable()
     try:
-        return _read_and_render(files, rule_file, extra_labels)
+        return _read_and_render(files, output, extra_labels)
     finally:
         gc.enable()
 
 
 def _read_and_render(
-    files: list[pathlib.Path], rule_file: bool, extra_labels: dict[str, str] | None
+    files: list[pathlib.Path], output: str, extra_labels: dict[str, str] | None
 ) -> _Part:
     resources, problems = validation.load_resources(files, checks.check_resource)
     rules: list[_Rules] = []
@@ -91,9 +93,13 @@ def _read_and_render(
         if not isinstance(resource, slo.ServiceLevelObjective):
             slas += 1
             continue
-        if rule_file:
+        if output == "rulefile":
             groups = [group.to_dict() for group in render.render_rule_groups(resource)]
             text = rule_yaml.dump_entries(groups)
+        elif output == "vmrule":
+            text = rule_yaml.dump(
+                render.as_vmrule(render.render_prometheus_rule(resource, extra_labels))
+            )
         else:
             text = rule_yaml.dump(render.render_prometheus_rule(resource, extra_labels))
         rules.append(
@@ -128,18 +134,18 @@ def processes(files: list[pathlib.Path]) -> int:
 
 
 def _generate_all(
-    files: list[pathlib.Path], rule_file: bool, extra_labels: dict[str, str] | None
+    files: list[pathlib.Path], output: str, extra_labels: dict[str, str] | None
 ) -> _Part:
     """All files, split over one process per core when the input is large (10,000 SLOs take
     seconds of CPU in each step: parsing, checking, rendering, writing); the parts are joined
     in file order, so the output does not depend on the split."""
     count = processes(files)
     if count == 1:
-        return _generate_part(files, rule_file, extra_labels)
+        return _generate_part(files, output, extra_labels)
     runs = _split(files, count)
     with futures.ProcessPoolExecutor(len(runs) - 1) as pool:
-        pending = [pool.submit(_generate_part, run, rule_file, extra_labels) for run in runs[1:]]
-        parts = [_generate_part(runs[0], rule_file, extra_labels)]
+        pending = [pool.submit(_generate_part, run, output, extra_labels) for run in runs[1:]]
+        parts = [_generate_part(runs[0], output, extra_labels)]
         parts += [future.result() for future in pending]
     return _Part(
         [rules for part in parts for rules in part.rules],
@@ -190,12 +196,14 @@ def _rule_file(files: list[pathlib.Path], kept: list[_Rules]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.extra_labels and args.format != "prometheusrule":
-        print("slo-operator generate: --extra-label needs --format prometheusrule", file=sys.stderr)
+    if args.extra_labels and args.format == "rulefile":
+        print(
+            "slo-operator generate: --extra-label needs --format prometheusrule or vmrule",
+            file=sys.stderr,
+        )
         return common.EXIT_INVALID
     files = list(validation.iter_manifest_files(args.paths))
-    rule_file = args.format == "rulefile"
-    found = _generate_all(files, rule_file, dict(args.extra_labels) or None)
+    found = _generate_all(files, args.format, dict(args.extra_labels) or None)
     slos, duplicates = _without_duplicate_names(found.rules)
     problems = [*found.problems, *duplicates]
     # Like `kubectl apply -f DIR`: the rules of every valid SLO are written, each invalid
@@ -205,7 +213,7 @@ def run(args: argparse.Namespace) -> int:
     if not slos:
         print(f"no ServiceLevelObjective found in {' '.join(args.paths)}", file=sys.stderr)
         return common.EXIT_INVALID
-    if rule_file:
+    if args.format == "rulefile":
         sys.stdout.write(_rule_file(files, slos))
     else:
         sys.stdout.write("---\n".join(item.text or "" for item in slos))

@@ -113,6 +113,15 @@ def render_prometheus_rule(
     }
 
 
+VMRULE_API_VERSION = "operator.victoriametrics.com/v1beta1"
+
+
+def as_vmrule(prometheus_rule: dict[str, Any]) -> dict[str, Any]:
+    """The same rules as a vm-operator VMRule: its `spec.groups` take the PrometheusRule's
+    groups unchanged (vmalert evaluates the same rule files; docs/engines.md)."""
+    return {**prometheus_rule, "apiVersion": VMRULE_API_VERSION, "kind": "VMRule"}
+
+
 def render_rule_file(resources: Sequence[slo.ServiceLevelObjective]) -> dict[str, Any]:
     """One plain Prometheus rule file with the groups of all SLOs, ordered by namespace/name."""
     ordered = sorted(resources, key=lambda item: (item.namespace, item.name))
