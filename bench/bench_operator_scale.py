@@ -416,13 +416,13 @@ def render(runs: list[dict[str, Any]], env: dict[str, str]) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def write_section(path: pathlib.Path, text: str) -> None:
+def write_section(path: pathlib.Path, text: str, heading: str = SECTION) -> None:
     """Replace the section from its heading to the next `## ` heading (or add it at the end)."""
     page = path.read_text() if path.exists() else "# Benchmarks\n"
-    if SECTION in page:
-        before, _, rest = page.partition(SECTION)
-        _, heading, after = rest.partition("\n## ")
-        page = before + text + (f"\n## {after}" if heading else "")
+    if heading in page:
+        before, _, rest = page.partition(heading)
+        _, following, after = rest.partition("\n## ")
+        page = before + text + (f"\n## {after}" if following else "")
     else:
         page = page.rstrip("\n") + "\n\n" + text
     path.write_text(page)

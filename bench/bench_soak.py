@@ -349,15 +349,7 @@ def render(results: dict[str, Any]) -> str:
 
 def write_results(results: dict[str, Any], page: pathlib.Path) -> None:
     """The section in the page (bench_operator_scale's way) and the figures in results.json."""
-    text = page.read_text() if page.exists() else "# Benchmarks\n"
-    section = render(results)
-    if SECTION in text:
-        before, _, rest = text.partition(SECTION)
-        _, heading, after = rest.partition("\n## ")
-        text = before + section + (f"\n## {after}" if heading else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    page.write_text(text)
+    bench_operator_scale.write_section(page, render(results), heading=SECTION)
     saved = page.parent / "benchmarks" / "results.json"
     data = json.loads(saved.read_text()) if saved.exists() else {}
     data["soak"] = results
