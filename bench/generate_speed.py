@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -25,6 +27,7 @@ from . import peers, specs
 
 SERVICES = 1_000
 PER_SERVICE = 10
+REPO = Path(__file__).resolve().parent.parent
 
 
 def _items(service: int, per_service: int) -> list[specs.BenchSlo]:
@@ -95,6 +98,61 @@ def phases(inputs: Path) -> dict[str, float]:
         "read and check manifests": loaded - began,
         "render rules": rendered - loaded,
         "write YAML": written - rendered,
+    }
+
+
+BASELINE = "a87810fd5a8c6272ba5c2a21038f47d42bc2887b"
+"""The last commit before `generate` was split over processes and its steps were sped up (the
+"before" profile); the rule writer of `rules/rule_yaml.py` had already replaced PyYAML's."""
+
+PROFILE_DRIVER = """
+import cProfile, io, pstats, sys
+from slo_operator import cli
+from slo_operator.cli import generate
+if hasattr(generate, "cpus"):
+    generate.cpus = lambda: 1  # one process: the whole work in one profile
+profile = cProfile.Profile()
+stdout, sys.stdout = sys.stdout, io.StringIO()
+profile.runcall(cli.main, ["generate", "-f", sys.argv[1], "--format", "rulefile"])
+sys.stdout = stdout
+stats = pstats.Stats(profile)
+rows = []
+for (path, line, name), (calls, primitive, own, cumulative, _) in stats.stats.items():
+    short = path.split("site-packages/")[-1].split("/operator/")[-1]
+    rows.append((cumulative, own, calls, f"{short}:{line}({name})"))
+rows.sort(reverse=True)
+import json
+print(json.dumps({"total": stats.total_tt, "rows": rows[:int(sys.argv[2])]}))
+"""
+
+
+def profile(inputs: Path, operator_dir: Path | None = None, top: int = 25) -> dict[str, Any]:
+    """cProfile of `generate --format rulefile` over ``inputs`` in one process: the ``top``
+    entries by cumulative time. ``operator_dir``: run that checkout's package instead of ours."""
+    env = dict(os.environ)
+    if operator_dir is not None:
+        env["PYTHONPATH"] = str(operator_dir)
+    done = subprocess.run(
+        [sys.executable, "-c", PROFILE_DRIVER, str(inputs), str(top)],
+        capture_output=True, text=True, check=True, env=env,
+    )  # fmt: skip
+    measured: dict[str, Any] = json.loads(done.stdout)
+    return measured
+
+
+def profiles(inputs: Path, work_dir: Path) -> dict[str, Any]:
+    """The profile before (``BASELINE``'s package, from git) and after (this checkout)."""
+    baseline = work_dir / "baseline"
+    shutil.rmtree(baseline, ignore_errors=True)
+    baseline.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", BASELINE, "operator"],
+        capture_output=True, check=True,
+    )  # fmt: skip
+    subprocess.run(["tar", "-x", "-C", str(baseline)], input=archive.stdout, check=True)
+    return {
+        "before": {"commit": BASELINE[:7], **profile(inputs, baseline / "operator")},
+        "after": {"commit": "this run's", **profile(inputs)},
     }
 
 

@@ -262,6 +262,11 @@ class EvaluationLoop:
 
     # -- per object -------------------------------------------------------------------------
 
+    def adopt_parsed(self, entry: registry.Entry, facts: Any) -> None:
+        """Use `facts` for this generation of the object instead of parsing its body: for
+        objects the caller has already read and checked with the same models (`evaluate`)."""
+        self._parsed[(entry.uid, entry.generation, str(entry.ref))] = facts
+
     def _parse(self, evaluator: kinds.KindEvaluator[Any, Any, Any], entry: registry.Entry) -> Any:
         """The object's facts, parsed once per generation; None while its spec is invalid."""
         key = (entry.uid, entry.generation, str(entry.ref))

@@ -55,11 +55,12 @@ class Registry:
     def __init__(self) -> None:
         self._entries: dict[ObjectRef, Entry] = {}
 
-    def upsert(self, kind: str, body: Mapping[str, Any]) -> None:
-        """Record the newest body of an object (from a watch event or a listing)."""
+    def upsert(self, kind: str, body: Mapping[str, Any], *, handed_over: bool = False) -> None:
+        """Record the newest body of an object (from a watch event or a listing); a copy of it,
+        unless the caller hands the body over (built for the registry, never changed after)."""
         metadata = body.get("metadata", {})
         ref = ObjectRef(kind, metadata.get("namespace") or "default", metadata["name"])
-        self._entries[ref] = Entry(ref, copy.deepcopy(dict(body)))
+        self._entries[ref] = Entry(ref, dict(body) if handed_over else copy.deepcopy(dict(body)))
 
     def remove(self, kind: str, namespace: str, name: str) -> None:
         self._entries.pop(ObjectRef(kind, namespace, name), None)

@@ -21,29 +21,6 @@ from . import server, watch
 FIRST_LISTING_SECONDS = 30.0
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, required=True, help="port to serve the UI on")
-    parser.add_argument(
-        "--address",
-        default="127.0.0.1",
-        help="address to listen on (default 127.0.0.1: this machine only)",
-    )
-    backends = parser.add_mutually_exclusive_group()
-    backends.add_argument(
-        "--prometheus-url", help="Prometheus-compatible backend for the charts and alerts"
-    )
-    backends.add_argument(
-        "--backends-file",
-        metavar="FILE",
-        help="the operator's backends file (named backends, auth, TLS, allow-lists)",
-    )
-    scope = parser.add_mutually_exclusive_group()
-    scope.add_argument("-n", "--namespace", help="namespace to show (default: the context's)")
-    scope.add_argument(
-        "-A", "--all-namespaces", action="store_true", help="SLOs and SLAs of every namespace"
-    )
-
-
 def _api_client() -> kubernetes.client.ApiClient:
     """The current kubeconfig; inside a pod without one, the service account.
 
