@@ -87,6 +87,7 @@ cluster-down: setup
 # Pyrra is built from a release's source archive given as PYRRA_SRC (its module is not served by
 # the module proxy): make bench PYRRA_SRC=/path/to/pyrra-0.9.5-src.tar.gz. Without it, the page
 # measures bench/pyrra.py's reproduction of Pyrra's rules and says so.
+# BENCH_ONLY=generate,ui make bench runs some sections (names: python -m bench --help).
 bench: setup
 	@$(PY) -c "import matplotlib" 2>/dev/null || $(PY) -m pip install -q -e '.[bench]'
-	PYRRA_SRC="$(PYRRA_SRC)" $(PY) -m bench
+	PYRRA_SRC="$(PYRRA_SRC)" BENCH_ONLY="$(BENCH_ONLY)" $(PY) -m bench

@@ -9,12 +9,19 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import charts, rulesets, specs
+from . import charts, rulesets, sections, specs
 
 OURS = "slo-operator"
 TARGET_VS = {"sloth": 5, "pyrra": 20}
 """Our samples per cycle must be at most 1/N of each peer's."""
 SLI_TARGET_PP = 0.01
+PEER_SECTIONS = ("cost", "alerts", "generate")
+"""Cost and accuracy (measured together), alerts, generate: against the peers."""
+
+
+def all_sections() -> list[str]:
+    """Every section `make bench` runs, by its `BENCH_ONLY` name, in page order."""
+    return [*PEER_SECTIONS, *(section.name for section in sections.SECTIONS)]
 
 
 def _utc(timestamp: float) -> str:
@@ -64,30 +71,92 @@ def _tools(results: Mapping[str, Any]) -> list[str]:
     return seen
 
 
-def merge(rendered: str, previous: str) -> str:
-    """``rendered`` followed by the ``## `` sections of ``previous`` it does not have: other
-    benchmarks (``bench/bench_evaluation.py``) write their own sections into the same page."""
-    mine = {line for line in rendered.splitlines() if line.startswith("## ")}
-    kept: list[str] = []
-    keeping = False
-    for line in previous.splitlines():
-        if line.startswith("## "):
-            keeping = line not in mine
-        if keeping:
-            kept.append(line)
-    if not kept:
-        return rendered
-    return rendered.rstrip("\n") + "\n\n" + "\n".join(kept).rstrip("\n") + "\n"
+def _row(measure: str, target: str, result: str, ratio: float, met: bool) -> dict[str, Any]:
+    return {"measure": measure, "target": target, "result": result, "ratio": ratio, "met": met}
+
+
+def _peer_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Summary rows of the comparison with the peers (cost, accuracy, generate)."""
+    rows = []
+    costs = results["costs"]
+    tools = _tools(results)
+    if costs:
+        single = _slos(results)[0]
+        ours_single = _cost_summary(costs, OURS, single)
+        for peer, factor in TARGET_VS.items():
+            if peer not in tools:
+                rows.append(
+                    _row(f"Samples per cycle, one SLO, vs {peer}", f"≤ 1/{factor}", "not run",
+                         math.nan, False)
+                )  # fmt: skip
+                continue
+            theirs = _cost_summary(costs, peer, single)
+            rows.append(
+                _row(
+                    f"Samples read per minute, one SLO (100 raw series), vs {peer}",
+                    f"≤ 1/{factor}",
+                    f"{_n(ours_single['minute'])} vs {_n(theirs['minute'])}: "
+                    f"**{_ratio(theirs['minute'], ours_single['minute'])}**",
+                    factor * ours_single["minute"] / theirs["minute"],
+                    theirs["minute"] >= factor * ours_single["minute"],
+                )
+            )
+    ours_errors = [r["error_pp"] for r in results["readings"] if r["tool"] == OURS]
+    if ours_errors:
+        worst = max(ours_errors)
+        rows.append(
+            _row(
+                "30-day SLI error against the exact truth (worst reading)",
+                f"≤ {SLI_TARGET_PP} pp",
+                f"{worst:.5f} pp",
+                worst / SLI_TARGET_PP,
+                worst <= SLI_TARGET_PP,
+            )
+        )
+    generate = {row["tool"]: row for row in results["generate"]}
+    if OURS in generate and "sloth" in generate:
+        ours_time = generate[OURS]["mean_seconds"]
+        sloth_time = generate["sloth"]["mean_seconds"]
+        rows.append(
+            _row(
+                f"`generate` for {generate[OURS]['slos']:,} SLOs vs `sloth generate`",
+                "≤ Sloth's time",
+                f"{ours_time:.1f} s vs {sloth_time:.1f} s",
+                ours_time / sloth_time,
+                ours_time <= sloth_time,
+            )
+        )
+    return rows
+
+
+def _slos(results: Mapping[str, Any]) -> list[str]:
+    measured = {c["slo"] for c in results["costs"]}
+    slos = [item.name for item in specs.MULTI if item.name in measured]
+    return slos + sorted(measured - set(slos))
+
+
+def _summary_table(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    cells = []
+    for row in rows:
+        ratio = row["ratio"]
+        cells.append(
+            [
+                row["measure"],
+                row["target"],
+                row["result"],
+                "—" if math.isnan(ratio) else f"{ratio:.2f}",
+                "yes" if row["met"] else "**no**",
+            ]
+        )
+    return _table(["Measure", "Target", "Result", "Result / target", "Met"], cells)
 
 
 def render(results: Mapping[str, Any], chart_dir: Path, docs_dir: Path) -> str:
+    """The whole page from one run's results; a section not run in it says so."""
     tools = _tools(results)
     peers_ = [tool for tool in tools if tool != OURS]
-    costs = results["costs"]
-    measured = {c["slo"] for c in costs}
-    slos = [item.name for item in specs.MULTI if item.name in measured]
-    slos += sorted(measured - set(slos))
-    single = slos[0]
+    run = results.get("run") or []
+    extra = [s for s in sections.SECTIONS if s.name in (results.get("sections") or {})]
     out: list[str] = [
         "# Benchmarks: slo-operator against Sloth, Pyrra and slo-generator",
         "",
@@ -99,52 +168,22 @@ def render(results: Mapping[str, Any], chart_dir: Path, docs_dir: Path) -> str:
     ]
 
     # -- summary -------------------------------------------------------------------------
-    rows = []
-    ours_single = _cost_summary(costs, OURS, single)
-    for peer, factor in TARGET_VS.items():
-        if peer not in tools:
-            rows.append([f"Samples per cycle, one SLO, vs {peer}", f"≤ 1/{factor}", "not run", "—"])
-            continue
-        theirs = _cost_summary(costs, peer, single)
-        met = theirs["minute"] >= factor * ours_single["minute"]
-        rows.append(
-            [
-                f"Samples read per minute, one SLO (100 raw series), vs {peer}",
-                f"≤ 1/{factor}",
-                f"{_n(ours_single['minute'])} vs {_n(theirs['minute'])}: "
-                f"**{_ratio(theirs['minute'], ours_single['minute'])}**",
-                "yes" if met else "**no**",
-            ]
-        )
-    ours_errors = [r["error_pp"] for r in results["readings"] if r["tool"] == OURS]
-    if ours_errors:
-        worst = max(ours_errors)
-        rows.append(
-            [
-                "30-day SLI error against the exact truth (worst reading)",
-                f"≤ {SLI_TARGET_PP} pp",
-                f"{worst:.5f} pp",
-                "yes" if worst <= SLI_TARGET_PP else "**no**",
-            ]
-        )
-    generate = {row["tool"]: row for row in results["generate"]}
-    generate.pop("slo-operator validate", None)
-    if OURS in generate and "sloth" in generate:
-        ours_time = generate[OURS]["mean_seconds"]
-        sloth_time = generate["sloth"]["mean_seconds"]
-        rows.append(
-            [
-                f"`generate` for {generate[OURS]['slos']:,} SLOs vs `sloth generate`",
-                "at least as fast",
-                f"{ours_time:.1f} s vs {sloth_time:.1f} s "
-                f"({ours_time / sloth_time:.1f}x Sloth's time)",
-                "yes" if ours_time <= sloth_time else "**no**",
-            ]
-        )
+    rows = _peer_rows(results)
+    for section in extra:
+        rows += section.summary(results["sections"][section.name])
     out += ["## Summary", ""]
-    out += _table(["Measure", "Target", "Result", "Met"], rows)
-    out += [""]
+    out += _summary_table(rows) if rows else ["Nothing with a target was run."]
+    out += ["", "Result / target: below 1 is better than the target (for a bound such as 1/5 of a "
+            "peer's samples, ours divided by the bound).", ""]  # fmt: skip
     out += _notes_on_misses(results, rows)
+    not_run = [name for name in all_sections() if name not in run]
+    if not_run:
+        out += [
+            "Not run in this run (`BENCH_ONLY`): "
+            + ", ".join(f"`{name}`" for name in not_run)
+            + "; a full `make bench` measures every section.",
+            "",
+        ]
 
     # -- environment ---------------------------------------------------------------------
     out += ["## Machine, versions, reproduction", ""]
@@ -155,7 +194,9 @@ def render(results: Mapping[str, Any], chart_dir: Path, docs_dir: Path) -> str:
         "on this machine, peers already installed; the raw data "
         "blocks are cached in `~/.cache/slo-operator/synthetic-tsdb`, the peers in "
         "`~/.cache/slo-operator/peers`). It runs `bench/install-peers.sh` (idempotent), all "
-        "benchmarks, and rewrites this page and `docs/benchmarks/`. "
+        "benchmarks, and rewrites this page and `docs/benchmarks/` from that run alone; "
+        "`BENCH_ONLY=generate,ui make bench` runs some sections (the page then shows only "
+        "those). "
         "`python -m bench --help` lists options; `--keep` keeps the per-tool TSDBs.",
         "",
         "Sample counts are Prometheus' own `totalQueryableSamples` and do not depend on the "
@@ -186,6 +227,41 @@ def render(results: Mapping[str, Any], chart_dir: Path, docs_dir: Path) -> str:
         "",
     ]
 
+    if results["costs"]:
+        slos = _slos(results)
+        out += _data_section(results)
+        out += _cost_section(results, tools, peers_, slos, chart_dir, docs_dir)
+        out += _accuracy_section(results, chart_dir, docs_dir)
+    else:
+        out += ["## 1. Prometheus cost and 2. SLI accuracy", "", "Not run in this run.", ""]
+    out += _generate_section(results, chart_dir, docs_dir)
+    if "alerts" in run or results["alerts"]:
+        out += _alerts_section(results)
+    for section in extra:
+        out += [section.render(results["sections"][section.name]).rstrip("\n"), ""]
+    out += [
+        "## Not measured here",
+        "",
+        *(
+            [
+                "- Pyrra's numbers come from its reproduced rule shapes, not from its binary "
+                "(no `PYRRA_SRC` was given; see Peers)."
+            ]
+            if results["peers"].get("pyrra", {}).get("status") != "built"
+            else []
+        ),
+        "- Rule-group evaluation time is timed query evaluation of each rule expression at the "
+        "benchmark's instant (Prometheus' `evalTotalTime`, median of repeats, summed over the "
+        "rules): the backfilled data lies in the past, where a live rule manager does not "
+        "evaluate.",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def _data_section(results: Mapping[str, Any]) -> list[str]:
+    """The synthetic scenario and the SLOs every tool's rules were written for."""
+    out: list[str] = []
     # -- data ----------------------------------------------------------------------------
     scenario = results["scenario"]
     out += [
@@ -231,31 +307,7 @@ def render(results: Mapping[str, Any], chart_dir: Path, docs_dir: Path) -> str:
         "",
     ]
     out += _slo_table(results)
-
-    out += _cost_section(results, tools, peers_, slos, chart_dir, docs_dir)
-    out += _accuracy_section(results, chart_dir, docs_dir)
-    out += _generate_section(results, chart_dir, docs_dir)
-    out += _alerts_section(results)
-    out += [
-        "## Not measured here",
-        "",
-        "- The operator at scale (1,000 SLOs applied until all are Ready, one evaluation "
-        "cycle for 10,000 SLOs) has its own benchmarks and sections.",
-        *(
-            [
-                "- Pyrra's numbers come from its reproduced rule shapes, not from its binary "
-                "(no `PYRRA_SRC` was given; see Peers)."
-            ]
-            if results["peers"].get("pyrra", {}).get("status") != "built"
-            else []
-        ),
-        "- Rule-group evaluation time is timed query evaluation of each rule expression at the "
-        "benchmark's instant (Prometheus' `evalTotalTime`, median of repeats, summed over the "
-        "rules): the backfilled data lies in the past, where a live rule manager does not "
-        "evaluate.",
-        "",
-    ]
-    return "\n".join(out)
+    return out
 
 
 def _pyrra_note(pyrra: Mapping[str, Any]) -> str:
@@ -279,12 +331,12 @@ def _pyrra_note(pyrra: Mapping[str, Any]) -> str:
     )
 
 
-def _notes_on_misses(results: Mapping[str, Any], rows: Sequence[Sequence[str]]) -> list[str]:
+def _notes_on_misses(results: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) -> list[str]:
     notes = []
     for row in rows:
-        if row[3] != "**no**":
+        if row["met"]:
             continue
-        if row[0].startswith("`generate`"):
+        if row["measure"].startswith("`generate`"):
             timings = {row["tool"]: row["mean_seconds"] for row in results["generate"]}
             validate = timings.get("slo-operator validate")
             share = (
@@ -300,7 +352,7 @@ def _notes_on_misses(results: Mapping[str, Any], rows: Sequence[Sequence[str]]) 
                 f"through the PromQL parser, and writes YAML.{share}"
             )
         else:
-            notes.append(f"- **{row[0]}: target missed** ({row[2]}).")
+            notes.append(f"- **{row['measure']}: target missed** ({row['result']}).")
     return [*notes, ""] if notes else []
 
 
@@ -522,7 +574,7 @@ def _accuracy_section(results: Mapping[str, Any], chart_dir: Path, docs_dir: Pat
 def _generate_section(results: Mapping[str, Any], chart_dir: Path, docs_dir: Path) -> list[str]:
     rows_in = results["generate"]
     if not rows_in:
-        return []
+        return ["## 3. Offline `generate` throughput", "", "Not run in this run.", ""]
     first = rows_in[0]
     out = [
         "## 3. Offline `generate` throughput",
@@ -557,11 +609,42 @@ def _generate_section(results: Mapping[str, Any], chart_dir: Path, docs_dir: Pat
     if phases:
         out += [
             "",
-            "Where our time goes, the same steps timed once inside one process: "
+            "Where our time goes, the same steps timed once inside one process (CPU time; "
+            "`generate` splits large inputs over one process per core): "
             + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phases.items())
             + ".",
         ]
     out += [""]
+    out += _profiles(results.get("generate_profiles") or {})
+    return out
+
+
+def _profiles(profiles: Mapping[str, Any]) -> list[str]:
+    """The cProfile tables of `generate` before and after its speed-up, measured in this run."""
+    if not profiles:
+        return []
+    out = [
+        "### Profiles, before and after",
+        "",
+        "cProfile of `generate --format rulefile` over the same 10,000 SLOs in one process "
+        "(profiling slows Python calls down, so the totals exceed the wall times above), "
+        "measured in this run: *before* is the package at commit "
+        f"`{profiles['before']['commit']}` (taken from git by the benchmark, "
+        "[bench/generate_speed.py](../bench/generate_speed.py)), *after* this run's. Top "
+        "entries by cumulative time:",
+        "",
+    ]
+    for label in ("before", "after"):
+        profile = profiles[label]
+        out += [f"**{label.capitalize()}** ({profile['total']:.1f} s profiled):", ""]
+        out += _table(
+            ["Cumulative s", "Own s", "Calls", "Function"],
+            [
+                [f"{cumulative:.2f}", f"{own:.2f}", f"{calls:,}", f"`{where}`"]
+                for cumulative, own, calls, where in profile["rows"]
+            ],
+        )
+        out += [""]
     return out
 
 

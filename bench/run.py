@@ -1,15 +1,18 @@
 """``make bench``: every benchmark in one run, then docs/benchmarks.md rewritten.
 
-    .venv/bin/python -m bench [--quick] [--skip-generate] [--output docs/benchmarks.md]
+    .venv/bin/python -m bench [--quick] [--only generate,ui] [--output docs/benchmarks.md]
+    BENCH_ONLY=generate make bench        # one section (the page then holds only it)
 
 1. Prometheus cost per evaluation cycle of each tool's rules for the same SLOs (:mod:`bench.cost`).
 2. Long-window SLI error against the exact truth, per tool and slo-generator
    (:mod:`bench.accuracy`).
 3. Offline ``generate`` for 10,000 SLOs against ``sloth generate`` (:mod:`bench.generate_speed`).
 4. Alert detection time and false alerts on the scripted incidents (:mod:`bench.alerts`).
-5. The operator at scale: 1,000 SLOs applied on a real control plane until all are Ready, then a
-   restart (:mod:`bench.bench_operator_scale`, which writes its own section of the page).
-6. The web UI's page server time with 1,000 SLOs (:mod:`bench.bench_ui`, its own section).
+5. The sections of :mod:`bench.sections`: offline ``evaluate`` without recorded series, the
+   evaluation cycle on a control plane, the operator at scale, the web UI.
+
+Every figure of the page comes from this one run: results.json is written anew with what was
+measured, and the page is rendered from it alone (no section is kept from an earlier page).
 
 Peers are installed first (``bench/install-peers.sh``, idempotent, into ~/.cache). The raw data
 is generated and backfilled once per scenario and cached; each tool's rules are backfilled into
@@ -37,14 +40,13 @@ from testkit import backfill, prometheus, synthetic
 from . import (
     accuracy,
     alerts,
-    bench_operator_scale,
-    bench_ui,
     cost,
     data,
     generate_speed,
     harness,
     peers,
     report,
+    sections,
     specs,
 )
 
@@ -68,7 +70,15 @@ class Results:
     setup_seconds: dict[str, float] = dataclasses.field(default_factory=dict)
     slo_generator_samples: dict[str, int] = dataclasses.field(default_factory=dict)
     generate_phases: dict[str, float] = dataclasses.field(default_factory=dict)
+    generate_profiles: dict[str, Any] = dataclasses.field(default_factory=dict)
+    sections: dict[str, Any] = dataclasses.field(default_factory=dict)
+    """Data of the `bench.sections` benchmarks run, by name."""
+    run: list[str] = dataclasses.field(default_factory=list)
+    """The sections measured in this run (`ALL_SECTIONS`)."""
     notes: list[str] = dataclasses.field(default_factory=list)
+
+
+ALL_SECTIONS = tuple(report.all_sections())
 
 
 def _first_line(command: list[str]) -> str:
@@ -180,6 +190,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the scratch folder")
     parser.add_argument("--quick", action="store_true", help="small scale, no report (smoke)")
+    parser.add_argument(
+        "--only",
+        default=os.environ.get("BENCH_ONLY", ""),
+        help="comma-separated sections to run (default: all; env BENCH_ONLY): "
+        + ", ".join(ALL_SECTIONS),
+    )
     parser.add_argument("--skip-generate", action="store_true")
     parser.add_argument("--skip-alerts", action="store_true")
     parser.add_argument("--skip-operator-scale", action="store_true")
@@ -196,6 +212,17 @@ def main(argv: list[str] | None = None) -> int:
         saved = json.loads((args.output.parent / "benchmarks/results.json").read_text())
         write_report(saved, args.output)
         return 0
+    chosen = [name.strip() for name in args.only.split(",") if name.strip()] or list(ALL_SECTIONS)
+    unknown = sorted(set(chosen) - set(ALL_SECTIONS))
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(unknown)}; known: {', '.join(ALL_SECTIONS)}")
+    skipped = {
+        "generate": args.skip_generate,
+        "alerts": args.skip_alerts,
+        "operator-scale": args.skip_operator_scale,
+        "ui": args.skip_ui,
+    }
+    selected = [name for name in ALL_SECTIONS if name in chosen and not skipped.get(name)]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
     began = time.monotonic()
@@ -207,6 +234,7 @@ def main(argv: list[str] | None = None) -> int:
         scenario={},
         at=0.0,
         sli_times=[],
+        run=selected,
     )
     # Which Pyrra was measured, and how far bench/pyrra.py's fallback is from it.
     results.peers.setdefault("pyrra", {"name": "pyrra", "status": "reproduced", "detail": ""})
@@ -221,6 +249,48 @@ def main(argv: list[str] | None = None) -> int:
         or installed.get("sloth", peers.Peer("", "missing", "")).status == "built"
     ]
 
+    work = args.work_dir
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    try:
+        if "cost" in selected or "alerts" in selected:
+            measure_against_peers(args, results, tools, installed, work)
+        if "generate" in selected and not args.quick:
+            results.generate = [
+                dataclasses.asdict(timing)
+                for timing in generate_speed.run(work / "generate", runs=args.generate_runs)
+            ]
+            inputs = work / "generate/inputs/ours"
+            results.generate_phases = generate_speed.phases(inputs)
+            results.generate_profiles = generate_speed.profiles(inputs, work / "generate")
+    finally:
+        if not args.keep:
+            shutil.rmtree(work, ignore_errors=True)
+    for section in sections.SECTIONS:
+        if section.name in selected and not args.quick:
+            logger.info("section %s", section.name)
+            results.sections[section.name] = section.measure()
+
+    results.environment["wall time"] = f"{(time.monotonic() - began) / 60:.1f} min"
+    if args.quick:
+        json.dump(dataclasses.asdict(results), sys.stdout, indent=1)
+        return 0
+    saved = dataclasses.asdict(results)
+    charts = args.output.parent / "benchmarks"
+    charts.mkdir(parents=True, exist_ok=True)
+    (charts / "results.json").write_text(json.dumps(saved, indent=1) + "\n")
+    write_report(saved, args.output)
+    return 0
+
+
+def measure_against_peers(
+    args: argparse.Namespace,
+    results: Results,
+    tools: list[str],
+    installed: dict[str, peers.Peer],
+    work: Path,
+) -> None:
+    """Benchmarks 1, 2 and 4 on the synthetic scenario: cost, accuracy, alerts."""
     scenario = data.scenario(tenants=2) if args.quick else data.scenario()
     items = list(specs.SINGLE if args.quick else specs.MULTI)
     results.peers["pyrra"]["reproduction_differences"] = peers.pyrra_reproduction_differences(items)
@@ -230,11 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     sli_times = [at - k * 6180 + (0, 17, 31, 46)[k] for k in range(1 if args.quick else 4)]
     results.at = at
     results.sli_times = sli_times
-    work = args.work_dir
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-
-    try:
+    if "cost" in results.run:
         costs, readings = measure_tools(
             tools,
             items,
@@ -253,47 +319,14 @@ def main(argv: list[str] | None = None) -> int:
         results.readings = [
             {**dataclasses.asdict(reading), "error_pp": reading.error_pp} for reading in readings
         ]
-        if not args.skip_alerts and not args.quick:
-            results.alerts = [
-                dataclasses.asdict(row)
-                for row in alerts.run(tools, items, synthetic_data, raw, work)
-            ]
-        if not args.skip_generate and not args.quick:
-            results.generate = [
-                dataclasses.asdict(timing)
-                for timing in generate_speed.run(work / "generate", runs=args.generate_runs)
-            ]
-            results.generate_phases = generate_speed.phases(work / "generate/inputs/ours")
-    finally:
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
-
-    if not args.skip_operator_scale and not args.quick:
-        # Its own control plane and operator process; it rewrites its own section of the page.
-        bench_operator_scale.main(["--write", str(args.output)])
-    if not args.skip_ui and not args.quick:
-        # In-process, about a minute; it rewrites its own section of the page.
-        bench_ui.main(["--write", str(args.output)])
-
-    results.environment["wall time"] = f"{(time.monotonic() - began) / 60:.1f} min"
-    if args.quick:
-        json.dump(dataclasses.asdict(results), sys.stdout, indent=1)
-        return 0
-    saved = dataclasses.asdict(results)
-    charts = args.output.parent / "benchmarks"
-    charts.mkdir(parents=True, exist_ok=True)
-    (charts / "results.json").write_text(json.dumps(saved, indent=1) + "\n")
-    write_report(saved, args.output)
-    return 0
+    if "alerts" in results.run and not args.quick:
+        results.alerts = [
+            dataclasses.asdict(row) for row in alerts.run(tools, items, synthetic_data, raw, work)
+        ]
 
 
 def write_report(results: dict[str, Any], output: Path) -> None:
-    """The page and its charts from saved results, keeping other benchmarks' sections."""
-    previous = output.read_text() if output.is_file() else ""
+    """The page and its charts from the saved results of one run, and nothing else."""
     rendered = report.render(results, output.parent / "benchmarks", output.parent)
-    output.write_text(report.merge(rendered, previous))
+    output.write_text(rendered)
     logger.info("wrote %s", output)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

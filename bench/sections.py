@@ -1,0 +1,54 @@
+"""The benchmarks that measure one thing each and render their own section of the page.
+
+Each is a `Section`: `measure()` returns plain data (saved in docs/benchmarks/results.json),
+`render(data)` the Markdown section, `summary(data)` its rows of the page's summary table. To add
+a benchmark, add a `Section` to `SECTIONS`: `make bench` runs it, `BENCH_ONLY=<name> make bench`
+runs it alone, and the page shows it from the saved data.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from . import bench_evaluate_offline, bench_evaluation, bench_operator_scale, bench_ui
+
+Data = dict[str, Any]
+SummaryRow = dict[str, Any]
+"""`measure`, `target`, `result` (text), `ratio` (result / target; ≤ 1 is met), `met`."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Section:
+    name: str
+    """For `BENCH_ONLY` and the key in results.json."""
+    measure: Callable[[], Data]
+    render: Callable[[Data], str]
+    summary: Callable[[Data], list[SummaryRow]]
+
+
+SECTIONS = (
+    Section(
+        "evaluate-offline",
+        lambda: bench_evaluate_offline.measure(10_000),
+        bench_evaluate_offline.render,
+        bench_evaluate_offline.summary,
+    ),
+    Section(
+        "evaluation-cycle",
+        lambda: bench_evaluation.measure(10_000),
+        bench_evaluation.render,
+        bench_evaluation.summary,
+    ),
+    Section(
+        "operator-scale",
+        bench_operator_scale.measure_all,
+        bench_operator_scale.render_section,
+        bench_operator_scale.summary,
+    ),
+    Section("ui", bench_ui.measure, bench_ui.render, bench_ui.summary),
+)
+"""In page order, after the comparison with the peers."""
+
+BY_NAME = {section.name: section for section in SECTIONS}

@@ -1,0 +1,118 @@
+"""docs/benchmarks.md is rendered from one run's results alone: a section not run says so, no
+section of an earlier page survives, and the summary shows each target, result and ratio."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from support import paths
+
+# `bench/` is a top-level folder of the repository, not part of the installed package.
+sys.path.insert(0, str(paths.REPO))
+
+from bench import bench_evaluate_offline, report, run
+
+
+def _results(**overrides: Any) -> dict[str, Any]:
+    results: dict[str, Any] = {
+        "started": "2026-12-01 20:00 UTC",
+        "environment": {"cpu": "2 x test", "wall time": "1.0 min"},
+        "peers": {"sloth": {"name": "sloth", "status": "built", "detail": "v0.16.0"}},
+        "scenario": {},
+        "at": 0.0,
+        "sli_times": [],
+        "costs": [],
+        "readings": [],
+        "alerts": [],
+        "generate": [],
+        "generate_phases": {},
+        "generate_profiles": {},
+        "sections": {},
+        "run": [],
+    }
+    results.update(overrides)
+    return results
+
+
+def _timing(tool: str, seconds: float) -> dict[str, Any]:
+    return {
+        "tool": tool,
+        "command": f"{tool} generate",
+        "mean_seconds": seconds,
+        "stddev_seconds": 0.1,
+        "min_seconds": seconds - 0.1,
+        "runs": 3,
+        "slos": 10_000,
+        "rules": 170_000,
+    }
+
+
+def _write(results: dict[str, Any], tmp_path: Path, previous: str = "") -> str:
+    page = tmp_path / "benchmarks.md"
+    page.write_text(previous)
+    (tmp_path / "benchmarks").mkdir(exist_ok=True)
+    run.write_report(results, page)
+    return page.read_text()
+
+
+def test_a_generate_only_run_shows_its_figures_and_names_what_was_not_run(
+    tmp_path: Path,
+) -> None:
+    profile = {"total": 9.5, "rows": [[9.0, 0.1, 1, "slo_operator/cli/generate.py:1(run)"]]}
+    results = _results(
+        run=["generate"],
+        generate=[_timing("slo-operator", 4.0), _timing("sloth", 5.0)],
+        generate_profiles={
+            "before": {"commit": "a87810f", **profile},
+            "after": {"commit": "this run's", **profile},
+        },
+    )
+    text = _write(results, tmp_path, previous="# Old\n\n## Operator at scale\n\nold numbers\n")
+    assert (
+        "| `generate` for 10,000 SLOs vs `sloth generate` | ≤ Sloth's time | 4.0 s vs 5.0 s "
+        in text
+    )
+    assert "| 0.80 | yes |" in text
+    assert "### Profiles, before and after" in text
+    assert "commit `a87810f`" in text
+    not_run = next(line for line in text.splitlines() if line.startswith("Not run in this run"))
+    for name in report.all_sections():
+        assert (f"`{name}`" in not_run) == (name != "generate"), name
+    # Nothing of the earlier page is kept.
+    assert "## Operator at scale" not in text
+    assert "old numbers" not in text
+
+
+def test_a_section_benchmark_adds_its_section_and_its_summary_rows(tmp_path: Path) -> None:
+    measured = {
+        "slos": 10_000,
+        "windows": ["1d", "7d", "30d"],
+        "seconds": 25.0,
+        "queries": 22,
+        "raw_series_slos": 10_000,
+        "exact_slos": 10_000,
+        "expected_sli": 99.7,
+        "command": "slo-operator evaluate ...",
+    }
+    text = _write(
+        _results(run=["evaluate-offline"], sections={"evaluate-offline": measured}), tmp_path
+    )
+    assert bench_evaluate_offline.SECTION in text
+    assert "no recorded series: wall time | ≤ 20 s | 25.0 s | 1.25 | **no** |" in text
+    assert "no recorded series: queries sent | ≤ 100 | 22 | 0.22 | yes |" in text
+    assert "target missed** (25.0 s)" in text
+    assert "## 3. Offline `generate` throughput\n\nNot run in this run." in text
+
+
+@pytest.mark.parametrize("only", ["generate,nonsense", "cost,evaluate"])
+def test_an_unknown_section_name_is_refused_before_anything_runs(
+    only: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        run.main(["--only", only])
+    assert exited.value.code == 2
+    assert "unknown section(s)" in capsys.readouterr().err
