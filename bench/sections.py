@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from . import bench_evaluate_offline, bench_evaluation, bench_operator_scale, bench_ui
+from . import bench_evaluate_offline, bench_evaluation, bench_operator_scale, bench_soak, bench_ui
 
 Data = dict[str, Any]
 SummaryRow = dict[str, Any]
@@ -46,6 +46,12 @@ SECTIONS = (
         bench_operator_scale.measure_all,
         bench_operator_scale.render_section,
         bench_operator_scale.summary,
+    ),
+    Section(
+        "soak",
+        lambda: bench_soak.measure(10_000, 1_000, 600.0, 30.0),
+        bench_soak.render,
+        lambda measured: [],
     ),
     Section("ui", bench_ui.measure, bench_ui.render, bench_ui.summary),
 )
