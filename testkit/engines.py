@@ -228,7 +228,10 @@ class VictoriaMetricsStack(EngineStack):
     * ``-search.disableCache``: the rollup cache would keep answers computed before ``vmalert``
       wrote the recorded series into the past;
     * ``-search.latencyOffset=0s``: nothing here is "too recent" to be read;
-    * ``-retentionPeriod=100y``: the synthetic month is in the past.
+    * ``-retentionPeriod=100y``: the synthetic month is in the past;
+    * ``-dedup.minScrapeInterval=1ms``: ``vmalert -replay`` writes the point at each boundary of
+      its query chunks (every 1,000 steps) twice, and VictoriaMetrics keeps both unless it
+      deduplicates — every window over such a boundary then counted one minute twice.
     """
 
     def __init__(
@@ -254,6 +257,7 @@ class VictoriaMetricsStack(EngineStack):
                 "-retentionPeriod=100y",
                 "-search.disableCache",
                 "-search.latencyOffset=0s",
+                "-dedup.minScrapeInterval=1ms",
                 "-loggerLevel=WARN",
                 *extra_flags,
             ],

@@ -34,6 +34,7 @@ import yaml
 from slo_operator.api import validation
 from slo_operator.budget import periods, rounding
 from slo_operator.rules import render
+from support import recorded
 from testkit import engines, prometheus, synthetic
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1200)]
@@ -188,9 +189,8 @@ def _time(text: str) -> float:
 
 def _recorded_at(server: prometheus.PrometheusAPI, name: str) -> float:
     """When the full-window rule of SLO `name` last ran before AT (its evaluation slot)."""
-    return server.query_value(
-        f'max(timestamp(slo:sli_total:sum{{slo="{name}",slo_namespace="{NAMESPACE}"}}))',
-        AT.timestamp(),
+    return recorded.last_point_time(
+        server, f'slo:sli_total:sum{{slo="{name}",slo_namespace="{NAMESPACE}"}}', AT.timestamp()
     )
 
 

@@ -36,7 +36,7 @@ import pytest
 
 from slo_operator.api import slo
 from slo_operator.rules import model, render, series
-from support import paths, rule_yaml
+from support import paths, recorded, rule_yaml
 from testkit import engines, prometheus, synthetic
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
@@ -46,8 +46,6 @@ ON_ENGINES_COUNTING_SAMPLES = pytest.mark.parametrize(
 )
 
 TOLERANCE_PP = 0.01
-EXACT_SUMS = ("prometheus2", "prometheus3", "thanos")
-"""Engines on which a window's recorded sums equal the generator's counts exactly."""
 DAY = synthetic.DAY
 HOUR = synthetic.HOUR
 CHECKOUT_PROBE = 'probe_success{job="blackbox",target="https://checkout.shop.example/healthz"}'
@@ -137,9 +135,7 @@ def server(
 
 def _last_eval(server: prometheus.PrometheusAPI, metric: str, name: str, at: float) -> float:
     """When the group of SLO `name` last evaluated at or before `at` (its offset is a hash)."""
-    samples = server.query(f'max(timestamp({metric}{{slo="{name}"}}))', at)
-    assert samples, f"no {metric} for {name} before {at}"
-    return samples[0].value
+    return recorded.last_point_time(server, f'{metric}{{slo="{name}"}}', at)
 
 
 def _percent(bad: float, total: float) -> float:
@@ -247,12 +243,7 @@ def test_1d_sli_of_every_chatbot_tier_matches_truth(
             total_labels = {**series.identity_labels(CHATBOT), series.LABEL_WINDOW: "1d"}
             (total,) = server.query(series.selector(series.TOTAL_SUM, total_labels), at)
             print(f"  sums {bad.value:.0f}/{total.value:.0f}, truth {truth.bad}/{truth.total}")
-            if server.engine in EXACT_SUMS:
-                assert (bad.value, total.value) == (truth.bad, truth.total), objective.name
-            else:
-                # VictoriaMetrics: the window's sums differ from the counts by about a minute of
-                # events at the window's edge (docs/engines.md); the SLI stays within tolerance.
-                assert abs(total.value - truth.total) <= 0.002 * truth.total, objective.name
+            assert (bad.value, total.value) == (truth.bad, truth.total), objective.name
 
 
 @ON_EVERY_ENGINE
@@ -289,10 +280,7 @@ def test_calendar_month_sli_matches_truth(
     last_minute = synthetic_data.increase(
         'http_requests_total{job="checkout"}', reset.at - 60, reset.at
     )
-    if server.engine in EXACT_SUMS:
-        assert 0 <= truth.total - sums[series.TOTAL_TILE] <= last_minute
-    else:
-        assert abs(truth.total - sums[series.TOTAL_TILE]) <= 0.002 * truth.total
+    assert 0 <= truth.total - sums[series.TOTAL_TILE] <= last_minute
 
 
 # --- Timeslices ----------------------------------------------------------------------------------
