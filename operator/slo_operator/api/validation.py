@@ -14,7 +14,7 @@ import json
 import math
 import pathlib
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping
 from typing import Any
 
 import pydantic
@@ -243,6 +243,64 @@ _SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoad
 on 10,000 manifests); the constructor is the same SafeConstructor either way."""
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_SPECIAL_KEY_TAGS = ("tag:yaml.org,2002:merge", "tag:yaml.org,2002:value")
+
+
+class ManifestLoader(_SAFE_LOADER):  # type: ignore[valid-type,misc]
+    """The safe loader, building plain mappings, lists and strings itself: PyYAML's constructor
+    spent half of `generate`'s reading time on them (10,000 manifests). Every other node (numbers,
+    booleans, timestamps, merge keys, explicit tags) is left to the safe constructor, so the
+    values are the same; an alias is the same object, as with PyYAML (an alias bomb stays
+    small until `as_wire_json` refuses it)."""
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        built: dict[yaml.Node, Any] = {}
+        data = self._build(node, built)
+        # As BaseConstructor.construct_document ends (nodes left to it are built deep, so no
+        # generator is pending).
+        self.constructed_objects.clear()
+        self.recursive_objects.clear()
+        self.deep_construct = False
+        return data
+
+    def _build(self, node: yaml.Node, built: dict[yaml.Node, Any]) -> Any:
+        if node in built:
+            return built[node]
+        kind = type(node)
+        if kind is yaml.ScalarNode and node.tag == _STR_TAG:
+            value: Any = node.value
+        elif (
+            kind is yaml.MappingNode
+            and node.tag == _MAP_TAG
+            and not any(key.tag in _SPECIAL_KEY_TAGS for key, _ in node.value)
+        ):
+            mapping: dict[Any, Any] = {}
+            built[node] = mapping
+            for key_node, value_node in node.value:
+                key = self._build(key_node, built)
+                if not isinstance(key, Hashable):
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping",
+                        node.start_mark,
+                        "found unhashable key",
+                        key_node.start_mark,
+                    )
+                mapping[key] = self._build(value_node, built)
+            return mapping
+        elif kind is yaml.SequenceNode and node.tag == _SEQ_TAG:
+            items: list[Any] = []
+            built[node] = items
+            items.extend(self._build(child, built) for child in node.value)
+            return items
+        else:
+            value = self.construct_object(node, deep=True)
+        built[node] = value
+        return value
+
+
 def load_documents(path: pathlib.Path) -> Iterator[Document | Problem]:
     """Every YAML document of a file; a Problem for unreadable files or broken YAML."""
     source = str(path)
@@ -268,7 +326,7 @@ def load_documents(path: pathlib.Path) -> Iterator[Document | Problem]:
     index = 0
     found = False
     try:
-        for index, body in enumerate(yaml.load_all(text, Loader=_SAFE_LOADER), start=1):
+        for index, body in enumerate(yaml.load_all(text, Loader=ManifestLoader), start=1):
             if body is None:
                 continue
             found = True
