@@ -24,7 +24,7 @@ import pytest
 from slo_operator.backends import backend_config
 from slo_operator.evaluation import loop, registry
 from slo_operator.rules import render
-from support import rule_yaml
+from support import merge_patch, rule_yaml
 from testkit import backfill, faultproxy, prometheus, synthetic
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
@@ -92,7 +92,7 @@ class Writer:
     async def patch_status(self, ref: registry.ObjectRef, patch: Mapping[str, Any]) -> None:
         entry = self.objects.get(ref)
         assert entry is not None
-        self.objects.upsert(KIND, {**entry.body, "status": {**entry.status, **patch}})
+        self.objects.upsert(KIND, {**entry.body, "status": merge_patch.apply(entry.status, patch)})
         self.patched.append(ref.name)
 
     async def emit_event(

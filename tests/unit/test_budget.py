@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from slo_operator.api import status
 from slo_operator.budget import groups, objectives, policy, rounding
 
 T0 = datetime.datetime(2026, 11, 27, 10, 0, tzinfo=datetime.UTC)
@@ -44,7 +45,7 @@ def test_objective_numbers(
         "standard", target, objectives.Measurement(bad, total), slice_minutes=slice_minutes
     )
     assert numbers is not None
-    status = numbers.status()
+    status = numbers.status().to_wire()
     assert status["sli"] == sli
     assert status["met"] is met
     assert status["errorBudgetRemainingPercent"] == remaining_percent
@@ -145,8 +146,8 @@ def test_policy_since_moves_only_when_a_higher_step_is_reached() -> None:
     assert lower.state.since == later
     cleared = policy.advance(STEPS, 0, lower.state, later)
     assert cleared.state == policy.PolicyState((), None)
-    assert cleared.state.status() == {"activeSteps": []}
-    assert higher.state.status() == {
+    assert cleared.state.status().to_wire() == {"activeSteps": []}
+    assert higher.state.status().to_wire() == {
         "activeSteps": ["slow-down", "freeze"],
         "since": "2026-11-27T11:00:00Z",
     }
@@ -162,7 +163,7 @@ def test_worst_groups_are_bounded_and_ordered() -> None:
         made.append(groups.GroupNumbers({"tenant": f"t{index:02d}"}, numbers))
     worst = groups.worst(made, limit=3)
     assert [g.labels["tenant"] for g in worst] == ["t14", "t13", "t12"]
-    assert worst[0].status() == {
+    assert worst[0].status().to_wire() == {
         "labels": {"tenant": "t14"},
         "sli": 98.6,
         "errorBudgetRemainingPercent": -40.0,
@@ -179,12 +180,18 @@ HOUR = datetime.timedelta(hours=1)
 def test_quiet_groups_keep_their_last_numbers_marked_no_data_until_a_window_passed() -> None:
     t0 = datetime.datetime(2026, 1, 10, 12, tzinfo=datetime.UTC)
     previous = [
-        {"labels": {"tenant": "acme"}, "sli": 99.9, "errorBudgetRemainingPercent": 80.0},
-        {"labels": {"tenant": "globex"}, "sli": 98.0, "errorBudgetRemainingPercent": -5.0},
+        status.GroupStatus.model_validate(entry)
+        for entry in (
+            {"labels": {"tenant": "acme"}, "sli": 99.9, "errorBudgetRemainingPercent": 80.0},
+            {"labels": {"tenant": "globex"}, "sli": 98.0, "errorBudgetRemainingPercent": -5.0},
+        )
     ]
-    # globex's series vanished: it stays, with its last numbers, marked since now.
-    first = groups.quiet(("tenant",), previous, [], [("acme",)], t0, t0 - HOUR)
-    assert first == [
+    # globex's series vanished: it stays, with its last numbers, marked since now (the
+    # microseconds of the cycle's clock are not written).
+    first = groups.quiet(
+        ("tenant",), previous, [], [("acme",)], t0.replace(microsecond=4321), t0 - HOUR
+    )
+    assert [entry.to_wire() for entry in first] == [
         {
             "labels": {"tenant": "globex"},
             "sli": 98.0,
@@ -196,11 +203,11 @@ def test_quiet_groups_keep_their_last_numbers_marked_no_data_until_a_window_pass
     # Later it keeps the time it first went quiet; initech counts zero events: new, no numbers.
     later = t0 + datetime.timedelta(minutes=30)
     second = groups.quiet(("tenant",), first, [("initech",)], [("acme",)], later, later - HOUR)
-    assert [(g["labels"]["tenant"], g["noDataSince"]) for g in second] == [
+    assert [(g.to_wire()["labels"]["tenant"], g.to_wire()["noDataSince"]) for g in second] == [
         ("globex", "2026-01-10T12:00:00Z"),
         ("initech", "2026-01-10T12:30:00Z"),
     ]
-    assert "sli" not in second[1]
+    assert "sli" not in second[1].to_wire()
     # Traffic again: measured, not quiet.
     assert groups.quiet(("tenant",), first, [], [("acme",), ("globex",)], later, t0) == []
     # Quiet for a whole window: dropped.

@@ -15,8 +15,10 @@ from typing import Any
 import pytest
 
 from slo_operator import errors
+from slo_operator.api import conditions, status
 from slo_operator.backends import backend_config, client
 from slo_operator.evaluation import loop, metrics, registry
+from support import merge_patch
 
 T0 = datetime.datetime(2026, 11, 27, 10, 0, tzinfo=datetime.UTC)
 KIND = "ServiceLevelObjective"
@@ -133,7 +135,9 @@ class Harness:
         for ref, patch in self.writer.patches:
             entry = self.objects.get(ref)
             assert entry is not None
-            self.objects.upsert(KIND, {**entry.body, "status": {**entry.status, **patch}})
+            self.objects.upsert(
+                KIND, {**entry.body, "status": merge_patch.apply(entry.status, patch)}
+            )
         self.writer.patches.clear()
         return report
 
@@ -326,6 +330,20 @@ def test_policy_step_fires_once_and_a_restart_does_not_fire_it_again() -> None:
     assert restarted.writer.events == []
 
 
+def test_a_cleared_policy_loses_its_since_and_then_rests() -> None:
+    """`since` leaves `status.policy` once no step is active (a merge patch would keep it unless
+    the patch removes it), and the object is not patched again after that."""
+    harness = Harness(body("a", errorBudgetPolicy=POLICY))
+    harness.backend.total["a"] = 1000
+    harness.backend.bad["a"] = 6  # 60% of the budget consumed
+    harness.cycle()
+    assert harness.status("a")["policy"]["since"] == "2026-11-27T10:00:00Z"
+    harness.backend.bad["a"] = 1  # 10%: below slow-down's mark less the hysteresis
+    assert harness.cycle(T0 + datetime.timedelta(minutes=1)).patches == 1
+    assert harness.status("a")["policy"] == {"activeSteps": []}
+    assert harness.cycle(T0 + datetime.timedelta(minutes=2)).patches == 0
+
+
 def test_a_policy_step_is_announced_only_after_its_crossing_is_recorded() -> None:
     harness = Harness(body("a", errorBudgetPolicy=POLICY))
     harness.backend.total["a"] = 1000
@@ -387,12 +405,17 @@ class ToyPlan:
 
 
 class ToyOutcome:
-    state = "Evaluated"
+    state = conditions.Reason.EVALUATED
     message = ""
-    values = {"attainment": 99.9}
-    context: dict[str, Any] = {}
-    conditions = [("Compliant", True, "TargetsMet", "")]
-    measured = True
+    values = status.ServiceLevelAgreementStatus(
+        current_period=status.PeriodStatus(start=T0, end=T0, attainment=99.9)
+    )
+    context = status.ServiceLevelAgreementStatus()
+    conditions = [
+        conditions.ConditionState(
+            conditions.ConditionType.COMPLIANT, "True", conditions.Reason.TARGETS_MET
+        )
+    ]
 
 
 class ToyEvaluator:
@@ -441,7 +464,7 @@ def test_another_kind_plugs_in_and_shares_the_batch() -> None:
     assert report.queries == alone + 1
     assert report.evaluated == 2
     patched = {ref.kind: patch for ref, patch in harness.writer.patches}
-    assert patched["ServiceLevelAgreement"]["attainment"] == 99.9
+    assert patched["ServiceLevelAgreement"]["currentPeriod"]["attainment"] == 99.9
     assert condition(patched["ServiceLevelAgreement"], "Compliant")["status"] == "True"
     assert toy.acted == 1
     harness.objects.remove("ServiceLevelAgreement", "shop", "acme")

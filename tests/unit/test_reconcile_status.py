@@ -7,10 +7,12 @@ from typing import Any
 
 import pytest
 
-from slo_operator.api import conditions
+from slo_operator.api import conditions, status
 from slo_operator.kube import reconcile_status
+from support import merge_patch
 
 RULES = {"kind": "PrometheusRule", "name": "slo-checkout", "recordingRules": 9, "alertingRules": 3}
+APPLIED = status.RulesSummary.model_validate(RULES)
 EARLIER = "2026-11-27T10:00:00Z"
 
 
@@ -46,7 +48,7 @@ def test_an_edit_records_the_new_generation_on_conditions_the_loop_owns() -> Non
     """The spec moved to generation 2 while the loop owns Ready: the patch carries the new
     observedGeneration on Ready and Stalled and keeps the loop's reasons and messages."""
     status = evaluated_status()
-    desired = reconcile_status.slo_rules_applied(status["conditions"], 2, RULES, 99.0)
+    desired = reconcile_status.slo_rules_applied(status["conditions"], 2, APPLIED, 99.0)
     patch = conditions.status_patch(status, desired)
     assert patch["observedGeneration"] == 2
     written = by_type(patch["conditions"])
@@ -63,7 +65,7 @@ def test_the_live_status_is_never_edited_in_place() -> None:
     patched."""
     status = evaluated_status()
     before = copy.deepcopy(status)
-    reconcile_status.slo_rules_applied(status["conditions"], 2, RULES, 99.0)
+    reconcile_status.slo_rules_applied(status["conditions"], 2, APPLIED, 99.0)
     conditions.with_observed_generation(status["conditions"], "Ready", 3)
     assert status == before
 
@@ -76,7 +78,7 @@ def test_the_reconcile_takes_back_what_a_failed_reconcile_set() -> None:
             condition("Stalled", "True", "InvalidSpec"),
         ],
     }
-    desired = reconcile_status.slo_rules_applied(status["conditions"], 2, RULES, 99.5)
+    desired = reconcile_status.slo_rules_applied(status["conditions"], 2, APPLIED, 99.5)
     written = by_type(desired["conditions"])
     assert (written["Ready"]["status"], written["Ready"]["reason"]) == ("True", "RulesApplied")
     assert written["Ready"]["message"] == "PrometheusRule slo-checkout applied"
@@ -91,7 +93,7 @@ def test_a_backend_outage_survives_an_edit() -> None:
         condition("Ready", "False", "BackendUnavailable"),
         condition("Stalled", "True", "BackendUnavailable"),
     ]
-    desired = reconcile_status.slo_rules_applied(status["conditions"], 2, RULES, 99.0)
+    desired = reconcile_status.slo_rules_applied(status["conditions"], 2, APPLIED, 99.0)
     written = by_type(desired["conditions"])
     assert written["Ready"]["status"] == "False"
     assert written["Ready"]["reason"] == "BackendUnavailable"
@@ -99,7 +101,7 @@ def test_a_backend_outage_survives_an_edit() -> None:
 
 
 def test_a_first_reconcile_sets_both_conditions() -> None:
-    desired = reconcile_status.slo_rules_applied([], 1, RULES, 99.0)
+    desired = reconcile_status.slo_rules_applied([], 1, APPLIED, 99.0)
     written = by_type(desired["conditions"])
     assert written["Ready"]["reason"] == "RulesApplied"
     assert written["Stalled"]["reason"] == "Reconciled"
@@ -108,7 +110,7 @@ def test_a_first_reconcile_sets_both_conditions() -> None:
 
 def test_an_unchanged_object_gets_no_patch() -> None:
     status = evaluated_status()
-    desired = reconcile_status.slo_rules_applied(status["conditions"], 1, RULES, 99.0)
+    desired = reconcile_status.slo_rules_applied(status["conditions"], 1, APPLIED, 99.0)
     assert conditions.status_patch(status, desired) == {}
 
 
@@ -180,3 +182,30 @@ def test_reasons_of_a_failed_reconcile_make_the_loop_wait() -> None:
     assert not conditions.reconcile_failure_pending(
         [condition("ErrorBudgetExhausted", "True", "InvalidSpec")]
     )
+
+
+def test_a_status_patch_removes_what_a_nested_object_no_longer_holds() -> None:
+    """Status patches are JSON merge patches: a key gone from a nested object is sent as null,
+    or the apiserver would keep the old value (a cleared policy's `since`, a burn-rate window
+    without events)."""
+    current = {
+        "sli": 99.0,
+        "policy": {"activeSteps": ["freeze"], "since": EARLIER},
+        "burnRates": {"5m": 2.0, "1h": 1.0},
+        "objectives": [{"name": "standard", "sli": 99.0}],
+    }
+    desired = {
+        "sli": 99.0,
+        "policy": {"activeSteps": []},
+        "burnRates": {"1h": 1.0},
+        "objectives": [{"name": "standard"}],
+    }
+    patch = conditions.status_patch(current, desired)
+    assert patch == {
+        "policy": {"activeSteps": [], "since": None},
+        "burnRates": {"5m": None},
+        "objectives": [{"name": "standard"}],
+    }
+    applied = merge_patch.apply(current, patch)
+    assert applied == desired
+    assert conditions.status_patch(applied, desired) == {}

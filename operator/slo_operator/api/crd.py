@@ -20,7 +20,7 @@ from typing import Any, Final
 import pydantic
 import yaml
 
-from . import kind_names, sla, slo, status
+from . import conditions, kind_names, sla, slo, status
 
 GROUP: Final = "slo.dev"
 VERSION: Final = "v1alpha1"
@@ -89,9 +89,11 @@ class ResourceKind:
         return f"{GROUP}_{self.plural}.yaml"
 
 
-def _condition_column(condition: str, description: str, priority: int = 0) -> PrinterColumn:
+def _condition_column(
+    condition: conditions.ConditionType, description: str, priority: int = 0
+) -> PrinterColumn:
     return PrinterColumn(
-        name=condition,
+        name=str(condition),
         json_path=f'.status.conditions[?(@.type=="{condition}")].status',
         type="string",
         description=description,
@@ -130,12 +132,16 @@ SERVICE_LEVEL_OBJECTIVE: Final = ResourceKind(
             "number",
             "Percent of the primary objective's error budget left.",
         ),
-        _condition_column("Ready", "Rules applied and the last evaluation succeeded."),
+        _condition_column(
+            conditions.ConditionType.READY, "Rules applied and the last evaluation succeeded."
+        ),
         PrinterColumn(
             "Window", ".spec.window", "string", "Rolling window, if not calendar-aligned.", 1
         ),
         PrinterColumn("Calendar", ".spec.calendar.period", "string", "Calendar period, if any.", 1),
-        _condition_column("Stalled", "The operator cannot make progress.", priority=1),
+        _condition_column(
+            conditions.ConditionType.STALLED, "The operator cannot make progress.", priority=1
+        ),
         _AGE,
     ),
 )
@@ -162,10 +168,16 @@ SERVICE_LEVEL_AGREEMENT: Final = ResourceKind(
             "number",
             "Service credit owed for the current period so far, percent.",
         ),
-        _condition_column("Compliant", "Every commitment is met in the current period."),
-        _condition_column("Ready", "The last evaluation succeeded."),
-        _condition_column("AtRisk", "Projected to miss a commitment.", priority=1),
-        _condition_column("Unbacked", "A commitment rests on a looser SLO.", priority=1),
+        _condition_column(
+            conditions.ConditionType.COMPLIANT, "Every commitment is met in the current period."
+        ),
+        _condition_column(conditions.ConditionType.READY, "The last evaluation succeeded."),
+        _condition_column(
+            conditions.ConditionType.AT_RISK, "Projected to miss a commitment.", priority=1
+        ),
+        _condition_column(
+            conditions.ConditionType.UNBACKED, "A commitment rests on a looser SLO.", priority=1
+        ),
         _AGE,
     ),
 )

@@ -3,17 +3,34 @@
 from __future__ import annotations
 
 import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pydantic
 
 from . import common
 
 
+def _to_second(moment: datetime.datetime) -> datetime.datetime:
+    return moment.astimezone(datetime.UTC).replace(microsecond=0)
+
+
+Timestamp = Annotated[datetime.datetime, pydantic.AfterValidator(_to_second)]
+"""A time in status, held as Kubernetes writes `metav1.Time`: UTC, whole seconds (JSON: `Z`)."""
+
+
 class StatusModel(pydantic.BaseModel):
-    """Status models: camelCase on the wire; unknown fields rejected so nothing leaks in."""
+    """Status models: camelCase on the wire; unknown fields rejected so nothing leaks in.
+
+    The evaluation builds its status values from these models and writes them with `to_wire`, so
+    the status shape is stated here only (and the CRD schema is generated from it).
+    """
 
     model_config = common.WIRE_CONFIG
+
+    def to_wire(self) -> dict[str, Any]:
+        """The fields set on this model, as the status holds them: camelCase, times at second
+        precision, None left out. A field left unset keeps the object's current value."""
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True, exclude_none=True)
 
 
 class Condition(StatusModel):
@@ -27,7 +44,7 @@ class Condition(StatusModel):
     """CamelCase reason, e.g. RulesApplied, NoData, BackendUnavailable."""
     message: str = pydantic.Field(default="", max_length=32768)
     """Human-readable detail."""
-    last_transition_time: datetime.datetime
+    last_transition_time: Timestamp
     """When status last changed."""
     observed_generation: int | None = None
     """The spec generation this condition was computed for."""
@@ -68,7 +85,7 @@ class PolicyStatus(StatusModel):
 
     active_steps: list[str] = pydantic.Field(default_factory=list)
     """Steps reached now."""
-    since: datetime.datetime | None = None
+    since: Timestamp | None = None
     """When the highest active step was first reached."""
 
 
@@ -84,9 +101,13 @@ class GroupStatus(StatusModel):
     no_data: bool | None = None
     """True when the group had no events in the window (its traffic stopped while other groups
     continued): `sli` and `errorBudgetRemainingPercent` are then its last measured values."""
-    no_data_since: datetime.datetime | None = None
+    no_data_since: Timestamp | None = None
     """When the group was first found without events; it is dropped from the list once a whole
     window has passed since."""
+
+
+Source = Literal["RecordedSeries", "RawSeries"]
+"""Where an SLO's numbers come from (`ServiceLevelObjectiveStatus.source`)."""
 
 
 def _conditions_field() -> Any:
@@ -109,9 +130,9 @@ class ServiceLevelObjectiveStatus(StatusModel):
     """Ready, Stalled, ErrorBudgetExhausted, ReleaseFreeze."""
     rules: RulesSummary | None = None
     """The rule object applied for this SLO."""
-    last_evaluation_time: datetime.datetime | None = None
+    last_evaluation_time: Timestamp | None = None
     """When the numbers below were last measured."""
-    window_start: datetime.datetime | None = None
+    window_start: Timestamp | None = None
     """Start of the window the numbers cover."""
     target: float | None = None
     """Target percent of the primary objective, known from the spec before any measurement.
@@ -130,7 +151,7 @@ class ServiceLevelObjectiveStatus(StatusModel):
     """Error budget policy state."""
     groups: list[GroupStatus] | None = None
     """The worst groups of a grouped SLO, bounded."""
-    source: Literal["RecordedSeries", "RawSeries"] | None = None
+    source: Source | None = None
     """Where the numbers come from: the SLO's recorded series (the operator, always), or its
     raw series (`slo-operator evaluate` against a Prometheus that does not run its rules)."""
 
@@ -156,9 +177,9 @@ class CommitmentStatus(StatusModel):
 class PeriodStatus(StatusModel):
     """One calendar period of an SLA."""
 
-    start: datetime.datetime
+    start: Timestamp
     """Period start."""
-    end: datetime.datetime
+    end: Timestamp
     """Period end (exclusive)."""
     commitments: list[CommitmentStatus] = pydantic.Field(default_factory=list)
     """Per commitment."""

@@ -5,9 +5,8 @@ from __future__ import annotations
 import dataclasses
 import datetime
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
-from ..api import times
+from ..api import status as status_api
 from . import objectives, rounding
 
 WORST_GROUPS_LIMIT = 10
@@ -20,15 +19,15 @@ class GroupNumbers:
     numbers: objectives.ObjectiveNumbers
     """The primary objective's numbers for this group."""
 
-    def status(self) -> dict[str, object]:
-        """The wire form of `GroupStatus`."""
-        return {
-            "labels": dict(self.labels),
-            "sli": rounding.sli(self.numbers.sli),
-            "errorBudgetRemainingPercent": rounding.budget_percent(
+    def status(self) -> status_api.GroupStatus:
+        """The group's status entry, rounded as `rounding` documents."""
+        return status_api.GroupStatus(
+            labels=dict(self.labels),
+            sli=rounding.sli(self.numbers.sli),
+            error_budget_remaining_percent=rounding.budget_percent(
                 self.numbers.error_budget_remaining_percent
             ),
-        }
+        )
 
 
 def worst(groups: Iterable[GroupNumbers], limit: int = WORST_GROUPS_LIMIT) -> list[GroupNumbers]:
@@ -45,13 +44,13 @@ def worst(groups: Iterable[GroupNumbers], limit: int = WORST_GROUPS_LIMIT) -> li
 
 def quiet(
     group_by: Sequence[str],
-    previous: Iterable[Mapping[str, Any]],
+    previous: Iterable[status_api.GroupStatus],
     without_events: Iterable[tuple[str, ...]],
     measured: Iterable[tuple[str, ...]],
     at: datetime.datetime,
     window_start: datetime.datetime | None,
     limit: int = WORST_GROUPS_LIMIT,
-) -> list[dict[str, Any]]:
+) -> list[status_api.GroupStatus]:
     """Status entries of the groups without events in the window, marked `noData`.
 
     A group is quiet when the window's sums hold it with no events, or when the previous status
@@ -60,29 +59,23 @@ def quiet(
     once a whole window has passed since (`noDataSince` before `window_start`), it is dropped.
     At most `limit` entries, the longest quiet first.
     """
-    stamp = times.format_timestamp(at)
-    earlier: dict[tuple[str, ...], Mapping[str, Any]] = {}
+    first_seen = at.replace(microsecond=0)  # as status writes it
+    earlier: dict[tuple[str, ...], status_api.GroupStatus] = {}
     for entry in previous:
-        labels = entry.get("labels") or {}
-        earlier[tuple(str(labels.get(name, "")) for name in group_by)] = entry
+        earlier[tuple(entry.labels.get(name, "") for name in group_by)] = entry
     measured_keys = set(measured)
     keys = dict.fromkeys(without_events)
     keys.update(dict.fromkeys(key for key in earlier if key not in measured_keys))
-    found: list[dict[str, Any]] = []
+    found: list[tuple[datetime.datetime, status_api.GroupStatus]] = []
     for key in keys:
         if key in measured_keys:
             continue
-        entry = dict(earlier.get(key) or {"labels": dict(zip(group_by, key, strict=True))})
-        since = entry.get("noDataSince") if entry.get("noData") else None
-        since = since or stamp
-        if window_start is not None and _parse(since) < window_start:
+        entry = earlier.get(key) or status_api.GroupStatus(
+            labels=dict(zip(group_by, key, strict=True))
+        )
+        since = (entry.no_data_since if entry.no_data else None) or first_seen
+        if window_start is not None and since < window_start:
             continue  # quiet for a whole window: nothing left to say about it
-        entry["noData"] = True
-        entry["noDataSince"] = since
-        found.append(entry)
-    found.sort(key=lambda entry: (entry["noDataSince"], sorted(entry["labels"].items())))
-    return found[:limit]
-
-
-def _parse(stamp: str) -> datetime.datetime:
-    return datetime.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        found.append((since, entry.model_copy(update={"no_data": True, "no_data_since": since})))
+    found.sort(key=lambda item: (item[0], sorted(item[1].labels.items())))
+    return [entry for _, entry in found[:limit]]

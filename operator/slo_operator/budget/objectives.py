@@ -12,6 +12,7 @@ import dataclasses
 import enum
 import math
 
+from ..api import status as status_api
 from . import rounding
 
 
@@ -65,18 +66,18 @@ class ObjectiveNumbers:
         """Percent of the budget spent, what policy steps are measured against."""
         return 100.0 - self.error_budget_remaining_percent
 
-    def status(self) -> dict[str, object]:
-        """The wire form of `ObjectiveStatus`, rounded as `rounding` documents."""
-        return {
-            "name": self.name,
-            "target": self.target,
-            "sli": rounding.sli(self.sli),
-            "met": self.met,
-            "errorBudgetRemainingPercent": rounding.budget_percent(
+    def status(self) -> status_api.ObjectiveStatus:
+        """The objective's status entry, rounded as `rounding` documents."""
+        return status_api.ObjectiveStatus(
+            name=self.name,
+            target=self.target,
+            sli=rounding.sli(self.sli),
+            met=self.met,
+            error_budget_remaining_percent=rounding.budget_percent(
                 self.error_budget_remaining_percent
             ),
-            "errorBudgetRemaining": rounding.budget_amount(self.error_budget_remaining, self.unit),
-        }
+            error_budget_remaining=rounding.budget_amount(self.error_budget_remaining, self.unit),
+        )
 
 
 MET_TOLERANCE = 1e-9

@@ -11,7 +11,7 @@ import dataclasses
 import datetime
 from collections.abc import Sequence
 
-from ..api import times
+from ..api import status as status_api
 
 HYSTERESIS_PERCENT = 5.0
 """Percentage points of budget by which consumption must recover before a step clears."""
@@ -32,12 +32,16 @@ class PolicyState:
     active_steps: tuple[str, ...] = ()
     since: datetime.datetime | None = None
 
-    def status(self) -> dict[str, object]:
-        """The wire form of `PolicyStatus`."""
-        body: dict[str, object] = {"activeSteps": list(self.active_steps)}
-        if self.since is not None:
-            body["since"] = times.format_timestamp(self.since)
-        return body
+    def status(self) -> status_api.PolicyStatus:
+        """`status.policy`; `since` is set to None once no step is active (so it is removed)."""
+        return status_api.PolicyStatus(active_steps=list(self.active_steps), since=self.since)
+
+    @classmethod
+    def of(cls, stored: status_api.PolicyStatus | None) -> PolicyState:
+        """The state `status.policy` recorded (a restarted operator starts from it)."""
+        if stored is None:
+            return cls()
+        return cls(tuple(stored.active_steps), stored.since)
 
 
 @dataclasses.dataclass(frozen=True)

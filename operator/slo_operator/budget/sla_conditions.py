@@ -8,28 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from typing import Literal
 
-from ..api import sla, slo, status, times
+from ..api import conditions, sla, slo, status, times
 from . import sla_attainment
 
-ConditionStatus = Literal["True", "False", "Unknown"]
-
-STALLED = "Stalled"
-COMPLIANT = "Compliant"
-AT_RISK = "AtRisk"
-UNBACKED = "Unbacked"
-LOW_COVERAGE = "LowCoverage"
-
-
-@dataclasses.dataclass(frozen=True)
-class ConditionState:
-    """What a condition says; the caller adds lastTransitionTime and observedGeneration."""
-
-    type: str
-    status: ConditionStatus
-    reason: str
-    message: str
+Type = conditions.ConditionType
+Reason = conditions.Reason
+ConditionState = conditions.ConditionState
+"""What a condition says; the caller adds lastTransitionTime and observedGeneration."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,9 +85,12 @@ def stalled(backings: Sequence[Backing]) -> ConditionState:
     """True while any commitment's SLO, objective or group is missing, naming each."""
     problems = [b.problem for b in backings if b.problem is not None]
     if problems:
-        return ConditionState(STALLED, "True", "ReferenceNotFound", "; ".join(problems))
+        return ConditionState(Type.STALLED, "True", Reason.REFERENCE_NOT_FOUND, "; ".join(problems))
     return ConditionState(
-        STALLED, "False", "ReferencesResolved", "every commitment's SLO objective was found"
+        Type.STALLED,
+        "False",
+        Reason.REFERENCES_RESOLVED,
+        "every commitment's SLO objective was found",
     )
 
 
@@ -124,15 +113,18 @@ def unbacked(backings: Sequence[Backing]) -> ConditionState:
         )
     if offenders:
         message = "; ".join(offenders) + ": an SLA target must be looser than its SLO's"
-        return ConditionState(UNBACKED, "True", "TargetNotLooserThanSLO", message)
+        return ConditionState(Type.UNBACKED, "True", Reason.TARGET_NOT_LOOSER_THAN_SLO, message)
     if any(b.objective is None for b in backings):
         return ConditionState(
-            UNBACKED, "Unknown", "ReferenceNotFound", "not every commitment's SLO was found"
+            Type.UNBACKED,
+            "Unknown",
+            Reason.REFERENCE_NOT_FOUND,
+            "not every commitment's SLO was found",
         )
     return ConditionState(
-        UNBACKED,
+        Type.UNBACKED,
         "False",
-        "BackedByStricterSLOs",
+        Reason.BACKED_BY_STRICTER_SLOS,
         "every commitment is looser than the SLO objective it rests on",
     )
 
@@ -145,17 +137,17 @@ def compliant(period: status.PeriodStatus) -> ConditionState:
         if c.met is False and c.attainment is not None
     ]
     if missed:
-        return ConditionState(COMPLIANT, "False", "TargetMissed", "; ".join(missed))
+        return ConditionState(Type.COMPLIANT, "False", Reason.TARGET_MISSED, "; ".join(missed))
     unmeasured = [c.name for c in period.commitments if c.attainment is None]
     if unmeasured:
         return ConditionState(
-            COMPLIANT,
+            Type.COMPLIANT,
             "Unknown",
-            "NoData",
+            Reason.NO_DATA,
             f"no events measured this period for {', '.join(unmeasured)}",
         )
     return ConditionState(
-        COMPLIANT, "True", "TargetsMet", "every commitment meets its target this period"
+        Type.COMPLIANT, "True", Reason.TARGETS_MET, "every commitment meets its target this period"
     )
 
 
@@ -169,19 +161,19 @@ def at_risk(period: status.PeriodStatus) -> ConditionState:
         if c.projected is not None and not sla_attainment.meets(c.projected, c.target)
     ]
     if risky:
-        return ConditionState(AT_RISK, "True", "ProjectedToMiss", "; ".join(risky))
+        return ConditionState(Type.AT_RISK, "True", Reason.PROJECTED_TO_MISS, "; ".join(risky))
     unprojected = [c.name for c in period.commitments if c.projected is None]
     if unprojected:
         return ConditionState(
-            AT_RISK,
+            Type.AT_RISK,
             "Unknown",
-            "NoData",
+            Reason.NO_DATA,
             f"no projection without events for {', '.join(unprojected)}",
         )
     return ConditionState(
-        AT_RISK,
+        Type.AT_RISK,
         "False",
-        "ProjectedToMeet",
+        Reason.PROJECTED_TO_MEET,
         f"every commitment is projected to meet its target by {end}",
     )
 
@@ -205,9 +197,12 @@ def low_coverage(
                 f"{period.coverage:.4g}% of its measured time, below the {minimum:g}% minimum"
             )
     if low:
-        return ConditionState(LOW_COVERAGE, "True", "PartialData", "; ".join(low))
+        return ConditionState(Type.LOW_COVERAGE, "True", Reason.PARTIAL_DATA, "; ".join(low))
     return ConditionState(
-        LOW_COVERAGE, "False", "Covered", f"data for at least {minimum:g}% of the measured time"
+        Type.LOW_COVERAGE,
+        "False",
+        Reason.COVERED,
+        f"data for at least {minimum:g}% of the measured time",
     )
 
 
@@ -227,11 +222,11 @@ def sla_conditions(
     backings = [
         resolve(c, slo_specs.get(c.slo_ref.name), found.get(c.name)) for c in spec.commitments
     ]
-    conditions = [stalled(backings), unbacked(backings)]
+    decided = [stalled(backings), unbacked(backings)]
     if current is None:
-        conditions.append(ConditionState(COMPLIANT, "Unknown", "NotEvaluated", ""))
-        conditions.append(ConditionState(AT_RISK, "Unknown", "NotEvaluated", ""))
+        decided.append(ConditionState(Type.COMPLIANT, "Unknown", Reason.NOT_EVALUATED, ""))
+        decided.append(ConditionState(Type.AT_RISK, "Unknown", Reason.NOT_EVALUATED, ""))
     else:
-        conditions.append(compliant(current))
-        conditions.append(at_risk(current))
-    return conditions
+        decided.append(compliant(current))
+        decided.append(at_risk(current))
+    return decided

@@ -14,6 +14,8 @@ import datetime
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
+from ..api import conditions
+from ..api import status as status_api
 from ..backends import client
 from . import registry, results
 
@@ -24,7 +26,13 @@ class StatusWriter(Protocol):
     async def patch_status(self, ref: registry.ObjectRef, patch: Mapping[str, Any]) -> None: ...
 
     async def emit_event(
-        self, ref: registry.ObjectRef, uid: str, reason: str, message: str, *, warning: bool
+        self,
+        ref: registry.ObjectRef,
+        uid: str,
+        reason: conditions.Reason,
+        message: str,
+        *,
+        warning: bool,
     ) -> None: ...
 
     async def read_secret(self, namespace: str, name: str, key: str) -> str: ...
@@ -51,27 +59,25 @@ class Outcome(Protocol):
     """One object's evaluation."""
 
     @property
-    def state(self) -> str:
+    def state(self) -> conditions.Reason:
         """Ready's reason; `NotMeasurable` makes Ready False and Stalled True."""
 
     @property
     def message(self) -> str: ...
 
     @property
-    def values(self) -> dict[str, Any]:
-        """Status fields compared with the current status: a difference means a patch."""
+    def values(self) -> status_api.StatusModel:
+        """The kind's status model with the fields this evaluation decides set (`to_wire`);
+        compared with the current status: a difference means a patch."""
 
     @property
-    def context(self) -> dict[str, Any]:
-        """Status fields written only together with a change (e.g. `windowStart`)."""
+    def context(self) -> status_api.StatusModel:
+        """Status fields written only together with a change (`lastEvaluationTime`,
+        `windowStart`)."""
 
     @property
-    def conditions(self) -> list[tuple[str, bool | str, str, str]]:
-        """Domain conditions: (type, status, reason, message)."""
-
-    @property
-    def measured(self) -> bool:
-        """Whether numbers were measured (then `lastEvaluationTime` goes with a change)."""
+    def conditions(self) -> list[conditions.ConditionState]:
+        """Domain conditions besides Ready and Stalled."""
 
 
 FactsT = TypeVar("FactsT", bound=Facts)

@@ -79,9 +79,13 @@ _Work = tuple[kinds.KindEvaluator[Any, Any, Any], registry.Entry, Any, Any]
 """One object's evaluator, registry entry, parsed facts and plan for this cycle."""
 
 
-def _condition_reason(items: Sequence[dict[str, Any]], type_: str) -> str | None:
-    found = conditions.get_condition(items, type_)
-    return None if found is None else str(found.get("reason"))
+READY = conditions.ConditionType.READY
+STALLED = conditions.ConditionType.STALLED
+
+
+def _ready_reason(items: Sequence[dict[str, Any]]) -> str:
+    found = conditions.get_condition(items, READY)
+    return "" if found is None else str(found.get("reason"))
 
 
 class EvaluationLoop:
@@ -183,11 +187,11 @@ class EvaluationLoop:
                     desired = await self._evaluated(
                         evaluator, entry, facts, planned, answer, now, self._notes[backend_name]
                     )
-                reasons[(ref.kind, _condition_reason(desired["conditions"], "Ready") or "")] += 1
+                reasons[(ref.kind, _ready_reason(desired["conditions"]))] += 1
                 self._collect(report, entry, desired, patches)
         for entry, refusal in not_allowed.values():
             desired = self._not_allowed(entry, refusal)
-            reasons[(entry.ref.kind, "BackendNotAllowed")] += 1
+            reasons[(entry.ref.kind, conditions.Reason.BACKEND_NOT_ALLOWED)] += 1
             self._collect(report, entry, desired, patches)
 
         failed = await self._write(patches)
@@ -252,7 +256,7 @@ class EvaluationLoop:
         except errors.BackendUnavailable as error:
             self.last_errors[backend_name] = error.cause
             report.failed_backends.append(backend_name)
-            metrics.ERRORS.labels(backend_name, "BackendUnavailable").inc()
+            metrics.ERRORS.labels(backend_name, conditions.Reason.BACKEND_UNAVAILABLE).inc()
             self._failing_since.setdefault(backend_name, now)
             logger.warning("evaluation: %s", error)
             return error
@@ -325,15 +329,12 @@ class EvaluationLoop:
             now=stamp,
             stalled_reason=conditions.Reason.EVALUATED if measurable else None,
         )
-        for type_, state, reason, message in outcome.conditions:
-            items = conditions.set_condition(
-                items, type_, state, reason, message, generation, stamp
-            )
+        items = conditions.set_conditions(items, outcome.conditions, generation, stamp)
         if self.settings.run_policy_actions:
             self._pending_actions.append((evaluator, entry, facts, outcome, now))
-        desired: dict[str, Any] = {"conditions": items, **outcome.values}
-        if outcome.measured:
-            desired["_context"] = {**outcome.context, "lastEvaluationTime": stamp}
+        desired: dict[str, Any] = {"conditions": items, **outcome.values.to_wire()}
+        if context := outcome.context.to_wire():
+            desired["_context"] = context
         return desired
 
     def _failed(
@@ -354,10 +355,10 @@ class EvaluationLoop:
         generation = entry.generation
         reason = conditions.Reason.BACKEND_UNAVAILABLE
         stamp = times.format_timestamp(now)
-        items = conditions.set_condition(items, "Ready", False, reason, message, generation, stamp)
+        items = conditions.set_condition(items, READY, False, reason, message, generation, stamp)
         if (now - since).total_seconds() >= self.settings.stalled_after_seconds:
             items = conditions.set_condition(
-                items, "Stalled", True, reason, message, generation, stamp
+                items, STALLED, True, reason, message, generation, stamp
             )
         return {"conditions": items}
 

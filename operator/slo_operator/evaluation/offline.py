@@ -18,6 +18,8 @@ from ..api import status as status_api
 from ..backends import backend_config, client
 from . import loop, raw, registry, sla_evaluator, slo_queries
 
+READY = conditions.ConditionType.READY
+
 
 @dataclasses.dataclass(frozen=True)
 class Evaluated:
@@ -44,7 +46,13 @@ class _NoWrites:
         return None
 
     async def emit_event(
-        self, ref: registry.ObjectRef, uid: str, reason: str, message: str, *, warning: bool
+        self,
+        ref: registry.ObjectRef,
+        uid: str,
+        reason: conditions.Reason,
+        message: str,
+        *,
+        warning: bool,
     ) -> None:
         return None
 
@@ -108,7 +116,8 @@ async def evaluate(
         status = report.statuses.get(ref)
         if status is None:
             continue
-        if isinstance(resource, slo.ServiceLevelObjective) and _ready_reason(status) == "NoData":
+        no_data = _ready_reason(status) == conditions.Reason.NO_DATA
+        if isinstance(resource, slo.ServiceLevelObjective) and no_data:
             without_series.append((len(found), (resource, f"offline-{index}", status)))
         found.append(Evaluated(ref.kind, ref.namespace, ref.name, status))
     if without_series:
@@ -119,10 +128,8 @@ async def evaluate(
 
 
 def _ready_reason(status: Mapping[str, Any]) -> str | None:
-    for condition in status.get("conditions") or []:
-        if condition.get("type") == "Ready":
-            return str(condition.get("reason"))
-    return None
+    found = conditions.get_condition(status.get("conditions") or [], conditions.ConditionType.READY)
+    return None if found is None else str(found.get("reason"))
 
 
 async def _from_raw_series(
@@ -160,26 +167,26 @@ def _raw_status(
     window = dataclasses.replace(
         slo_queries.plan(resource.spec, at), window_start=raw_plan.window_start
     )
-    outcome = cycle.slos.outcome(uid, {}, facts, window, totals, bads, {}, young=False)
+    outcome = cycle.slos.outcome(
+        uid, {}, facts, window, totals, bads, {}, young=False, source="RawSeries"
+    )
     if outcome.primary is None:
         return status
+    measurable = outcome.state != conditions.Reason.NOT_MEASURABLE
     items = conditions.set_condition(
         status.get("conditions") or [],
-        "Ready",
-        outcome.state != "NotMeasurable",
-        "RawSeries" if outcome.state != "NotMeasurable" else outcome.state,
+        conditions.ConditionType.READY,
+        measurable,
+        conditions.Reason.RAW_SERIES if measurable else outcome.state,
         "no recorded series: measured from the raw series over the whole window"
         + (f"; {outcome.message}" if outcome.message else ""),
         now=stamp,
     )
-    for type_, state, reason, message in outcome.conditions:
-        items = conditions.set_condition(items, type_, state, reason, message, now=stamp)
+    items = conditions.set_conditions(items, outcome.conditions, now=stamp)
     return {
         **status,
-        **outcome.values,
-        **outcome.context,
-        "source": "RawSeries",
-        "lastEvaluationTime": stamp,
+        **outcome.values.to_wire(),
+        **outcome.context.to_wire(),
         "conditions": items,
     }
 
@@ -190,7 +197,7 @@ def table(found: Sequence[Evaluated]) -> str:
     rows: list[tuple[str, ...]] = [header]
     for item in found:
         conditions: list[dict[str, Any]] = item.status.get("conditions") or []
-        ready = next((c for c in conditions if c.get("type") == "Ready"), {})
+        ready = next((c for c in conditions if c.get("type") == READY), {})
         if item.kind == sla.ServiceLevelAgreement.__name__:
             period = item.status.get("currentPeriod") or {}
             for c in period.get("commitments") or []:

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 
-from ..api import slo, times
+from ..api import conditions, slo, times
 from ..budget import objectives
 from . import kinds, metrics, policy_webhooks, registry
 
@@ -34,7 +34,9 @@ async def carry_out(
     if action_type is slo.PolicyActionType.EVENT:
         await _attempt(
             "Event",
-            writer.emit_event(entry.ref, entry.uid, "ErrorBudgetPolicy", summary, warning=True),
+            writer.emit_event(
+                entry.ref, entry.uid, conditions.Reason.ERROR_BUDGET_POLICY, summary, warning=True
+            ),
         )
     elif action_type is slo.PolicyActionType.WEBHOOK and webhook is not None:
         payload = {
@@ -71,7 +73,7 @@ async def _post(
         await writer.emit_event(
             entry.ref,
             entry.uid,
-            "WebhookFailed",
+            conditions.Reason.WEBHOOK_FAILED,
             f"policy step {payload['step']}: webhook from Secret {ref.name}/{ref.key} "
             f"not delivered: {error}",
             warning=True,

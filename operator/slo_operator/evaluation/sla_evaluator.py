@@ -39,6 +39,8 @@ from . import registry, results, sla_metrics
 
 KIND = kind_names.SLA_KIND
 SLO_KIND = kind_names.SLO_KIND
+Reason = conditions.Reason
+Type = conditions.ConditionType
 
 CLOSE_DELAY = datetime.timedelta(minutes=2)
 """A period is closed this long after its end: its last level-1 point has been recorded."""
@@ -54,7 +56,13 @@ class EventWriter(Protocol):
     """The one write an SLA's evaluation makes besides its status (`kinds.StatusWriter` has it)."""
 
     async def emit_event(
-        self, ref: registry.ObjectRef, uid: str, reason: str, message: str, *, warning: bool
+        self,
+        ref: registry.ObjectRef,
+        uid: str,
+        reason: conditions.Reason,
+        message: str,
+        *,
+        warning: bool,
     ) -> None: ...
 
 
@@ -99,14 +107,19 @@ class SlaPlan:
 
 @dataclasses.dataclass(frozen=True)
 class SlaOutcome:
-    state: str
+    """What one evaluation of one SLA found (`kinds.Outcome`)."""
+
+    state: conditions.Reason
     message: str
-    values: dict[str, Any]
-    context: dict[str, Any]
-    conditions: list[tuple[str, bool | str, str, str]]
-    measured: bool
-    events: list[tuple[str, str]]
+    values: status_api.ServiceLevelAgreementStatus
+    """`currentPeriod`, and `history` when a period closed."""
+    conditions: list[conditions.ConditionState]
+    events: list[tuple[Reason, str]]
     """(reason, message) of the Warning Events to post: a breach, a closed period owing credit."""
+    context: status_api.ServiceLevelAgreementStatus = dataclasses.field(
+        default_factory=status_api.ServiceLevelAgreementStatus
+    )
+    """Nothing: an SLA status has no `lastEvaluationTime` (its schema would prune it)."""
 
 
 def _split_at_days(piece: intervals.Interval) -> list[intervals.Interval]:
@@ -201,13 +214,13 @@ def _threshold(objective: slo.Objective) -> str:
     return "" if seconds is None else series.threshold_label(seconds)
 
 
-def _rounded(period: status_api.PeriodStatus) -> dict[str, Any]:
+def _rounded(period: status_api.PeriodStatus) -> status_api.PeriodStatus:
     """The status form: percentages rounded down for display (`met` and credit are not)."""
 
     def down(value: float | None) -> float | None:
         return None if value is None else rounding.sli(value)
 
-    shown = period.model_copy(
+    return period.model_copy(
         update={
             "attainment": down(period.attainment),
             "coverage": down(period.coverage),
@@ -223,7 +236,6 @@ def _rounded(period: status_api.PeriodStatus) -> dict[str, Any]:
             ],
         }
     )
-    return shown.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
 class SlaEvaluator:
@@ -350,12 +362,8 @@ class SlaEvaluator:
             if namespace == facts.namespace
         }
         decided = sla_conditions.sla_conditions(spec, slo_specs, current, groups_found)
-        stalled = next(c for c in decided if c.type == sla_conditions.STALLED)
-        domain: list[tuple[str, bool | str, str, str]] = [
-            (c.type, c.status, c.reason, c.message)
-            for c in decided
-            if c.type != sla_conditions.STALLED
-        ]
+        stalled = next(c for c in decided if c.type == Type.STALLED)
+        domain = [c for c in decided if c.type != Type.STALLED]
         measurable = stalled.status != "True" and not problems
         closed = self._closed_periods(facts, planned, samples) if measurable else []
         history = _history(entry.status)
@@ -363,10 +371,10 @@ class SlaEvaluator:
         covered = sla_conditions.low_coverage(
             current, merged[0] if merged else None, spec.minimum_coverage
         )
-        domain.append((covered.type, covered.status, covered.reason, covered.message))
-        values: dict[str, Any] = {"currentPeriod": _rounded(current)}
-        if new_history := _history_values(entry.status, history, merged):
-            values["history"] = new_history
+        domain.append(covered)
+        values = status_api.ServiceLevelAgreementStatus(current_period=_rounded(current))
+        if new_history := _history_values(history, merged):
+            values.history = new_history
         state, message = _state(stalled, problems, current)
         sla_metrics.SLA_NUMBERS.set(
             facts.namespace,
@@ -375,8 +383,7 @@ class SlaEvaluator:
             current.credit_percent,
         )
         events = _events(spec, decided, entry.status, closed, merged)
-        # measured=False: an SLA status has no lastEvaluationTime (its schema would prune it).
-        return SlaOutcome(state, message, values, {}, domain, False, events)
+        return SlaOutcome(state, message, values, domain, events)
 
     def _current_period(
         self,
@@ -521,21 +528,19 @@ class SlaEvaluator:
 
 
 def _history_values(
-    current_status: Mapping[str, Any],
-    history: Sequence[status_api.PeriodStatus],
-    merged: Sequence[status_api.PeriodStatus],
-) -> list[dict[str, Any]]:
-    """`status.history` after closing: periods already written keep their written form."""
-    history_raw = list(current_status.get("history") or [])
-    known = {id(item): raw for item, raw in zip(history, history_raw, strict=False)}
-    return [known.get(id(item)) or _rounded(item) for item in merged]
+    history: Sequence[status_api.PeriodStatus], merged: Sequence[status_api.PeriodStatus]
+) -> list[status_api.PeriodStatus]:
+    """`status.history` after closing: periods already written keep their written numbers (a
+    rounded number is not rounded again), the periods closed now are rounded."""
+    written = {id(item) for item in history}
+    return [item if id(item) in written else _rounded(item) for item in merged]
 
 
 def _state(
-    stalled: sla_conditions.ConditionState,
+    stalled: conditions.ConditionState,
     problems: Sequence[str],
     current: status_api.PeriodStatus,
-) -> tuple[str, str]:
+) -> tuple[conditions.Reason, str]:
     """Ready's reason and message: not measurable, no data yet, or evaluated."""
     if stalled.status == "True" or problems:
         message = "; ".join([stalled.message] * (stalled.status == "True") + list(problems))
@@ -550,18 +555,18 @@ def _state(
 
 def _events(
     spec: sla_api.ServiceLevelAgreementSpec,
-    decided: Sequence[sla_conditions.ConditionState],
+    decided: Sequence[conditions.ConditionState],
     current_status: Mapping[str, Any],
     closed: Sequence[status_api.PeriodStatus],
     merged: Sequence[status_api.PeriodStatus],
-) -> list[tuple[str, str]]:
+) -> list[tuple[conditions.Reason, str]]:
     """(reason, message) of the Warning Events: a new breach, a period closed on too little data
     or owing credit."""
-    events: list[tuple[str, str]] = []
-    compliant = next(c for c in decided if c.type == sla_conditions.COMPLIANT)
+    events: list[tuple[conditions.Reason, str]] = []
+    compliant = next(c for c in decided if c.type == Type.COMPLIANT)
     before = conditions.get_condition(current_status.get("conditions") or [], compliant.type)
     if compliant.status == "False" and (before or {}).get("status") != "False":
-        events.append(("SLABreached", f"customer {spec.customer}: {compliant.message}"))
+        events.append((Reason.SLA_BREACHED, f"customer {spec.customer}: {compliant.message}"))
     for period in closed:
         if not any(item is period for item in merged):
             continue
@@ -569,7 +574,7 @@ def _events(
         if period.low_coverage:
             events.append(
                 (
-                    "LowCoverage",
+                    Reason.LOW_COVERAGE,
                     f"customer {spec.customer}: period {start} to {end} closed from data covering "
                     f"{period.coverage:.4g}% of its measured time (minimum "
                     f"{spec.minimum_coverage:g}%): its attainment, met and credit rest on "
@@ -579,7 +584,7 @@ def _events(
         if period.credit_percent:
             events.append(
                 (
-                    "ServiceCreditOwed",
+                    Reason.SERVICE_CREDIT_OWED,
                     f"customer {spec.customer}: period {start} to {end} closed at "
                     f"{period.attainment:.4g}% for the worst commitment: "
                     f"{period.credit_percent:g}% credit owed",

@@ -20,11 +20,12 @@ from __future__ import annotations
 import dataclasses
 import datetime
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import pydantic
 
-from ..api import common, kind_names, slo, times
+from ..api import common, conditions, kind_names, slo, times
+from ..api import status as status_api
 from ..backends import client
 from ..budget import groups, objectives, policy, rounding
 from ..rules import series
@@ -32,8 +33,9 @@ from . import kinds, metrics, policy_actions, registry, slo_queries
 from . import results as results_module
 
 KIND = kind_names.SLO_KIND
-
-State = Literal["Evaluated", "NoData", "PartialWindow", "NotMeasurable"]
+Reason = conditions.Reason
+Type = conditions.ConditionType
+Status = status_api.ServiceLevelObjectiveStatus
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -163,24 +165,20 @@ class PolicyAction:
 
 @dataclasses.dataclass(frozen=True)
 class Outcome:
-    """What one evaluation of one SLO found."""
+    """What one evaluation of one SLO found (`kinds.Outcome`)."""
 
-    state: State
+    state: conditions.Reason
     message: str
-    values: dict[str, Any]
+    values: status_api.ServiceLevelObjectiveStatus
     """Status fields compared with the current status; a difference means a patch."""
-    context: dict[str, Any]
-    """Fields written only together with a change (`windowStart`)."""
-    conditions: list[tuple[str, bool | str, str, str]]
-    """Domain conditions (type, status, reason, message) besides Ready and Stalled."""
-    actions: list[PolicyAction]
-    primary: objectives.ObjectiveNumbers | None
-    numbers: list[objectives.ObjectiveNumbers]
-    burn_rates: dict[str, float]
-
-    @property
-    def measured(self) -> bool:
-        return self.primary is not None
+    context: status_api.ServiceLevelObjectiveStatus
+    """Fields written only together with a change (`lastEvaluationTime`, `windowStart`)."""
+    conditions: list[conditions.ConditionState]
+    """Domain conditions besides Ready and Stalled."""
+    actions: list[PolicyAction] = dataclasses.field(default_factory=list)
+    primary: objectives.ObjectiveNumbers | None = None
+    numbers: list[objectives.ObjectiveNumbers] = dataclasses.field(default_factory=list)
+    burn_rates: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 _Key = tuple[str, ...]
@@ -300,11 +298,9 @@ class SloEvaluator:
     def policy_state(self, uid: str, status: Mapping[str, Any]) -> policy.PolicyState:
         state = self._policy.get(uid)
         if state is None:
-            stored = status.get("policy") or {}
-            since = stored.get("since")
-            state = policy.PolicyState(
-                tuple(stored.get("activeSteps") or ()),
-                times.parse_timestamp(since) if since else None,
+            stored = status.get("policy")
+            state = policy.PolicyState.of(
+                None if stored is None else status_api.PolicyStatus.model_validate(stored)
             )
             self._policy[uid] = state
         return state
@@ -348,7 +344,7 @@ class SloEvaluator:
         else:
             totals, bads = self._calendar_sums(facts, the_plan, answers)
         if not any(total > 0 for total in totals.values()):
-            return self._no_data({"target": facts.primary.target}, the_plan)
+            return _no_data(facts)
         return self.outcome(
             uid,
             status,
@@ -370,45 +366,32 @@ class SloEvaluator:
         bads: Mapping[tuple[_Key, str], float],
         burn_rates: dict[str, float],
         young: bool,
+        source: status_api.Source = "RecordedSeries",
     ) -> Outcome:
         """Numbers, conditions and policy from bad and total per group (and threshold), however
         they were measured: from the recorded sums, or from raw series (`raw`)."""
-        base_values: dict[str, Any] = {"target": facts.primary.target}
         if not any(total > 0 for total in totals.values()):
-            return self._no_data(base_values, the_plan)
+            return _no_data(facts)
         numbers, unmeasurable, primary_groups = measure_objectives(facts, totals, bads)
         primary = next((n for n in numbers if n.name == facts.primary.name), None)
         if primary is None:
-            message = "; ".join(unmeasurable) or "the primary objective has no events yet"
-            state: State = "NotMeasurable" if unmeasurable else "NoData"
-            budget = ("ErrorBudgetExhausted", "Unknown", "NoData", message)
-            return Outcome(state, message, base_values, {}, [budget], [], None, numbers, {})
-        values = {
-            **base_values,
-            "source": "RecordedSeries",
-            **status_values(facts, primary, numbers, primary_groups, burn_rates),
-        }
+            return _not_measured(facts, numbers, unmeasurable)
+        values = status_values(facts, primary, numbers, primary_groups, burn_rates)
+        values.source = source
         if facts.group_by:
-            # Groups whose traffic stopped while others continue: listed after the worst ones,
-            # with their last numbers, marked noData (never dropped silently).
-            values["groups"] += groups.quiet(
-                facts.group_by,
-                status.get("groups") or [],
-                [key for key, total in totals.items() if total <= 0],
-                [tuple(g.labels[name] for name in facts.group_by) for g in primary_groups],
-                the_plan.at,
-                the_plan.window_start,
-            )
+            quiet = _quiet_groups(facts, status, totals, primary_groups, the_plan)
+            values.groups = [*(values.groups or []), *quiet]
         domain = [budget_condition(primary)]
         actions: list[PolicyAction] = []
         if facts.policy:
-            actions = self._advance_policy(uid, status, facts, primary, the_plan.at, values, domain)
+            values.policy, actions, freeze = self._advance_policy(
+                uid, status, facts, primary, the_plan.at
+            )
+            if freeze is not None:
+                domain.append(freeze)
         state, message, window_start = self._coverage(facts, the_plan, young)
-        if unmeasurable:
-            message = "; ".join([message, *unmeasurable]) if message else "; ".join(unmeasurable)
-        context = {}
-        if window_start is not None:
-            context["windowStart"] = times.format_timestamp(window_start)
+        message = "; ".join(part for part in (message, *unmeasurable) if part)
+        context = Status(last_evaluation_time=the_plan.at, window_start=window_start)
         return Outcome(
             state, message, values, context, domain, actions, primary, numbers, burn_rates
         )
@@ -420,11 +403,9 @@ class SloEvaluator:
         facts: SloFacts,
         primary: objectives.ObjectiveNumbers,
         at: datetime.datetime,
-        values: dict[str, Any],
-        domain: list[tuple[str, bool | str, str, str]],
-    ) -> list[PolicyAction]:
-        """Move the error budget policy to the consumed budget: `status.policy`, the
-        ReleaseFreeze condition, and the actions of the steps crossed now."""
+    ) -> tuple[status_api.PolicyStatus, list[PolicyAction], conditions.ConditionState | None]:
+        """Move the error budget policy to the consumed budget: `status.policy`, the actions
+        of the steps crossed now, and the ReleaseFreeze condition."""
         previous = self.policy_state(uid, status)
         transition = policy.advance(
             [policy.Step(s.name, s.when_consumed_percent) for s in facts.policy],
@@ -433,7 +414,6 @@ class SloEvaluator:
             at,
         )
         self._policy[uid] = transition.state
-        values["policy"] = transition.state.status()
         by_name = {step.name: step for step in facts.policy}
         actions: list[PolicyAction] = []
         for step_name in transition.crossed:
@@ -442,16 +422,14 @@ class SloEvaluator:
                     PolicyAction(step_name, action_type, webhook, primary.consumed_percent)
                 )
         freeze = release_freeze_condition(facts, transition.state.active_steps)
-        if freeze is not None:
-            domain.append(freeze)
-        return actions
+        return transition.state.status(), actions, freeze
 
     def _coverage(
         self, facts: SloFacts, the_plan: slo_queries.Plan, young: bool
-    ) -> tuple[State, str, datetime.datetime | None]:
+    ) -> tuple[conditions.Reason, str, datetime.datetime | None]:
         """Ready's reason and message, and the window start the numbers cover."""
         if not young:
-            return "Evaluated", "", the_plan.window_start
+            return Reason.EVALUATED, "", the_plan.window_start
         # The sums cover only the time since the rules started. Say so, and show where the
         # covered window starts instead of the nominal start (once the probe found it).
         first = self._first_recorded_at.get((facts.namespace, facts.name, facts.coverage_key))
@@ -461,14 +439,14 @@ class SloEvaluator:
                 f"the recorded series are younger than the {the_plan.window_name}: "
                 "the numbers cover the time since they started (being located)"
             )
-            return "PartialWindow", message, None
+            return Reason.PARTIAL_WINDOW, message, None
         message = (
             f"the recorded series are younger than the {the_plan.window_name}: they "
             f"start at {times.format_timestamp(first)} (or up to "
             f"{common.format_duration(the_plan.coverage_precision)} earlier), "
             "and the numbers cover the time since"
         )
-        return "PartialWindow", message, first
+        return Reason.PARTIAL_WINDOW, message, first
 
     def _young(
         self, facts: SloFacts, the_plan: slo_queries.Plan, answers: results_module.Results
@@ -494,20 +472,6 @@ class SloEvaluator:
         else:
             pending.discard(key[:2])
         return True
-
-    def _no_data(self, values: dict[str, Any], the_plan: slo_queries.Plan) -> Outcome:
-        message = "the recorded series hold no events for this window yet"
-        return Outcome(
-            "NoData",
-            message,
-            values,
-            {},
-            [("ErrorBudgetExhausted", "Unknown", "NoData", message)],
-            [],
-            None,
-            [],
-            {},
-        )
 
     def _calendar_sums(
         self, facts: SloFacts, the_plan: slo_queries.Plan, answers: results_module.Results
@@ -609,28 +573,79 @@ def status_values(
     numbers: Sequence[objectives.ObjectiveNumbers],
     primary_groups: Sequence[groups.GroupNumbers],
     burn_rates: Mapping[str, float],
-) -> dict[str, Any]:
+) -> status_api.ServiceLevelObjectiveStatus:
     """The status fields of a measured SLO, rounded as they are shown."""
-    values: dict[str, Any] = {
-        "sli": rounding.sli(primary.sli),
-        "errorBudgetRemainingPercent": rounding.budget_percent(
+    values = Status(
+        target=facts.primary.target,
+        sli=rounding.sli(primary.sli),
+        error_budget_remaining_percent=rounding.budget_percent(
             primary.error_budget_remaining_percent
         ),
-        "burnRates": {w: rounding.burn_rate(r) for w, r in burn_rates.items()},
-        "objectives": [n.status() for n in numbers],
-    }
+        burn_rates={w: rounding.burn_rate(r) for w, r in burn_rates.items()},
+        objectives=[n.status() for n in numbers],
+    )
     if facts.group_by:
-        values["groups"] = [g.status() for g in groups.worst(list(primary_groups))]
+        values.groups = [g.status() for g in groups.worst(list(primary_groups))]
     return values
 
 
-def budget_condition(primary: objectives.ObjectiveNumbers) -> tuple[str, bool | str, str, str]:
+def _quiet_groups(
+    facts: SloFacts,
+    status: Mapping[str, Any],
+    totals: Mapping[_Key, float],
+    primary_groups: Sequence[groups.GroupNumbers],
+    the_plan: slo_queries.Plan,
+) -> list[status_api.GroupStatus]:
+    """Groups whose traffic stopped while others continue: listed after the worst ones, with
+    their last numbers, marked noData (never dropped silently)."""
+    previous = [status_api.GroupStatus.model_validate(g) for g in status.get("groups") or []]
+    return groups.quiet(
+        facts.group_by,
+        previous,
+        [key for key, total in totals.items() if total <= 0],
+        [tuple(g.labels[name] for name in facts.group_by) for g in primary_groups],
+        the_plan.at,
+        the_plan.window_start,
+    )
+
+
+def _no_data(facts: SloFacts) -> Outcome:
+    """No events in the window: no numbers (never zeros), the budget Unknown."""
+    message = "the recorded series hold no events for this window yet"
+    return Outcome(
+        Reason.NO_DATA,
+        message,
+        Status(target=facts.primary.target),
+        Status(),
+        [
+            conditions.ConditionState(
+                Type.ERROR_BUDGET_EXHAUSTED, "Unknown", Reason.NO_DATA, message
+            )
+        ],
+    )
+
+
+def _not_measured(
+    facts: SloFacts, numbers: list[objectives.ObjectiveNumbers], unmeasurable: Sequence[str]
+) -> Outcome:
+    """Events, but not for the primary objective: why it cannot be measured, or no data yet."""
+    message = "; ".join(unmeasurable) or "the primary objective has no events yet"
+    state = Reason.NOT_MEASURABLE if unmeasurable else Reason.NO_DATA
+    budget = conditions.ConditionState(
+        Type.ERROR_BUDGET_EXHAUSTED, "Unknown", Reason.NO_DATA, message
+    )
+    return Outcome(
+        state, message, Status(target=facts.primary.target), Status(), [budget], numbers=numbers
+    )
+
+
+def budget_condition(primary: objectives.ObjectiveNumbers) -> conditions.ConditionState:
     """ErrorBudgetExhausted of the primary objective."""
     exhausted = primary.error_budget_remaining_percent <= 0
-    return (
-        "ErrorBudgetExhausted",
-        exhausted,
-        "BudgetExhausted" if exhausted else "BudgetLeft",
+    return conditions.ConditionState(
+        Type.ERROR_BUDGET_EXHAUSTED,
+        conditions.condition_status(exhausted),
+        Reason.BUDGET_EXHAUSTED if exhausted else Reason.BUDGET_LEFT,
         f"objective {primary.name}: "
         f"{rounding.budget_percent(primary.error_budget_remaining_percent)}% "
         "of the error budget left",
@@ -639,7 +654,7 @@ def budget_condition(primary: objectives.ObjectiveNumbers) -> tuple[str, bool | 
 
 def release_freeze_condition(
     facts: SloFacts, active_steps: Sequence[str]
-) -> tuple[str, bool | str, str, str] | None:
+) -> conditions.ConditionState | None:
     """ReleaseFreeze, for an SLO whose policy has a ReleaseFreeze action; None otherwise."""
     freeze = slo.PolicyActionType.RELEASE_FREEZE
     if not any(action_type is freeze for s in facts.policy for action_type, _ in s.actions):
@@ -649,9 +664,9 @@ def release_freeze_condition(
         for s in facts.policy
         if s.name in active_steps and any(action_type is freeze for action_type, _ in s.actions)
     ]
-    return (
-        "ReleaseFreeze",
-        bool(freezing),
-        "PolicyStepReached" if freezing else "BudgetLeft",
+    return conditions.ConditionState(
+        Type.RELEASE_FREEZE,
+        conditions.condition_status(bool(freezing)),
+        Reason.POLICY_STEP_REACHED if freezing else Reason.BUDGET_LEFT,
         f"policy step {', '.join(freezing)} freezes releases" if freezing else "",
     )

@@ -17,6 +17,7 @@ import kubernetes
 from .. import GROUP, VERSION, errors
 from ..api import conditions, kind_names, validation
 from ..api import slo as slo_api
+from ..api import status as status_api
 from ..evaluation import registry as evaluation_registry
 from ..rules import checks
 from . import metrics, reconcile_status, rule_objects
@@ -179,7 +180,7 @@ async def _apply_rules(
     cfg: operator_settings.OperatorConfig,
     api_client: kubernetes.client.ApiClient,
     logger: kopf.Logger,
-) -> dict[str, Any]:
+) -> status_api.RulesSummary:
     """Create or update the SLO's rule object; the `status.rules` summary of it."""
     desired, (recording, alerting) = rule_objects.desired_object(checked, body, cfg)
     outcome = await asyncio.to_thread(rule_objects.apply, api_client, desired)
@@ -188,12 +189,9 @@ async def _apply_rules(
     metrics.RECONCILES.labels(kind_names.SLO_KIND, outcome).inc()
     if outcome != "unchanged":
         logger.info(f"{cfg.rule_output} {name} {outcome}")
-    return {
-        "kind": cfg.rule_output,
-        "name": name,
-        "recordingRules": recording,
-        "alertingRules": alerting,
-    }
+    return status_api.RulesSummary(
+        kind=cfg.rule_output, name=name, recording_rules=recording, alerting_rules=alerting
+    )
 
 
 def _patch(patch: kopf.Patch, status: kopf.Status, desired: dict[str, Any]) -> None:

@@ -11,25 +11,28 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..api import conditions, validation
+from ..api import status as status_api
 
 Conditions = Sequence[Mapping[str, Any]]
+READY = conditions.ConditionType.READY
+STALLED = conditions.ConditionType.STALLED
 
 
 def stalled(
-    old_conditions: Conditions, generation: int | None, reason: str, message: str
+    old_conditions: Conditions, generation: int | None, reason: conditions.Reason, message: str
 ) -> dict[str, Any]:
     """The status of an object the reconcile cannot progress: Stalled=True and Ready=False."""
     items = conditions.set_condition(
-        [dict(c) for c in old_conditions], "Stalled", True, reason, message, generation
+        [dict(c) for c in old_conditions], STALLED, True, reason, message, generation
     )
-    items = conditions.set_condition(items, "Ready", False, reason, message, generation)
-    return {"observedGeneration": generation, "conditions": items}
+    items = conditions.set_condition(items, READY, False, reason, message, generation)
+    return {**_observed(generation), "conditions": items}
 
 
 def slo_rules_applied(
     old_conditions: Conditions,
     generation: int | None,
-    rules: Mapping[str, Any],
+    rules: status_api.RulesSummary,
     target: float,
 ) -> dict[str, Any]:
     """The status of an SLO whose rule object is in place.
@@ -39,25 +42,23 @@ def slo_rules_applied(
     edit never hides a backend outage.
     """
     items = [dict(c) for c in old_conditions]
-    if conditions.reconcile_owns(old_conditions, "Stalled"):
+    if conditions.reconcile_owns(old_conditions, STALLED):
         items = conditions.set_condition(
-            items, "Stalled", False, conditions.Reason.RECONCILED, "", generation
+            items, STALLED, False, conditions.Reason.RECONCILED, "", generation
         )
     else:
-        items = conditions.with_observed_generation(items, "Stalled", generation)
-    if conditions.reconcile_owns(old_conditions, "Ready"):
-        message = f"{rules['kind']} {rules['name']} applied"
+        items = conditions.with_observed_generation(items, STALLED, generation)
+    if conditions.reconcile_owns(old_conditions, READY):
+        message = f"{rules.kind} {rules.name} applied"
         items = conditions.set_condition(
-            items, "Ready", True, conditions.Reason.RULES_APPLIED, message, generation
+            items, READY, True, conditions.Reason.RULES_APPLIED, message, generation
         )
     else:
-        items = conditions.with_observed_generation(items, "Ready", generation)
-    return {
-        "observedGeneration": generation,
-        "rules": dict(rules),
-        "target": target,
-        "conditions": items,
-    }
+        items = conditions.with_observed_generation(items, READY, generation)
+    values = status_api.ServiceLevelObjectiveStatus(
+        observed_generation=generation, rules=rules, target=target
+    )
+    return {**values.to_wire(), "conditions": items}
 
 
 def sla_accepted(old_status: Mapping[str, Any], generation: int | None) -> dict[str, Any] | None:
@@ -68,23 +69,28 @@ def sla_accepted(old_status: Mapping[str, Any], generation: int | None) -> dict[
     """
     old_conditions = old_status.get("conditions") or []
     if old_status.get("observedGeneration") == generation and not conditions.reconcile_owns(
-        old_conditions, "Stalled"
+        old_conditions, STALLED
     ):
         return None
     items = conditions.set_condition(
         [dict(c) for c in old_conditions],
-        "Stalled",
+        STALLED,
         False,
         conditions.Reason.RECONCILED,
         "",
         generation,
     )
-    return {"observedGeneration": generation, "conditions": items}
+    return {**_observed(generation), "conditions": items}
+
+
+def _observed(generation: int | None) -> dict[str, Any]:
+    """`observedGeneration` (the same field in both kinds' status)."""
+    return status_api.ServiceLevelObjectiveStatus(observed_generation=generation).to_wire()
 
 
 def rule_write_failure(
     status_code: int | None, http_reason: str, rule_output: str
-) -> tuple[str, str]:
+) -> tuple[conditions.Reason, str]:
     """(reason, message) of a failed write of the rule object, for status and the Event."""
     if status_code == 404 and rule_output == "PrometheusRule":
         return (

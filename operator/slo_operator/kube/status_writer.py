@@ -17,7 +17,7 @@ from typing import Any
 import kubernetes
 
 from .. import GROUP, VERSION
-from ..api import kind_names, times
+from ..api import conditions, kind_names, times
 from ..evaluation import registry
 
 PLURALS = kind_names.PLURALS
@@ -65,7 +65,12 @@ class KubernetesStatusWriter:
         await asyncio.to_thread(self._patch, ref, patch)
 
     def _event(
-        self, ref: registry.ObjectRef, uid: str, reason: str, message: str, warning: bool
+        self,
+        ref: registry.ObjectRef,
+        uid: str,
+        reason: conditions.Reason,
+        message: str,
+        warning: bool,
     ) -> None:
         now = datetime.datetime.now(datetime.UTC)
         body: dict[str, Any] = {
@@ -98,7 +103,13 @@ class KubernetesStatusWriter:
             raise WriteRefused(error) from None
 
     async def emit_event(
-        self, ref: registry.ObjectRef, uid: str, reason: str, message: str, *, warning: bool
+        self,
+        ref: registry.ObjectRef,
+        uid: str,
+        reason: conditions.Reason,
+        message: str,
+        *,
+        warning: bool,
     ) -> None:
         await asyncio.to_thread(self._event, ref, uid, reason, message, warning)
 

@@ -16,8 +16,8 @@ import io
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ..api import conditions, times
 from ..api import status as status_api
-from ..api import times
 from . import model
 
 _text = status_api.as_text
@@ -277,16 +277,13 @@ def sla_tables(item: model.SlaReport) -> tuple[Table, Table]:
     )
 
 
-def _condition(status: Mapping[str, Any], type_: str) -> Mapping[str, Any]:
-    for condition in status.get("conditions") or []:
-        if condition.get("type") == type_:
-            return dict(condition)
-    return {}
+def _condition(status: Mapping[str, Any], type_: conditions.ConditionType) -> Mapping[str, Any]:
+    return conditions.get_condition(status.get("conditions") or [], type_) or {}
 
 
 def backing_text(item: model.SlaReport) -> str:
     """Whether every commitment is backed by a stricter SLO (the Unbacked condition)."""
-    unbacked = _condition(item.status, "Unbacked")
+    unbacked = _condition(item.status, conditions.ConditionType.UNBACKED)
     if not unbacked:
         return "not evaluated"
     if unbacked.get("status") == "False":
@@ -295,7 +292,7 @@ def backing_text(item: model.SlaReport) -> str:
 
 
 def _ready_text(status: Mapping[str, Any]) -> str:
-    ready = _condition(status, "Ready")
+    ready = _condition(status, conditions.ConditionType.READY)
     if not ready:
         return "-"
     message = ready.get("message") or ""

@@ -11,6 +11,8 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
+from ..api import conditions
+
 SloState = Literal["stalled", "nodata", "exhausted", "burning", "ok", "pending"]
 SlaState = Literal["stalled", "breached", "at-risk", "ok", "pending"]
 State = SloState | SlaState
@@ -42,14 +44,16 @@ class BadQuery(ValueError):
         self.parameter = parameter
 
 
-def condition(status: Mapping[str, Any], type_: str) -> Mapping[str, Any] | None:
-    for item in status.get("conditions") or []:
-        if item.get("type") == type_:
-            return dict(item)
-    return None
+Type = conditions.ConditionType
 
 
-def _is_true(status: Mapping[str, Any], type_: str) -> bool:
+def condition(
+    status: Mapping[str, Any], type_: conditions.ConditionType
+) -> Mapping[str, Any] | None:
+    return conditions.get_condition(status.get("conditions") or [], type_)
+
+
+def _is_true(status: Mapping[str, Any], type_: conditions.ConditionType) -> bool:
     found = condition(status, type_)
     return found is not None and found.get("status") == "True"
 
@@ -60,12 +64,12 @@ def slo_state(status: Mapping[str, Any]) -> SloState:
     Burning: the primary objective spends its budget faster than the window allows at some
     alert window (a burn rate above 1), before any alert needs to fire.
     """
-    if _is_true(status, "Stalled"):
+    if _is_true(status, Type.STALLED):
         return "stalled"
-    ready = condition(status, "Ready")
-    if ready is not None and ready.get("reason") == "NoData":
+    ready = condition(status, Type.READY)
+    if ready is not None and ready.get("reason") == conditions.Reason.NO_DATA:
         return "nodata"
-    if _is_true(status, "ErrorBudgetExhausted"):
+    if _is_true(status, Type.ERROR_BUDGET_EXHAUSTED):
         return "exhausted"
     if status.get("sli") is None:
         return "pending"
@@ -76,12 +80,12 @@ def slo_state(status: Mapping[str, Any]) -> SloState:
 
 def sla_state(status: Mapping[str, Any]) -> SlaState:
     """Stalled, breached (not Compliant), at risk (projected below a target), ok."""
-    if _is_true(status, "Stalled"):
+    if _is_true(status, Type.STALLED):
         return "stalled"
-    compliant = condition(status, "Compliant")
+    compliant = condition(status, Type.COMPLIANT)
     if compliant is not None and compliant.get("status") == "False":
         return "breached"
-    if _is_true(status, "AtRisk"):
+    if _is_true(status, Type.AT_RISK):
         return "at-risk"
     if compliant is None or compliant.get("status") != "True":
         return "pending"

@@ -775,7 +775,10 @@ def _sla_facts(spec: sla.ServiceLevelAgreementSpec, status: Mapping[str, Any]) -
                 f'<span data-field="coverage">{_percent(current.get("coverage"))}</span>'
                 + _low_coverage(current),
             ),
-            ("At risk", e(str((model.condition(status, "AtRisk") or {}).get("message") or "—"))),
+            (
+                "At risk",
+                e(str((model.condition(status, model.Type.AT_RISK) or {}).get("message") or "—")),
+            ),
         ]
     )
 
