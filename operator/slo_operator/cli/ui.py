@@ -34,9 +34,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Imported here: the Kubernetes client and aiohttp are heavy, and only this verb needs them.
+    from ..kube import clients
     from ..ui import standalone
 
-    return standalone.run(args)
+    return standalone.run(
+        args,
+        connect=lambda: clients.api_client(in_cluster_first=False),
+        context_namespace=clients.current_namespace,
+    )
 
 
 VERB = common.Verb(

@@ -9,7 +9,8 @@ import kubernetes
 
 def api_client(*, in_cluster_first: bool) -> kubernetes.client.ApiClient:
     """A client from the in-cluster service account or the current kubeconfig, the one that is
-    tried first as said: the operator runs in a pod; the command line runs beside kubectl."""
+    tried first as said: the operator runs in a pod; the command line (`report`, `ui`) runs
+    beside kubectl, or in a pod without a kubeconfig. Raises ConfigException when neither works."""
     loaders: list[Callable[[], None]] = [
         kubernetes.config.load_incluster_config,
         kubernetes.config.load_kube_config,
@@ -18,8 +19,13 @@ def api_client(*, in_cluster_first: bool) -> kubernetes.client.ApiClient:
         loaders.reverse()
     try:
         loaders[0]()
-    except kubernetes.config.ConfigException:
-        loaders[1]()
+    except kubernetes.config.ConfigException as first:
+        try:
+            loaders[1]()
+        except kubernetes.config.ConfigException:
+            # Neither: the preferred source's reason is the one to tell (a laptop without a
+            # kubeconfig needs to hear about the kubeconfig, not about the service account).
+            raise first from None
     return kubernetes.client.ApiClient()
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import signal
 import sys
+from collections.abc import Callable
 
 import kubernetes
 
@@ -21,28 +21,15 @@ from . import server, watch
 FIRST_LISTING_SECONDS = 30.0
 
 
-def _api_client() -> kubernetes.client.ApiClient:
-    """The current kubeconfig; inside a pod without one, the service account.
-
-    Not `kube.clients.api_client`: the web UI sits below `kube` in the import layers
-    (pyproject.toml), so it cannot import it."""
-    if "KUBERNETES_SERVICE_HOST" in os.environ and not os.environ.get("KUBECONFIG"):
-        kubernetes.config.load_incluster_config()  # type: ignore[no-untyped-call]
-    else:
-        kubernetes.config.load_kube_config()  # type: ignore[no-untyped-call]
-    return kubernetes.client.ApiClient()
+Connect = Callable[[], kubernetes.client.ApiClient]
+"""The cluster connection: `kube.clients.api_client`, handed in by `cli.ui`, because the web UI
+sits below `kube` in the import layers (pyproject.toml) and may not import it."""
 
 
-def _current_namespace() -> str:
-    try:
-        _, active = kubernetes.config.list_kube_config_contexts()  # type: ignore[no-untyped-call]
-    except kubernetes.config.ConfigException:
-        return "default"
-    return str((active or {}).get("context", {}).get("namespace") or "default")
+def run(args: argparse.Namespace, connect: Connect, context_namespace: Callable[[], str]) -> int:
+    """Serve until interrupted; 1 with a reason when the cluster or the backends cannot be used.
 
-
-def run(args: argparse.Namespace) -> int:
-    """Serve until interrupted; 1 with a reason when the cluster or the backends cannot be used."""
+    `context_namespace` is the kubeconfig context's namespace, shown without `-n` or `-A`."""
     if not 0 < args.port < 65536:
         print(f"slo-operator ui: --port: {args.port} is not a TCP port", file=sys.stderr)
         return 2
@@ -52,11 +39,11 @@ def run(args: argparse.Namespace) -> int:
         print(f"slo-operator ui: --backends-file: {error}", file=sys.stderr)
         return 1
     try:
-        api_client = _api_client()
+        api_client = connect()
     except kubernetes.config.ConfigException as error:
         print(f"slo-operator ui: no cluster to read from: {error}", file=sys.stderr)
         return 1
-    namespace = None if args.all_namespaces else (args.namespace or _current_namespace())
+    namespace = None if args.all_namespaces else (args.namespace or context_namespace())
     scope = "all namespaces" if namespace is None else f"namespace {namespace}"
     return asyncio.run(_serve(args, api_client, namespace, scope, backends))
 
