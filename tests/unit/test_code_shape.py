@@ -8,7 +8,6 @@ reads the source with `ast` (nothing is imported), so the count is the function'
 from __future__ import annotations
 
 import ast
-from pathlib import Path
 
 from support import paths
 
@@ -31,7 +30,9 @@ def function_lengths() -> dict[str, int]:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
                 assert node.end_lineno is not None
-                found[f"{relative}:{node.name}"] = node.end_lineno - first + 1
+                key = f"{relative}:{node.name}"
+                # Two functions of one name in a file (nested helpers): the longer one counts.
+                found[key] = max(found.get(key, 0), node.end_lineno - first + 1)
     return found
 
 
@@ -52,7 +53,7 @@ def test_the_exceptions_still_exist_and_are_still_long() -> None:
         assert lengths.get(name, 0) > LIMIT, f"{name} is no longer over {LIMIT} lines"
 
 
-def test_the_walk_sees_every_module(tmp_path: Path) -> None:
+def test_the_walk_sees_every_module() -> None:
     """The walk reaches nested packages (convert/openslo) and counts decorators."""
     lengths = function_lengths()
     assert "convert/openslo/converter.py:convert_documents" in lengths

@@ -71,12 +71,7 @@ async def evaluate(
     Raises BackendUnavailable when the backend did not answer: offline there are no last good
     values to keep.
     """
-    objects = registry.Registry()
-    for index, resource in enumerate(resources):
-        body = resource.model_dump(mode="json", by_alias=True, exclude_none=True)
-        body["metadata"].setdefault("namespace", resource.namespace)
-        body["metadata"].setdefault("uid", f"offline-{index}")
-        objects.upsert(type(resource).__name__, body, handed_over=True)
+    objects = _registry(resources)
     backend = (
         prometheus_url
         if isinstance(prometheus_url, backend_config.BackendConfig)
@@ -91,14 +86,7 @@ async def evaluate(
         require_rules=False,
         evaluators=[sla_evaluator.SlaEvaluator(objects)],
     )
-    for resource in resources:
-        if isinstance(resource, slo.ServiceLevelObjective):
-            # Read and checked by the caller with the same models: not validated again.
-            entry = objects.get(
-                registry.ObjectRef(type(resource).__name__, resource.namespace, resource.name)
-            )
-            assert entry is not None
-            cycle.adopt_parsed(entry, cycle.slos.facts(resource))
+    _adopt_parsed(cycle, objects, resources)
     report = await cycle.run_cycle(at, collect_statuses=True)
     if cycle.slos.locating and not report.failed_backends:
         # Young SLOs: a second cycle at the same instant probes where their series start.
@@ -125,6 +113,34 @@ async def evaluate(
         for (position, _), status in zip(without_series, measured, strict=True):
             found[position] = dataclasses.replace(found[position], status=status)
     return found
+
+
+def _registry(
+    resources: Sequence[slo.ServiceLevelObjective | sla.ServiceLevelAgreement],
+) -> registry.Registry:
+    """The manifests as if the watch had delivered them (uid `offline-<index>`)."""
+    objects = registry.Registry()
+    for index, resource in enumerate(resources):
+        body = resource.model_dump(mode="json", by_alias=True, exclude_none=True)
+        body["metadata"].setdefault("namespace", resource.namespace)
+        body["metadata"].setdefault("uid", f"offline-{index}")
+        objects.upsert(type(resource).__name__, body, handed_over=True)
+    return objects
+
+
+def _adopt_parsed(
+    cycle: loop.EvaluationLoop,
+    objects: registry.Registry,
+    resources: Sequence[slo.ServiceLevelObjective | sla.ServiceLevelAgreement],
+) -> None:
+    """The SLOs were read and checked by the caller with the same models: not validated again."""
+    for resource in resources:
+        if isinstance(resource, slo.ServiceLevelObjective):
+            entry = objects.get(
+                registry.ObjectRef(type(resource).__name__, resource.namespace, resource.name)
+            )
+            assert entry is not None
+            cycle.adopt_parsed(entry, cycle.slos.facts(resource))
 
 
 def _ready_reason(status: Mapping[str, Any]) -> str | None:

@@ -25,7 +25,7 @@ import dataclasses
 import datetime
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 import pydantic
 
@@ -35,7 +35,7 @@ from ..api import status as status_api
 from ..backends import client
 from ..budget import intervals, rounding, sla_attainment, sla_conditions, sla_history
 from ..rules import series
-from . import registry, results, sla_metrics
+from . import kinds, registry, results, sla_metrics
 
 KIND = kind_names.SLA_KIND
 SLO_KIND = kind_names.SLO_KIND
@@ -50,20 +50,6 @@ CACHE_AFTER = datetime.timedelta(minutes=10)
 _SUM_LABEL = "slo_sum"
 _BAD_NAMES = "|".join(re.escape(name) for name in series.LEVEL1_BAD_NAMES)
 _TOTAL_NAMES = "|".join(re.escape(name) for name in series.LEVEL1_TOTAL_NAMES)
-
-
-class EventWriter(Protocol):
-    """The one write an SLA's evaluation makes besides its status (`kinds.StatusWriter` has it)."""
-
-    async def emit_event(
-        self,
-        ref: registry.ObjectRef,
-        uid: str,
-        reason: conditions.Reason,
-        message: str,
-        *,
-        warning: bool,
-    ) -> None: ...
 
 
 def _parse_time(text: Any) -> datetime.datetime | None:
@@ -457,7 +443,7 @@ class SlaEvaluator:
         entry: registry.Entry,
         facts: SlaFacts,
         outcome: SlaOutcome,
-        writer: EventWriter,
+        writer: kinds.StatusWriter,
         webhook_hosts: Sequence[str],
         at: datetime.datetime,
     ) -> None:

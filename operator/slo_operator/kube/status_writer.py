@@ -64,41 +64,9 @@ class KubernetesStatusWriter:
     async def patch_status(self, ref: registry.ObjectRef, patch: Mapping[str, Any]) -> None:
         await asyncio.to_thread(self._patch, ref, patch)
 
-    def _event(
-        self,
-        ref: registry.ObjectRef,
-        uid: str,
-        reason: conditions.Reason,
-        message: str,
-        warning: bool,
-    ) -> None:
-        now = datetime.datetime.now(datetime.UTC)
-        body: dict[str, Any] = {
-            "apiVersion": "v1",
-            "kind": "Event",
-            "metadata": {
-                "name": f"{ref.name}.{secrets.token_hex(8)}",
-                "namespace": ref.namespace,
-            },
-            "involvedObject": {
-                "apiVersion": f"{GROUP}/{VERSION}",
-                "kind": ref.kind,
-                "name": ref.name,
-                "namespace": ref.namespace,
-                "uid": uid,
-            },
-            "reason": reason,
-            "message": message[:1024],
-            "type": "Warning" if warning else "Normal",
-            "source": {"component": REPORTING_COMPONENT},
-            "reportingComponent": REPORTING_COMPONENT,
-            "reportingInstance": REPORTING_COMPONENT,
-            "firstTimestamp": times.format_timestamp(now),
-            "lastTimestamp": times.format_timestamp(now),
-            "count": 1,
-        }
+    def _create_event(self, namespace: str, body: Mapping[str, Any]) -> None:
         try:
-            self.core.create_namespaced_event(ref.namespace, body)  # type: ignore[arg-type]
+            self.core.create_namespaced_event(namespace, body)  # type: ignore[arg-type]
         except kubernetes.client.ApiException as error:
             raise WriteRefused(error) from None
 
@@ -111,7 +79,8 @@ class KubernetesStatusWriter:
         *,
         warning: bool,
     ) -> None:
-        await asyncio.to_thread(self._event, ref, uid, reason, message, warning)
+        body = event_body(ref, uid, reason, message, warning, datetime.datetime.now(datetime.UTC))
+        await asyncio.to_thread(self._create_event, ref.namespace, body)
 
     def _secret(self, namespace: str, name: str, key: str) -> str:
         try:
@@ -125,3 +94,38 @@ class KubernetesStatusWriter:
 
     async def read_secret(self, namespace: str, name: str, key: str) -> str:
         return await asyncio.to_thread(self._secret, namespace, name, key)
+
+
+def event_body(
+    ref: registry.ObjectRef,
+    uid: str,
+    reason: conditions.Reason,
+    message: str,
+    warning: bool,
+    now: datetime.datetime,
+) -> dict[str, Any]:
+    """A core/v1 Event about `ref` from the operator, posted once (`count: 1`)."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {
+            "name": f"{ref.name}.{secrets.token_hex(8)}",
+            "namespace": ref.namespace,
+        },
+        "involvedObject": {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": ref.kind,
+            "name": ref.name,
+            "namespace": ref.namespace,
+            "uid": uid,
+        },
+        "reason": str(reason),
+        "message": message[:1024],
+        "type": "Warning" if warning else "Normal",
+        "source": {"component": REPORTING_COMPONENT},
+        "reportingComponent": REPORTING_COMPONENT,
+        "reportingInstance": REPORTING_COMPONENT,
+        "firstTimestamp": times.format_timestamp(now),
+        "lastTimestamp": times.format_timestamp(now),
+        "count": 1,
+    }
