@@ -91,10 +91,7 @@ def plan(resource: slo.ServiceLevelObjective, at: datetime.datetime) -> RawPlan:
     for objective in spec.objectives:
         if objective.threshold_seconds is None:
             continue
-        bucket = histogram.render(
-            metric=histogram.metric + "_bucket",
-            extra=(common.Matcher("le", "=~", recording.le_regex(objective.threshold_seconds)),),
-        )
+        bucket = recording.bucket_selector(histogram, objective.threshold_seconds)
         good[series.threshold_label(objective.threshold_seconds)] = increase(bucket)
     return RawPlan(total, good, False, False, start, seconds)
 
@@ -125,10 +122,7 @@ def _minute_counts(spec: slo.ServiceLevelObjectiveSpec) -> tuple[str, dict[str, 
     for objective in spec.objectives:
         if objective.threshold_seconds is None:
             continue
-        bucket = histogram.render(
-            metric=histogram.metric + "_bucket",
-            extra=(common.Matcher("le", "=~", recording.le_regex(objective.threshold_seconds)),),
-        )
+        bucket = recording.bucket_selector(histogram, objective.threshold_seconds)
         fast = f"{by}({recording.increase_1m(bucket)})"
         bads[series.threshold_label(objective.threshold_seconds)] = f"({total} - {fast})"
     return total, bads

@@ -106,6 +106,15 @@ def le_regex(seconds: float) -> str:
     return "|".join(re.escape(variant) for variant in le_variants(seconds))
 
 
+def bucket_selector(histogram: common.Selector, seconds: float) -> str:
+    """The `_bucket` series of a classic histogram at the boundary `seconds` (events at most
+    that long), however the client wrote the boundary."""
+    return histogram.render(
+        metric=histogram.metric + "_bucket",
+        extra=(common.Matcher(name="le", op="=~", value=le_regex(seconds)),),
+    )
+
+
 class _Builder:
     """Collects rules and computes each rule's backfill depth from the series it reads."""
 
@@ -202,11 +211,7 @@ def _level1(ctx: Context, builder: _Builder) -> None:
     count = histogram.with_suffix("_count")
     builder.add(total_name, _sum_by(group_by, increase_1m(count)), ctx.labels)
     for threshold in ctx.thresholds:
-        bucket = histogram.render(
-            metric=histogram.metric + "_bucket",
-            extra=(common.Matcher(name="le", op="=~", value=le_regex(threshold)),),
-        )
-        fast = _sum_by(group_by, increase_1m(bucket))
+        fast = _sum_by(group_by, increase_1m(bucket_selector(histogram, threshold)))
         builder.add(
             bad_name,
             f"{total_recorded} - {fast}",
