@@ -19,6 +19,8 @@ from ..api import status as status_api
 from ..backends import client
 from . import registry, results
 
+Reason = conditions.Reason
+
 
 class StatusWriter(Protocol):
     """The Kubernetes writes the loop needs; `kube` implements them, tests may record them."""
@@ -26,13 +28,7 @@ class StatusWriter(Protocol):
     async def patch_status(self, ref: registry.ObjectRef, patch: Mapping[str, Any]) -> None: ...
 
     async def emit_event(
-        self,
-        ref: registry.ObjectRef,
-        uid: str,
-        reason: conditions.Reason,
-        message: str,
-        *,
-        warning: bool,
+        self, ref: registry.ObjectRef, uid: str, reason: Reason, message: str, *, warning: bool
     ) -> None: ...
 
     async def read_secret(self, namespace: str, name: str, key: str) -> str: ...

@@ -18,6 +18,7 @@ from ..api import status as status_api
 from ..backends import backend_config, client
 from . import loop, raw, registry, sla_evaluator, slo_queries
 
+Reason = conditions.Reason
 READY = conditions.ConditionType.READY
 
 
@@ -46,13 +47,7 @@ class _NoWrites:
         return None
 
     async def emit_event(
-        self,
-        ref: registry.ObjectRef,
-        uid: str,
-        reason: conditions.Reason,
-        message: str,
-        *,
-        warning: bool,
+        self, ref: registry.ObjectRef, uid: str, reason: Reason, message: str, *, warning: bool
     ) -> None:
         return None
 

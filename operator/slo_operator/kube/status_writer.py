@@ -20,6 +20,8 @@ from .. import GROUP, VERSION
 from ..api import conditions, kind_names, times
 from ..evaluation import registry
 
+Reason = conditions.Reason
+
 PLURALS = kind_names.PLURALS
 MERGE_PATCH = "application/merge-patch+json"
 REPORTING_COMPONENT = "slo-operator"
@@ -71,13 +73,7 @@ class KubernetesStatusWriter:
             raise WriteRefused(error) from None
 
     async def emit_event(
-        self,
-        ref: registry.ObjectRef,
-        uid: str,
-        reason: conditions.Reason,
-        message: str,
-        *,
-        warning: bool,
+        self, ref: registry.ObjectRef, uid: str, reason: Reason, message: str, *, warning: bool
     ) -> None:
         body = event_body(ref, uid, reason, message, warning, datetime.datetime.now(datetime.UTC))
         await asyncio.to_thread(self._create_event, ref.namespace, body)
