@@ -28,6 +28,8 @@ import yaml
 
 from testkit import backfill, prometheus
 
+from . import summary_rows
+
 WINDOWS = (("1d", 86_400), ("7d", 7 * 86_400), ("30d", 30 * 86_400))
 END = 1_767_225_600  # 2026-01-01T00:00:00Z
 STEP = 300
@@ -124,20 +126,20 @@ def summary(measured: dict[str, Any]) -> list[dict[str, Any]]:
     """Rows of the page's summary table."""
     what = f"`evaluate`, {measured['slos']:,} SLOs, no recorded series"
     return [
-        {
-            "measure": f"{what}: wall time",
-            "target": f"≤ {TARGET_SECONDS:g} s",
-            "result": f"{measured['seconds']:.1f} s",
-            "ratio": measured["seconds"] / TARGET_SECONDS,
-            "met": measured["seconds"] <= TARGET_SECONDS,
-        },
-        {
-            "measure": f"{what}: queries sent",
-            "target": f"≤ {TARGET_QUERIES}",
-            "result": str(measured["queries"]),
-            "ratio": measured["queries"] / TARGET_QUERIES,
-            "met": measured["queries"] <= TARGET_QUERIES,
-        },
+        summary_rows.row(
+            f"{what}: wall time",
+            f"≤ {TARGET_SECONDS:g} s",
+            f"{measured['seconds']:.1f} s",
+            measured["seconds"] / TARGET_SECONDS,
+            measured["seconds"] <= TARGET_SECONDS,
+        ),
+        summary_rows.row(
+            f"{what}: queries sent",
+            f"≤ {TARGET_QUERIES}",
+            str(measured["queries"]),
+            measured["queries"] / TARGET_QUERIES,
+            measured["queries"] <= TARGET_QUERIES,
+        ),
     ]
 
 

@@ -41,6 +41,8 @@ from slo_operator.kube import status_writer
 from slo_operator.rules import recording, series
 from testkit import backfill, controlplane, prometheus
 
+from . import summary_rows
+
 SLO_PATH = f"/apis/{GROUP}/{VERSION}/servicelevelobjectives"
 
 WINDOWS = ("1d", "7d", "30d")
@@ -274,27 +276,27 @@ def summary(measured: dict[str, Any]) -> list[dict[str, Any]]:
     first = measured["cycles"][0]
     what = f"Evaluation cycle, {measured['slos']:,} SLOs, status to the apiserver"
     return [
-        {
-            "measure": f"{what}: queries",
-            "target": f"≤ {TARGET_QUERIES}",
-            "result": str(first["queries"]),
-            "ratio": first["queries"] / TARGET_QUERIES,
-            "met": first["queries"] <= TARGET_QUERIES,
-        },
-        {
-            "measure": f"{what}: wall time of the first cycle",
-            "target": f"≤ {TARGET_SECONDS:g} s",
-            "result": f"{first['seconds']:.1f} s",
-            "ratio": first["seconds"] / TARGET_SECONDS,
-            "met": first["seconds"] <= TARGET_SECONDS,
-        },
-        {
-            "measure": f"{what}: peak RSS",
-            "target": f"≤ {TARGET_RSS_MB:.0f} MB",
-            "result": f"{first['peak_rss_mb']:.0f} MB",
-            "ratio": first["peak_rss_mb"] / TARGET_RSS_MB,
-            "met": first["peak_rss_mb"] <= TARGET_RSS_MB,
-        },
+        summary_rows.row(
+            f"{what}: queries",
+            f"≤ {TARGET_QUERIES}",
+            str(first["queries"]),
+            first["queries"] / TARGET_QUERIES,
+            first["queries"] <= TARGET_QUERIES,
+        ),
+        summary_rows.row(
+            f"{what}: wall time of the first cycle",
+            f"≤ {TARGET_SECONDS:g} s",
+            f"{first['seconds']:.1f} s",
+            first["seconds"] / TARGET_SECONDS,
+            first["seconds"] <= TARGET_SECONDS,
+        ),
+        summary_rows.row(
+            f"{what}: peak RSS",
+            f"≤ {TARGET_RSS_MB:.0f} MB",
+            f"{first['peak_rss_mb']:.0f} MB",
+            first["peak_rss_mb"] / TARGET_RSS_MB,
+            first["peak_rss_mb"] <= TARGET_RSS_MB,
+        ),
     ]
 
 

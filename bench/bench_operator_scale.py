@@ -43,6 +43,8 @@ import yaml
 
 from testkit import controlplane, operator_process
 
+from . import summary_rows
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
 NAMESPACE_PREFIX = "bench-scale-"
 TARGET_SECONDS = 60.0
@@ -449,13 +451,13 @@ def summary(measured: dict[str, Any]) -> list[dict[str, Any]]:
     runs = measured["runs"]
     worst = max(runs, key=lambda run: run["ready_seconds"])
     return [
-        {
-            "measure": f"Operator: {worst['slos']:,} SLOs applied until all Ready (slowest run)",
-            "target": f"≤ {TARGET_SECONDS:.0f} s",
-            "result": f"{worst['ready_seconds']:.1f} s ({worst['namespaces']} namespace(s))",
-            "ratio": worst["ready_seconds"] / TARGET_SECONDS,
-            "met": worst["ready_seconds"] <= TARGET_SECONDS,
-        }
+        summary_rows.row(
+            f"Operator: {worst['slos']:,} SLOs applied until all Ready (slowest run)",
+            f"≤ {TARGET_SECONDS:.0f} s",
+            f"{worst['ready_seconds']:.1f} s ({worst['namespaces']} namespace(s))",
+            worst["ready_seconds"] / TARGET_SECONDS,
+            worst["ready_seconds"] <= TARGET_SECONDS,
+        )
     ]
 
 

@@ -35,6 +35,8 @@ from aiohttp import web
 from slo_operator.evaluation import registry
 from slo_operator.ui import server
 
+from . import summary_rows
+
 REPO = pathlib.Path(__file__).resolve().parents[1]
 SECTION = "## Web UI page load"
 TARGET_MS = 300.0
@@ -205,13 +207,13 @@ def summary(measured: dict[str, Any]) -> list[dict[str, Any]]:
     """The slowest page against the target, for the page's summary table."""
     worst = max(measured["pages"], key=lambda page: page["server_p95_ms"])
     return [
-        {
-            "measure": f"Web UI, {measured['slos']:,} SLOs: slowest page's server time (p95)",
-            "target": f"≤ {TARGET_MS:.0f} ms",
-            "result": f"{worst['server_p95_ms']:.1f} ms ({worst['page']})",
-            "ratio": worst["server_p95_ms"] / TARGET_MS,
-            "met": worst["server_p95_ms"] <= TARGET_MS,
-        }
+        summary_rows.row(
+            f"Web UI, {measured['slos']:,} SLOs: slowest page's server time (p95)",
+            f"≤ {TARGET_MS:.0f} ms",
+            f"{worst['server_p95_ms']:.1f} ms ({worst['page']})",
+            worst["server_p95_ms"] / TARGET_MS,
+            worst["server_p95_ms"] <= TARGET_MS,
+        )
     ]
 
 

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import charts, rulesets, sections, specs
+from . import charts, rulesets, sections, specs, summary_rows
 
 OURS = "slo-operator"
 TARGET_VS = {"sloth": 5, "pyrra": 20}
@@ -71,10 +71,6 @@ def _tools(results: Mapping[str, Any]) -> list[str]:
     return seen
 
 
-def _row(measure: str, target: str, result: str, ratio: float, met: bool) -> dict[str, Any]:
-    return {"measure": measure, "target": target, "result": result, "ratio": ratio, "met": met}
-
-
 def _peer_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Summary rows of the comparison with the peers (cost, accuracy, generate)."""
     rows = []
@@ -85,14 +81,12 @@ def _peer_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
         ours_single = _cost_summary(costs, OURS, single)
         for peer, factor in TARGET_VS.items():
             if peer not in tools:
-                rows.append(
-                    _row(f"Samples per cycle, one SLO, vs {peer}", f"≤ 1/{factor}", "not run",
-                         math.nan, False)
-                )  # fmt: skip
+                what = f"Samples per cycle, one SLO, vs {peer}"
+                rows.append(summary_rows.row(what, f"≤ 1/{factor}", "not run", math.nan, False))
                 continue
             theirs = _cost_summary(costs, peer, single)
             rows.append(
-                _row(
+                summary_rows.row(
                     f"Samples read per minute, one SLO (100 raw series), vs {peer}",
                     f"≤ 1/{factor}",
                     f"{_n(ours_single['minute'])} vs {_n(theirs['minute'])}: "
@@ -105,7 +99,7 @@ def _peer_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
     if ours_errors:
         worst = max(ours_errors)
         rows.append(
-            _row(
+            summary_rows.row(
                 "30-day SLI error against the exact truth (worst reading)",
                 f"≤ {SLI_TARGET_PP} pp",
                 f"{worst:.5f} pp",
@@ -118,7 +112,7 @@ def _peer_rows(results: Mapping[str, Any]) -> list[dict[str, Any]]:
         ours_time = generate[OURS]["mean_seconds"]
         sloth_time = generate["sloth"]["mean_seconds"]
         rows.append(
-            _row(
+            summary_rows.row(
                 f"`generate` for {generate[OURS]['slos']:,} SLOs vs `sloth generate`",
                 "≤ Sloth's time",
                 f"{ours_time:.1f} s vs {sloth_time:.1f} s",
