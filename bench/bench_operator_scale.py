@@ -125,8 +125,10 @@ class Cluster:
                 found[f"{kind}/{meta['namespace']}/{meta['name']}"] = meta["resourceVersion"]
         return found
 
-    def requests(self) -> Counter[tuple[str, str]]:
-        """apiserver_request_total on our two resources, by (resource[/subresource], verb)."""
+    def requests(
+        self, resources: tuple[str, ...] = ("servicelevelobjectives", "prometheusrules")
+    ) -> Counter[tuple[str, str]]:
+        """apiserver_request_total on `resources`, by (resource[/subresource], verb)."""
         response = self.plane.api_request("GET", "/metrics", timeout=60)
         text = response.body if isinstance(response.body, str) else str(response.body)
         counts: Counter[tuple[str, str]] = Counter()
@@ -139,7 +141,7 @@ class Cluster:
             )
             labels = {key: val.strip('"') for key, val in labels.items()}
             resource = labels.get("resource", "")
-            if resource not in ("servicelevelobjectives", "prometheusrules"):
+            if resource not in resources:
                 continue
             if labels.get("subresource"):
                 resource += "/" + labels["subresource"]

@@ -129,18 +129,7 @@ def _ready(body: dict[str, Any]) -> bool:
 
 
 def _requests(plane: controlplane.ControlPlane) -> Counter[tuple[str, str]]:
-    response = plane.api_request("GET", "/metrics", timeout=60)
-    text = response.body if isinstance(response.body, str) else str(response.body)
-    counts: Counter[tuple[str, str]] = Counter()
-    for line in text.splitlines():
-        if not line.startswith("apiserver_request_total{"):
-            continue
-        series, _, value = line.rpartition(" ")
-        labels = dict(pair.split("=", 1) for pair in series[series.index("{") + 1 : -1].split(","))
-        labels = {key: val.strip('"') for key, val in labels.items()}
-        if labels.get("resource") in RESOURCES:
-            counts[(labels["resource"], labels.get("verb", ""))] += int(float(value))
-    return counts
+    return bench_operator_scale.Cluster(plane).requests(RESOURCES)
 
 
 def _writes(counts: Counter[tuple[str, str]]) -> int:
@@ -148,13 +137,20 @@ def _writes(counts: Counter[tuple[str, str]]) -> int:
 
 
 def _operator_counters(running: operator_process.OperatorProcess) -> dict[str, float]:
-    return {
-        "cycles": running.metric_sum("slo_operator_evaluation_cycles_total"),
-        "queries": running.metric_sum("slo_operator_evaluation_queries_total"),
-        "patches": running.metric_sum("slo_operator_evaluation_status_patches_total"),
-        "seconds": running.metric_sum("slo_operator_evaluation_duration_seconds_sum"),
-        "errors": running.metric_sum("slo_operator_evaluation_errors_total"),
+    """The loop's counters from one scrape of the operator's `/metrics`, and how long the
+    scrape took (it lists every SLO's series)."""
+    began = time.monotonic()
+    text = running.metrics(timeout=120)
+    names = {
+        "cycles": "slo_operator_evaluation_cycles_total",
+        "queries": "slo_operator_evaluation_queries_total",
+        "patches": "slo_operator_evaluation_status_patches_total",
+        "seconds": "slo_operator_evaluation_duration_seconds_sum",
+        "errors": "slo_operator_evaluation_errors_total",
     }
+    found = {key: running.metric_sum(name, text) for key, name in names.items()}
+    found["scrape_seconds"] = time.monotonic() - began
+    return found
 
 
 def measure(
@@ -164,7 +160,7 @@ def measure(
     interval: float,
     *,
     ready_timeout: float = 3600.0,
-    log: Callable[[str], None] = print,
+    log: Callable[[str], None] = lambda line: print(line, flush=True),
 ) -> dict[str, Any]:
     """Apply, wait until everything is Ready with numbers, soak; every figure in a dict."""
     slos = slo_manifests(slo_count)
@@ -232,7 +228,7 @@ def _load_and_soak(
         path = folder / f"apply-{part}.yaml"
         path.write_text(yaml.safe_dump_all(bodies[part::4], sort_keys=False))
         files.append(path)
-    began = time.monotonic()
+    began, cpu_before = time.monotonic(), bench_operator_scale.cpu_seconds(pid)
     with concurrent.futures.ThreadPoolExecutor(4) as pool:
         list(pool.map(lambda path: _apply(plane, path), files))
     results["apply_seconds"] = time.monotonic() - began
@@ -263,15 +259,17 @@ def _load_and_soak(
                         f"all {key} Ready with numbers after {results[f'{key}_ready_seconds']:.0f}s"
                     )
     results["rss_after_ready_mb"] = bench_operator_scale.vm_field(pid, "VmRSS")
+    results["cpu_until_ready_seconds"] = bench_operator_scale.cpu_seconds(pid) - cpu_before
 
     # The soak: steady state, nothing changes in the data or the objects.
     time.sleep(max(running_interval(running) * 2, 2.0))
     counters_before, requests_before = _operator_counters(running), _requests(plane)
     samples: list[tuple[float, float]] = []
-    soak_began = time.monotonic()
+    soak_began, soak_cpu = time.monotonic(), bench_operator_scale.cpu_seconds(pid)
     while time.monotonic() - soak_began < soak_seconds:
         samples.append((time.monotonic() - soak_began, bench_operator_scale.vm_field(pid, "VmRSS")))
         time.sleep(min(5.0, soak_seconds / 20))
+    soak_cpu = bench_operator_scale.cpu_seconds(pid) - soak_cpu
     counters_after, requests_after = _operator_counters(running), _requests(plane)
     delta = {key: counters_after[key] - counters_before[key] for key in counters_after}
     writes = _writes(requests_after - requests_before)
@@ -284,10 +282,14 @@ def _load_and_soak(
             "soak_seconds": soak_seconds,
             "soak_cycles": int(delta["cycles"]),
             "cycle_seconds_mean": delta["seconds"] / cycles,
+            "cpu_per_cycle_seconds": soak_cpu / cycles,
             "queries_per_cycle": delta["queries"] / cycles,
             "status_patches_per_cycle": delta["patches"] / cycles,
             "apiserver_writes_per_cycle": writes / cycles,
             "evaluation_errors": int(delta["errors"]),
+            "metrics_scrape_seconds": max(
+                counters_before["scrape_seconds"], counters_after["scrape_seconds"]
+            ),
             "rss_first_minute_mb": statistics.median(first),
             "rss_last_minute_mb": statistics.median(last),
             "rss_peak_mb": max(rss for _, rss in samples),
@@ -328,12 +330,16 @@ def render(results: dict[str, Any]) -> str:
         f"| `kubectl apply` of all returned | {r['apply_seconds']:.0f} s |",
         f"| every SLO Ready with an SLI | {r['slos_ready_seconds']:.0f} s |",
         f"| every SLA Ready with an attainment | {r['slas_ready_seconds']:.0f} s |",
+        f"| operator CPU time from the apply to all Ready | {r['cpu_until_ready_seconds']:.0f} s |",
         f"| soak | {r['soak_seconds']:.0f} s, {r['soak_cycles']} cycles |",
-        f"| cycle duration (mean) | {r['cycle_seconds_mean']:.2f} s |",
+        f"| cycle duration (mean), operator CPU time per cycle | "
+        f"{r['cycle_seconds_mean']:.2f} s, {r['cpu_per_cycle_seconds']:.2f} s |",
         f"| queries per cycle | {r['queries_per_cycle']:.1f} |",
         f"| status patches per cycle | {r['status_patches_per_cycle']:.1f} |",
         f"| apiserver writes per cycle | {r['apiserver_writes_per_cycle']:.1f} |",
         f"| evaluation errors | {r['evaluation_errors']} |",
+        f"| one scrape of the operator's `/metrics` (slowest of two) | "
+        f"{r['metrics_scrape_seconds']:.1f} s |",
         f"| operator RSS: idle, after all Ready | {r['rss_idle_mb']:.0f} MB, "
         f"{r['rss_after_ready_mb']:.0f} MB |",
         f"| operator RSS over the soak: first minute, last minute (medians), peak | "

@@ -86,15 +86,16 @@ class OperatorProcess:
         except (urllib.error.URLError, ConnectionError, TimeoutError):
             return False
 
-    def metrics(self) -> str:
+    def metrics(self, timeout: float = 5.0) -> str:
         url = f"http://127.0.0.1:{self.metrics_port}/metrics"
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             return str(response.read().decode())
 
-    def metric_sum(self, name: str, **labels: str) -> float:
-        """Sum of a metric's samples whose labels include `labels`."""
+    def metric_sum(self, name: str, text: str | None = None, **labels: str) -> float:
+        """Sum of a metric's samples whose labels include `labels`, in `text` (one scrape of
+        `metrics()`) or in a new scrape."""
         total = 0.0
-        for line in self.metrics().splitlines():
+        for line in (self.metrics() if text is None else text).splitlines():
             if not line.startswith(name) or line.startswith("#"):
                 continue
             series, _, value = line.rpartition(" ")
