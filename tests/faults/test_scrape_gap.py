@@ -260,7 +260,14 @@ def test_a_7d_window_of_hour_tiles_loses_the_hour_before_an_outage_at_its_end(
     observable = data.observable_increase(TOTAL, first_point - MINUTE, last_tile)
     hole = HOLES[1]
     boundary = hole.end - hole.end % HOUR
-    hour_before = data.increase(TOTAL, boundary - HOUR, hole.start)
+    # The lost tile's points: from the tile read at the hour before (the group's last
+    # evaluation at or before it, whose offset in the minute follows the rule file's path) to
+    # the last evaluation before the outage.
+    hour_before = data.increase(
+        TOTAL,
+        _at_or_before(server, series.TOTAL_TILE, WEEKLY.name, boundary - HOUR),
+        _at_or_before(server, series.TOTAL_TILE, WEEKLY.name, hole.start),
+    )
     print(
         f"{WEEKLY.name}: bad {bad:.0f}/{truth.bad} total {total:.0f}/{truth.total}"
         f" (observable {observable}, the hour before the outage {hour_before});"
