@@ -807,6 +807,14 @@ CASES: Final[tuple[InvalidCase, ...]] = (
         apiserver=True,
     ),
     _case(
+        "slo-name-too-long-for-its-rules",
+        "an SLO's name leaves room for its rule object's `slo-` prefix (249 characters)",
+        SLO_RATIO,
+        {"metadata.name": "a" * 250},
+        "metadata.name",
+        apiserver=True,
+    ),
+    _case(
         "history-limit-zero",
         "historyLimit is between 1 and 120",
         SLA,

@@ -8,8 +8,8 @@ Promises (docs/reliability.md, "Hostile and malformed input"):
 - a body that is not a review (not JSON, nested 100,000 deep, 10 MB) gets a 4xx answer, never a
   5xx or a traceback in the log, and the server keeps answering;
 - 50 concurrent reviews keep their latency under the timeout (p50/p99 printed for the page);
-- an SLO whose name is at the 253-character limit is either refused at admission or gets its
-  rules (no Stalled for a name the webhook let through).
+- an SLO whose name is at the 249-character limit gets its rules (its PrometheusRule is
+  `slo-<name>`, 253 characters); a longer name is refused at admission (tests/cases).
 """
 
 from __future__ import annotations

@@ -78,6 +78,9 @@ class ResourceKind:
     spec_model: type[pydantic.BaseModel]
     status_model: type[pydantic.BaseModel]
     printer_columns: tuple[PrinterColumn, ...]
+    name_max_length: int = 253
+    """The longest object name; shorter than Kubernetes' 253 when a derived object's name adds
+    to it (the apiserver enforces it with a root CEL rule, which may read metadata.name)."""
 
     @property
     def crd_name(self) -> str:
@@ -112,6 +115,7 @@ SERVICE_LEVEL_OBJECTIVE: Final = ResourceKind(
     kind=kind_names.SLO_KIND,
     plural=kind_names.SLO_PLURAL,
     short_names=("slo",),
+    name_max_length=slo.NAME_MAX_LENGTH,
     model=slo.ServiceLevelObjective,
     spec_model=slo.ServiceLevelObjectiveSpec,
     status_model=status.ServiceLevelObjectiveStatus,
@@ -323,7 +327,7 @@ def _is_safe_default(value: Any) -> bool:
 
 def _top_level_schema(kind: ResourceKind) -> dict[str, Any]:
     description = kind.model.__doc__ or kind.kind
-    return {
+    schema: dict[str, Any] = {
         "type": "object",
         "description": _clean_description(description),
         "required": ["spec"],
@@ -343,6 +347,18 @@ def _top_level_schema(kind: ResourceKind) -> dict[str, Any]:
             "status": structural_schema(kind.status_model),
         },
     }
+    if kind.name_max_length < 253:
+        schema["x-kubernetes-validations"] = [
+            {
+                "rule": f"self.metadata.name.size() <= {kind.name_max_length}",
+                "message": (
+                    f"metadata.name: at most {kind.name_max_length} characters (the "
+                    f"{kind.kind}'s rule object is named {slo.RULE_OBJECT_PREFIX}<name>, "
+                    "and an object name holds 253)"
+                ),
+            }
+        ]
+    return schema
 
 
 def custom_resource_definition(kind: ResourceKind) -> dict[str, Any]:

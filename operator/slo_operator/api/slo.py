@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import Any, Literal, Self
+from typing import Any, Final, Literal, Self
 
 import pydantic
 
@@ -518,8 +518,23 @@ class Manifest(pydantic.BaseModel):
         return self.metadata.namespace or "default"
 
 
+RULE_OBJECT_PREFIX: Final = "slo-"
+"""An SLO's PrometheusRule (or ConfigMap) is named `slo-<name>`."""
+NAME_MAX_LENGTH: Final = 253 - len(RULE_OBJECT_PREFIX)
+"""The longest SLO name whose rule object's name is still a valid object name (253)."""
+
+
+class SloObjectMeta(ObjectMeta):
+    """An SLO's metadata: its name leaves room for the rule object's prefix."""
+
+    name: str = pydantic.Field(
+        min_length=1, max_length=NAME_MAX_LENGTH, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"
+    )
+
+
 class ServiceLevelObjective(Manifest):
     """A whole ServiceLevelObjective manifest (status is ignored on input)."""
 
     kind: Literal["ServiceLevelObjective"]
+    metadata: SloObjectMeta
     spec: ServiceLevelObjectiveSpec

@@ -42,7 +42,7 @@ LABEL_VALUE_LIMIT = 63
 
 def object_name(slo_name: str) -> str:
     """Deterministic name of an SLO's rule object."""
-    return f"slo-{slo_name}"
+    return f"{slo_api.RULE_OBJECT_PREFIX}{slo_name}"
 
 
 def desired_object(
