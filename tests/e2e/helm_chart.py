@@ -14,7 +14,7 @@ import yaml
 from support import paths
 from testkit import controlplane
 
-CHART = paths.REPO / "charts" / "slo-operator"
+CHART = paths.CHART
 VALUES_DIR = Path(__file__).resolve().parent / "values"
 # Render for the apiserver the tests run (helm template alone assumes v1.20, below kubeVersion).
 KUBE_VERSION = controlplane.read_versions()["K8S_VERSION"]

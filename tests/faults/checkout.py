@@ -26,7 +26,7 @@ JANUARY = _utc(2026, 1, 31, 12)
 not looked for, and it was created for real in the present)."""
 NOW = _utc(2026, 2, 1, 12)
 
-NAMESPACE_PREFIXES = ("kills", "control-plane")
+NAMESPACE_PREFIXES = ("kills", "control-plane", "replicas")
 """One namespace per test module: the module's SLO named `checkout` lives there."""
 
 

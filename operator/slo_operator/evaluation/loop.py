@@ -21,7 +21,7 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from .. import errors
 from ..api import conditions, times
@@ -83,6 +83,13 @@ READY = conditions.ConditionType.READY
 STALLED = conditions.ConditionType.STALLED
 
 
+class ActiveGate(Protocol):
+    """Whether this process may write: one replica of several evaluates (`kube.peering`)."""
+
+    async def wait_until_active(self) -> None:
+        """Return at once while this replica is the active one; else when it becomes it."""
+
+
 def _ready_reason(items: Sequence[dict[str, Any]]) -> str:
     found = conditions.get_condition(items, READY)
     return "" if found is None else str(found.get("reason"))
@@ -101,8 +108,12 @@ class EvaluationLoop:
         backend_factory: BackendFactory = client.PrometheusBackend,
         require_rules: bool = True,
         evaluators: Sequence[kinds.KindEvaluator[Any, Any, Any]] | None = None,
+        gate: ActiveGate | None = None,
     ) -> None:
         self.registry = objects
+        self.gate = gate
+        """Each cycle of `run_forever` waits for it: a standby replica evaluates nothing, so
+        it writes no status, sends no policy webhook and closes no SLA period."""
         self.backends = backends
         self.writer = writer
         self.settings = settings
@@ -141,6 +152,8 @@ class EvaluationLoop:
     async def run_forever(self) -> None:
         """Cycle until cancelled; a failing cycle is logged and the next one runs on time."""
         while True:
+            if self.gate is not None:
+                await self.gate.wait_until_active()
             started = time.monotonic()
             try:
                 report = await self.run_cycle(self.settings.now)

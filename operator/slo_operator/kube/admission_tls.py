@@ -3,22 +3,29 @@ operator, and a guard that answers a malformed review with 400 instead of kopf's
 
 from __future__ import annotations
 
+import base64
+import dataclasses
 import datetime
 import ipaddress
 import json
+import logging
 import pathlib
 import tempfile
+import urllib.parse
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import aiohttp.web
 import kopf
+import kubernetes
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from . import settings as operator_settings
+
+logger = logging.getLogger(__name__)
 
 CERT_VALIDITY = datetime.timedelta(days=365)
 RENEW_BEFORE = datetime.timedelta(days=30)
@@ -38,23 +45,27 @@ def _san(hosts: Sequence[str]) -> x509.SubjectAlternativeName:
     return x509.SubjectAlternativeName(entries)
 
 
-def ensure_certificates(
-    cert_dir: pathlib.Path, hosts: Sequence[str]
-) -> tuple[bytes, pathlib.Path, pathlib.Path]:
-    """The CA bundle and the serving certificate/key files, generated if absent or expiring.
+@dataclasses.dataclass(frozen=True)
+class Certificates:
+    """A CA and the serving certificate it signed, PEM-encoded."""
 
-    Certificates live in `cert_dir` (an emptyDir in the cluster) so a restarted container
-    reuses them; the CA bundle is re-published into the webhook configuration by kopf.
-    """
-    cert_dir.mkdir(parents=True, exist_ok=True)
-    ca_path, cert_path, key_path = cert_dir / "ca.crt", cert_dir / "tls.crt", cert_dir / "tls.key"
-    if ca_path.exists() and cert_path.exists() and key_path.exists():
-        current = x509.load_pem_x509_certificate(cert_path.read_bytes())
+    ca: bytes
+    chain: bytes
+    """The serving certificate followed by the CA."""
+    key: bytes
+    """The serving certificate's private key (PKCS#8, unencrypted)."""
+
+    def serves(self, hosts: Sequence[str]) -> bool:
+        """Whether the certificate names every host and has more than `RENEW_BEFORE` left."""
+        current = x509.load_pem_x509_certificate(self.chain)
         names = current.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         have = {str(n.value) for n in names}
-        fresh = current.not_valid_after_utc - datetime.datetime.now(datetime.UTC) > RENEW_BEFORE
-        if fresh and set(hosts) <= have:
-            return ca_path.read_bytes(), cert_path, key_path
+        left = current.not_valid_after_utc - datetime.datetime.now(datetime.UTC)
+        return left > RENEW_BEFORE and set(hosts) <= have
+
+
+def generate_certificates(hosts: Sequence[str]) -> Certificates:
+    """A new CA and a serving certificate for `hosts` (the first one is its common name)."""
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_cert = (
@@ -82,17 +93,103 @@ def ensure_certificates(
         .sign(ca_key, hashes.SHA256())
     )
     ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
+    return Certificates(
+        ca=ca_pem, chain=cert.public_bytes(serialization.Encoding.PEM) + ca_pem, key=key_pem
+    )
+
+
+def write_certificates(
+    certificates: Certificates, cert_dir: pathlib.Path
+) -> tuple[bytes, pathlib.Path, pathlib.Path]:
+    """The files kopf's server loads: (CA bundle, certificate chain file, key file)."""
+    cert_dir.mkdir(parents=True, exist_ok=True)
+    ca_path, cert_path, key_path = cert_dir / "ca.crt", cert_dir / "tls.crt", cert_dir / "tls.key"
+    key_path.write_bytes(certificates.key)
     key_path.chmod(0o600)
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM) + ca_pem)
-    ca_path.write_bytes(ca_pem)
-    return ca_pem, cert_path, key_path
+    cert_path.write_bytes(certificates.chain)
+    ca_path.write_bytes(certificates.ca)
+    return certificates.ca, cert_path, key_path
+
+
+def ensure_certificates(
+    cert_dir: pathlib.Path, hosts: Sequence[str]
+) -> tuple[bytes, pathlib.Path, pathlib.Path]:
+    """The CA bundle and the serving certificate/key files, generated if absent or expiring.
+
+    Certificates live in `cert_dir` so a restarted process reuses them; the CA bundle is
+    re-published into the webhook configuration by kopf. One replica only: replicas that each
+    made their own would each publish their own CA (see `shared_certificates`).
+    """
+    paths = [cert_dir / "ca.crt", cert_dir / "tls.crt", cert_dir / "tls.key"]
+    if all(path.exists() for path in paths):
+        kept = Certificates(*(path.read_bytes() for path in paths))
+        if kept.serves(hosts):
+            return write_certificates(kept, cert_dir)
+    return write_certificates(generate_certificates(hosts), cert_dir)
+
+
+SECRET_KEYS = ("ca.crt", "tls.crt", "tls.key")
+
+
+def _from_secret(secret: Any) -> Certificates | None:
+    data = secret.data or {}
+    if not all(data.get(key) for key in SECRET_KEYS):
+        return None
+    return Certificates(*(base64.b64decode(data[key]) for key in SECRET_KEYS))
+
+
+def shared_certificates(
+    api_client: kubernetes.client.ApiClient, namespace: str, name: str, hosts: Sequence[str]
+) -> Certificates:
+    """The certificates every replica serves, kept in the Secret `namespace/name`.
+
+    The first replica that finds no usable certificate there writes a new one: a create when
+    the Secret is absent, an update of the resourceVersion it read otherwise. A replica that
+    loses that race (409 Conflict, or 409 AlreadyExists) reads the winner's. So the replicas
+    publish one CA bundle, and none overwrites what another wrote.
+    """
+    core = kubernetes.client.CoreV1Api(api_client)
+    for _ in range(5):
+        try:
+            secret = core.read_namespaced_secret(name, namespace)
+        except kubernetes.client.ApiException as error:
+            if error.status != 404:
+                raise
+            secret = None
+        kept = None if secret is None else _from_secret(secret)
+        version = secret.metadata.resource_version if secret and secret.metadata else None
+        if kept is not None and kept.serves(hosts):
+            return kept
+        fresh = generate_certificates(hosts)
+        data = {
+            key: base64.b64encode(value).decode()
+            for key, value in zip(SECRET_KEYS, (fresh.ca, fresh.chain, fresh.key), strict=True)
+        }
+        body = kubernetes.client.V1Secret(
+            metadata=kubernetes.client.V1ObjectMeta(
+                name=name,
+                namespace=namespace,
+                labels={"app.kubernetes.io/managed-by": "slo-operator"},
+                resource_version=version,
+            ),
+            type="kubernetes.io/tls",
+            data=data,
+        )
+        try:
+            if secret is None:
+                core.create_namespaced_secret(namespace, body)
+            else:
+                core.replace_namespaced_secret(name, namespace, body)
+        except kubernetes.client.ApiException as error:
+            if error.status != 409:
+                raise
+            continue
+        logger.info("wrote the webhook certificate to the Secret %s/%s", namespace, name)
+        return fresh
+    raise RuntimeError(f"the Secret {namespace}/{name} kept changing while it was written")
 
 
 def review_problem(review: Any) -> str | None:
@@ -152,6 +249,20 @@ class GuardedWebhookServer(kopf.WebhookServer):
     sends at most its own 3 MiB request limit; no valid manifest comes near 1 MiB).
     """
 
+    def __init__(self, *, public_port: int = 0, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.public_port = public_port
+        """The port in the published URL, when a proxy in front listens elsewhere (0: ours)."""
+
+    async def __call__(self, fn: Any) -> AsyncIterator[Any]:
+        async for client_config in super().__call__(fn):
+            url = client_config.get("url")
+            if self.public_port and url:
+                parts = urllib.parse.urlsplit(url)
+                netloc = f"{parts.hostname}:{self.public_port}"
+                client_config["url"] = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+            yield client_config
+
     @staticmethod
     async def _serve(fn: Any, request: aiohttp.web.Request) -> aiohttp.web.Response:
         try:
@@ -191,7 +302,9 @@ class ServiceWebhookServer(GuardedWebhookServer):
             yield service_config
 
 
-def build_server(cfg: operator_settings.OperatorConfig) -> kopf.WebhookServer | None:
+def build_server(
+    cfg: operator_settings.OperatorConfig, api_client: kubernetes.client.ApiClient
+) -> kopf.WebhookServer | None:
     """The webhook server for the configuration, or None when the webhook is disabled."""
     if not cfg.webhook_port:
         return None
@@ -199,23 +312,28 @@ def build_server(cfg: operator_settings.OperatorConfig) -> kopf.WebhookServer | 
     if cfg.webhook_service:
         namespace, _, name = cfg.webhook_service.partition("/")
         hosts = [f"{name}.{namespace}.svc", f"{name}.{namespace}.svc.cluster.local", name]
+    else:
+        host = cfg.webhook_host or "127.0.0.1"
+        hosts = [host, "127.0.0.1", "localhost"]
+    if cfg.webhook_cert_secret:
+        secret_namespace, _, secret_name = cfg.webhook_cert_secret.partition("/")
+        shared = shared_certificates(api_client, secret_namespace, secret_name, hosts)
+        cadata, certfile, pkeyfile = write_certificates(shared, cert_dir)
+    else:
         cadata, certfile, pkeyfile = ensure_certificates(cert_dir, hosts)
+    files = {"cadata": cadata, "certfile": certfile, "pkeyfile": pkeyfile}
+    if cfg.webhook_service:
         return ServiceWebhookServer(
             service_namespace=namespace,
             service_name=name,
             addr="0.0.0.0",
             port=cfg.webhook_port,
-            cadata=cadata,
-            certfile=certfile,
-            pkeyfile=pkeyfile,
+            **files,
         )
-    host = cfg.webhook_host or "127.0.0.1"
-    cadata, certfile, pkeyfile = ensure_certificates(cert_dir, [host, "127.0.0.1", "localhost"])
     return GuardedWebhookServer(
-        addr=host if host == "127.0.0.1" else "0.0.0.0",
+        addr=hosts[0] if hosts[0] == "127.0.0.1" else "0.0.0.0",
         port=cfg.webhook_port,
-        host=host,
-        cadata=cadata,
-        certfile=certfile,
-        pkeyfile=pkeyfile,
+        host=hosts[0],
+        public_port=cfg.webhook_public_port,
+        **files,
     )

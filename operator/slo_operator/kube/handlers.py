@@ -47,6 +47,10 @@ def register(registry: kopf.OperatorRegistry, cfg: operator_settings.OperatorCon
                 registry=registry,
                 operations=["CREATE", "UPDATE"],
                 ignore_failures=cfg.webhook_failure_policy == "Ignore",
+                # With replicas, one stopping (a rollout, a drained node) must not take the
+                # webhook out of the configuration while the others serve it; kopf removes
+                # only non-persistent webhooks on a graceful stop.
+                persistent=bool(cfg.peering),
             )(validate_manifest)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import typing
 from typing import Any
 
 import kopf
@@ -14,7 +15,15 @@ from ..evaluation import loop as evaluation_loop
 from ..evaluation import registry as evaluation_registry
 from ..evaluation import sla_evaluator
 from ..ui import server as ui_server
-from . import admission_tls, clients, discovery_watchdog, handlers, metrics, status_writer
+from . import (
+    admission_tls,
+    clients,
+    discovery_watchdog,
+    handlers,
+    metrics,
+    peering,
+    status_writer,
+)
 from . import settings as operator_settings
 
 WEBHOOK_CONFIGURATION = "slo-operator.slo.dev"
@@ -41,11 +50,14 @@ async def configure(
     """kopf's settings, then the clients, the metrics endpoint, the web UI and the loop."""
     cfg: operator_settings.OperatorConfig = memo["config"]
     apply_kopf_settings(settings)
-    server = admission_tls.build_server(cfg)
+    memo["api_client"] = clients.api_client(in_cluster_first=True)
+    # Every replica serves the webhook (it is stateless), with the one shared certificate.
+    server = await asyncio.to_thread(admission_tls.build_server, cfg, memo["api_client"])
     if server is not None:
         settings.admission.server = server
         settings.admission.managed = WEBHOOK_CONFIGURATION
-    memo["api_client"] = clients.api_client(in_cluster_first=True)
+    if cfg.peering:
+        memo["active_peer"] = await _follow_peering(cfg, memo)
     # Before kopf's discovery runs (it starts once the startup handlers are done).
     memo["watchdog_task"] = asyncio.create_task(
         discovery_watchdog.watch(memo["api_client"], memo["stop"])
@@ -94,6 +106,21 @@ def apply_kopf_settings(settings: kopf.OperatorSettings) -> None:
     settings.queueing.worker_limit = 64
     settings.queueing.idle_timeout = 0.5
     settings.execution.max_workers = 16
+    # Replicas (--peering): a killed active replica is replaced once its keep-alive expires;
+    # kopf's 60 s would leave SLOs unreconciled for up to a minute (kube/peering.py).
+    settings.peering.lifetime = peering.LIFETIME
+    # The keep-alives every 10-15 s are not worth a log line each.
+    settings.peering.stealth = True
+
+
+async def _follow_peering(
+    cfg: operator_settings.OperatorConfig, memo: kopf.Memo
+) -> peering.ActivePeer:
+    """Create the peering objects if absent, and follow which replica is active."""
+    active_peer = peering.ActivePeer(memo["api_client"], cfg.peering, cfg.namespaces, memo["peer"])
+    await asyncio.to_thread(active_peer.ensure_objects)
+    memo["peering_task"] = asyncio.create_task(active_peer.follow())
+    return active_peer
 
 
 def _start_evaluation(
@@ -114,6 +141,7 @@ def _start_evaluation(
             now=cfg.test_now,
         ),
         evaluators=[sla_evaluator.SlaEvaluator(memo["objects"])],
+        gate=memo.get("active_peer"),
     )
     if cfg.test_now is not None:
         logger.warning(
@@ -128,7 +156,7 @@ async def stop_evaluation(memo: kopf.Memo, **_: Any) -> None:
     runner = memo.get("ui_runner")
     if runner is not None:
         await runner.cleanup()
-    for name in ("evaluation_task", "watchdog_task"):
+    for name in ("evaluation_task", "watchdog_task", "peering_task"):
         task: asyncio.Task[None] | None = memo.get(name)
         if task is not None:
             task.cancel()
@@ -148,14 +176,23 @@ def run(cfg: operator_settings.OperatorConfig) -> int:
     liveness = f"http://0.0.0.0:{cfg.health_port}/healthz" if cfg.health_port else None
     # Set by the discovery watchdog: kopf stops as on SIGTERM, and the exit status says why.
     stop = asyncio.Event()
+    peer = peering.Peer.of_this_process()
     kopf.run(
         registry=registry,
-        standalone=True,
+        # Without a peering name: standalone, one replica. With one: kopf pauses this replica
+        # while an older one lives (kube/peering.py); the object must exist before kopf reads
+        # it (`configure` creates it), so peering is mandatory, not optional.
+        standalone=not cfg.peering,
+        peering_name=cfg.peering or None,
+        # kopf types it as its own NewType of str (kopf._core.engines.peering.Identity), which
+        # its public namespace does not export.
+        identity=typing.cast(Any, peer.identity),
+        priority=peer.priority,
         clusterwide=cfg.clusterwide,
         namespaces=list(cfg.namespaces),
         liveness_endpoint=liveness,
         stop_flag=stop,
         # The handlers' settings: `configure` and `kube.handlers` read them from the memo.
-        memo=kopf.Memo(config=cfg, stop=stop),
+        memo=kopf.Memo(config=cfg, stop=stop, peer=peer),
     )
     return discovery_watchdog.EXIT_CODE if stop.is_set() else 0

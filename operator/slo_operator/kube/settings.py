@@ -56,6 +56,17 @@ class OperatorConfig:
     """What the apiserver does when the webhook cannot answer."""
     webhook_cert_dir: str | None = None
     """Where the webhook's generated CA and serving certificate are kept."""
+    webhook_cert_secret: str | None = None
+    """`namespace/name` of a Secret holding the webhook's CA and serving certificate, shared by
+    every replica: the first replica that finds none creates it, the others read it, so the CA
+    bundle in the webhook configuration is the same whichever replica writes it."""
+    webhook_public_port: int = 0
+    """Port in the webhook URL the apiserver calls (URL mode), when a proxy or load balancer in
+    front of the replicas listens on another port than `webhook_port`; 0: `webhook_port`."""
+    peering: str = ""
+    """Name of the kopf peering object the replicas share (a ClusterKopfPeering, or a
+    KopfPeering in each watched namespace): only the oldest live replica reconciles and
+    evaluates, the others stand by. Empty: standalone, for a single replica."""
     evaluation_interval: float = 60.0
     """Seconds between evaluation cycles."""
     stalled_after: float = 300.0
@@ -128,6 +139,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("webhook_service", "Service in front of the webhook", metavar="NAMESPACE/NAME"),
     Setting("webhook_failure_policy", "if the webhook is down", choices=("Fail", "Ignore")),
     Setting("webhook_cert_dir", "folder for the webhook's generated certificates"),
+    Setting(
+        "webhook_cert_secret",
+        "Secret that holds the webhook certificate all replicas share",
+        metavar="NAMESPACE/NAME",
+    ),
+    Setting("webhook_public_port", "port in the webhook URL if a proxy listens elsewhere", "int"),
+    Setting(
+        "peering",
+        "kopf peering object of the replicas: one active, the others standby; empty: standalone",
+        metavar="NAME",
+    ),
     Setting("evaluation_interval", "seconds between evaluation cycles", "float"),
     Setting("stalled_after", "seconds of backend failure before Stalled", "float"),
     Setting(
@@ -225,6 +247,9 @@ def from_arguments(arguments: argparse.Namespace) -> OperatorConfig:
             values[setting.field] = _env_default(setting)
     if values["namespaces"] and values["all_namespaces"]:
         raise ValueError("--namespace and --all-namespaces cannot be used together")
+    secret = values["webhook_cert_secret"]
+    if secret and not all(secret.partition("/")[::2]):
+        raise ValueError(f"--webhook-cert-secret: expected NAMESPACE/NAME, got {secret!r}")
     values["rule_labels"] = _labels(values["rule_labels"])
     values["namespaces"] = tuple(values["namespaces"])
     values["policy_webhook_hosts"] = tuple(values["policy_webhook_hosts"])
