@@ -128,7 +128,11 @@ def test_chart_crds_are_the_repository_crds(helm: Helm) -> None:
     for source, copy in zip(CRDS, copies, strict=True):
         assert copy.read_bytes() == source.read_bytes(), f"{copy} differs: run `make crds`"
 
-    rendered = [d for d in helm.render() if d["kind"] == "CustomResourceDefinition"]
+    rendered = [
+        d
+        for d in helm.render()
+        if d["kind"] == "CustomResourceDefinition" and d["spec"]["group"] != "kopf.dev"
+    ]
     expected = {body["metadata"]["name"]: body for body in map(load, CRDS)}
     assert sorted(d["metadata"]["name"] for d in rendered) == sorted(expected)
     for crd in rendered:
@@ -142,8 +146,12 @@ def test_crds_switches(helm: Helm) -> None:
     unkept = helm.render(set_json=['crds={"keep":false}'])
     for crd in (d for d in unkept if d["kind"] == "CustomResourceDefinition"):
         assert "annotations" not in crd["metadata"] or not crd["metadata"]["annotations"]
-    not_installed = helm.render(set_json=['crds={"install":false}'])
+    not_installed = helm.render(set_json=['crds={"install":false,"peering":false}'])
     assert not [d for d in not_installed if d["kind"] == "CustomResourceDefinition"]
+    only_peering = helm.render(set_json=['crds={"install":false}'])
+    assert sorted(
+        d["metadata"]["name"] for d in only_peering if d["kind"] == "CustomResourceDefinition"
+    ) == ["clusterkopfpeerings.kopf.dev", "kopfpeerings.kopf.dev"]
 
 
 DASHBOARDS = CHART / "files" / "dashboards"
@@ -204,8 +212,12 @@ def test_dashboards_render_as_configmaps_for_the_grafana_sidecar(helm: Helm) -> 
 def test_deployment_is_hardened(helm: Helm) -> None:
     deployment = find(helm.render(), "Deployment")
     spec = deployment["spec"]
-    assert spec["replicas"] == 1
-    assert spec["strategy"] == {"type": "Recreate"}
+    assert spec["replicas"] == 2
+    # A new pod is a standby until the old active one stops (docs/reliability.md).
+    assert spec["strategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+    }
     pod = spec["template"]["spec"]
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
@@ -229,6 +241,58 @@ def test_deployment_is_hardened(helm: Helm) -> None:
         "/tmp",
         "/var/run/slo-operator/webhook-certs",
     }
+
+
+def test_replicas_render_a_disruption_budget_spread_peering_and_one_certificate(
+    helm: Helm,
+) -> None:
+    """Two replicas (the default): a PDB keeping one up, pods spread across nodes, both in the
+    same peering object, both serving the certificate of the one Secret the RBAC lets them
+    write. One replica: no PDB (it would block every drain) and no spreading to ask for."""
+    documents = helm.render(namespace="ops")
+    deployment = find(documents, "Deployment")
+    pod = deployment["spec"]["template"]["spec"]
+    labels = deployment["spec"]["selector"]["matchLabels"]
+    assert deployment["spec"]["replicas"] == 2
+    budget = find(documents, "PodDisruptionBudget")
+    assert budget["metadata"]["namespace"] == "ops"
+    assert budget["spec"] == {"minAvailable": 1, "selector": {"matchLabels": labels}}
+    (spread,) = pod["affinity"]["podAntiAffinity"][
+        "preferredDuringSchedulingIgnoredDuringExecution"
+    ]
+    assert spread["podAffinityTerm"] == {
+        "topologyKey": "kubernetes.io/hostname",
+        "labelSelector": {"matchLabels": labels},
+    }
+    args = pod["containers"][0]["args"]
+    assert "--peering=slo-slo-operator" in args
+    assert "--webhook-cert-secret=ops/slo-slo-operator-webhook-tls" in args
+    role = find(documents, "Role", "slo-slo-operator-webhook-tls")
+    assert rules(role) == CERT_SECRET_RULES
+    binding = find(documents, "RoleBinding", "slo-slo-operator-webhook-tls")
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": pod["serviceAccountName"], "namespace": "ops"}
+    ]
+    peering_crds = {
+        d["spec"]["names"]["kind"]: d["spec"]["scope"]
+        for d in documents
+        if d["kind"] == "CustomResourceDefinition" and d["spec"]["group"] == "kopf.dev"
+    }
+    assert peering_crds == {"ClusterKopfPeering": "Cluster", "KopfPeering": "Namespaced"}
+
+    single = helm.render(set_json=["replicas=1"])
+    assert not [d for d in single if d["kind"] == "PodDisruptionBudget"]
+    assert "affinity" not in find(single, "Deployment")["spec"]["template"]["spec"]
+    assert (
+        "--peering=slo-slo-operator"
+        in find(single, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
+    )
+    chosen = helm.render(set_json=['affinity={"nodeAffinity":{}}'])
+    assert find(chosen, "Deployment")["spec"]["template"]["spec"]["affinity"] == {
+        "nodeAffinity": {}
+    }
+    no_budget = helm.render(set_json=['podDisruptionBudget={"enabled":false}'])
+    assert not [d for d in no_budget if d["kind"] == "PodDisruptionBudget"]
 
 
 @pytest.fixture(scope="module")
@@ -335,6 +399,30 @@ CLUSTER_RULES = [
 ]
 
 
+def peering_rules(plural: str, release: str = "slo") -> list[tuple[tuple[str, ...], ...]]:
+    """kopf's peering: every peering object of the scope listed and watched, ours created, read
+    and patched (kube/peering.py)."""
+    return [
+        (("kopf.dev",), (plural,), ("list", "watch", "create")),
+        (("kopf.dev",), (plural,), ("get", "patch"), (f"{release}-slo-operator",)),
+    ]
+
+
+CERT_SECRET_RULES = [
+    (("",), ("secrets",), ("create",)),
+    (("",), ("secrets",), ("get", "update"), ("slo-slo-operator-webhook-tls",)),
+]
+
+
+def namespaced_roles(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The Roles of watched namespaces (not the webhook certificate's Role)."""
+    return [
+        d
+        for d in documents
+        if d["kind"] == "Role" and d["metadata"]["name"] != "slo-slo-operator-webhook-tls"
+    ]
+
+
 def rules(role: dict[str, Any]) -> list[tuple[tuple[str, ...], ...]]:
     table = []
     for rule in role["rules"]:
@@ -346,9 +434,18 @@ def rules(role: dict[str, Any]) -> list[tuple[tuple[str, ...], ...]]:
 
 
 def test_rbac_cluster_wide_grants_exactly_the_verbs_used(helm: Helm) -> None:
-    documents = helm.render()
-    assert rules(find(documents, "ClusterRole")) == CLUSTER_RULES + NAMESPACED_RULES
-    assert not [d for d in documents if d["kind"] in ("Role", "RoleBinding")]
+    documents = helm.render(namespace="ops")
+    assert rules(find(documents, "ClusterRole")) == [
+        *CLUSTER_RULES,
+        *NAMESPACED_RULES,
+        *peering_rules("clusterkopfpeerings"),
+    ]
+    # One Role: the shared webhook certificate's Secret, in the release namespace only.
+    (role,) = [d for d in documents if d["kind"] == "Role"]
+    assert role["metadata"]["namespace"] == "ops"
+    assert rules(role) == CERT_SECRET_RULES
+    (binding,) = [d for d in documents if d["kind"] == "RoleBinding"]
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
 
 
 def test_rbac_namespaced_grants_namespaced_rules_only_in_the_watched_namespaces(
@@ -361,12 +458,16 @@ def test_rbac_namespaced_grants_namespaced_rules_only_in_the_watched_namespaces(
         namespaces,
         *CLUSTER_RULES[1:],
     ]
-    roles = [d for d in documents if d["kind"] == "Role"]
+    roles = namespaced_roles(documents)
     assert sorted(role["metadata"]["namespace"] for role in roles) == ["e2e-team-a", "e2e-team-b"]
     for role in roles:
-        assert rules(role) == NAMESPACED_RULES
+        assert rules(role) == NAMESPACED_RULES + peering_rules("kopfpeerings")
     bindings = [d for d in documents if d["kind"] == "RoleBinding"]
-    assert sorted(b["metadata"]["namespace"] for b in bindings) == ["e2e-team-a", "e2e-team-b"]
+    assert sorted(b["metadata"]["namespace"] for b in bindings) == [
+        "e2e-team-a",
+        "e2e-team-b",
+        "slo-system",  # the webhook certificate's Secret
+    ]
     args = find(documents, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args[:2] == ["--namespace=e2e-team-a", "--namespace=e2e-team-b"]
     assert "--all-namespaces" not in args
@@ -385,8 +486,8 @@ def test_rbac_follows_rule_output_and_webhook(helm: Helm) -> None:
 def test_rbac_reads_secrets_only_when_policy_webhooks_may_call_out(helm: Helm) -> None:
     secrets = (("",), ("secrets",), ("get",))
     documents = helm.render(values_files=[VALUES_DIR / "policy-webhooks.yaml"])
-    (role,) = [d for d in documents if d["kind"] == "Role"]
-    assert rules(role) == [*NAMESPACED_RULES, secrets]
+    (role,) = namespaced_roles(documents)
+    assert rules(role) == [*NAMESPACED_RULES, secrets, *peering_rules("kopfpeerings")]
     assert secrets not in rules(find(documents, "ClusterRole"))
     args = find(documents, "Deployment")["spec"]["template"]["spec"]["containers"][0]["args"]
     hosts = [arg for arg in args if arg.startswith("--policy-webhook-host=")]
@@ -520,6 +621,7 @@ def load(path: Path) -> dict[str, Any]:
 # Flags of `slo-operator run` the chart leaves out on purpose, and why.
 NOT_FROM_THE_CHART = {
     "--webhook-host": "URL mode, for an operator outside the cluster; the chart uses the Service",
+    "--webhook-public-port": "URL mode too: the port of a proxy in front of replicas outside",
 }
 
 

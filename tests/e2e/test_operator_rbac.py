@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from e2e.helm_chart import VALUES_DIR, Helm, as_json, find
-from support import manifests, waiting
+from support import manifests, paths, waiting
 from testkit import controlplane, operator_process, prometheus
 
 WEBHOOK_CONFIGURATION = "slo-operator.slo.dev"
@@ -82,6 +82,8 @@ def chart_installed(
         release=release, namespace=namespace, values_files=values_files, set_json=set_json
     )
     objects = [d for d in documents if d["kind"] != "CustomResourceDefinition"]
+    # kopf's peering CRDs come with the chart (files/peering/), not with crds/.
+    plane.install_crds(sorted((paths.CHART / "files" / "peering").glob("*.yaml")))
     plane.kubectl("apply", "-f", "-", stdin=as_json(objects))
     try:
         yield documents

@@ -66,6 +66,16 @@ slo-operator.slo.dev
 /etc/slo-operator/backends
 {{- end }}
 
+{{/* The Secret holding the webhook certificate every replica serves (the first creates it). */}}
+{{- define "slo-operator.webhookCertSecret" -}}
+{{ include "slo-operator.fullname" . }}-webhook-tls
+{{- end }}
+
+{{/* The kopf peering object the replicas share (kube/peering.py). */}}
+{{- define "slo-operator.peeringName" -}}
+{{ include "slo-operator.fullname" . }}
+{{- end }}
+
 {{- define "slo-operator.webhookCertDir" -}}
 /var/run/slo-operator/webhook-certs
 {{- end }}
@@ -105,6 +115,22 @@ ClusterRole in cluster-wide mode). Each verb is one the code uses; README.md say
   resources: [secrets]
   verbs: [get]
 {{- end }}
+{{- end }}
+
+{{/*
+kopf's peering (kube/peering.py): a ClusterKopfPeering cluster-wide, a KopfPeering in each
+watched namespace otherwise. kopf lists and watches every peering object of its scope (no name
+selector), patches its keep-alive into ours; the operator creates ours when absent and reads it.
+*/}}
+{{- define "slo-operator.peeringRules" -}}
+{{- $plural := ternary "kopfpeerings" "clusterkopfpeerings" (not (empty .Values.watchNamespaces)) }}
+- apiGroups: [kopf.dev]
+  resources: [{{ $plural }}]
+  verbs: [list, watch, create]
+- apiGroups: [kopf.dev]
+  resources: [{{ $plural }}]
+  resourceNames: [{{ include "slo-operator.peeringName" . }}]
+  verbs: [get, patch]
 {{- end }}
 
 {{/* Cluster-scoped rules, needed in both modes. */}}
