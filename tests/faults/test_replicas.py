@@ -10,8 +10,8 @@ stand-in for the chart's Service.
 Promises (docs/reliability.md, "Two replicas"):
 
 - one replica is active: only it reconciles, evaluates and writes; the other answers admission
-  reviews with the same certificate and does nothing else, and starting it does not rewrite the
-  webhook configuration;
+  reviews with the same certificate and serves the web UI with every object, and does nothing
+  else; starting it does not rewrite the webhook configuration;
 - the active replica SIGKILLed, the standby takes over within 30 s: an SLO created after the
   kill has its PrometheusRule and its status within 30 s of the kill, and creates admitted by
   the surviving replica's webhook meanwhile;
@@ -31,6 +31,7 @@ import ssl
 import statistics
 import time
 import urllib.parse
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -106,7 +107,9 @@ class Replicas:
             self.log_dir / f"replica-{len(self.started)}",
             webhook=True,
         )
+        replica.ui_port = operator_process.free_port()
         replica.args += [
+            f"--ui-port={replica.ui_port}",
             f"--peering={PEERING}",
             f"--webhook-cert-secret={self.namespace}/{CERT_SECRET}",
             f"--webhook-public-port={self.front.port}",
@@ -248,6 +251,10 @@ def test_one_active_replica_and_a_takeover_within_30s(
         # Well past the standby's start: it never became active, nor wrote anything.
         waiting.wait_for(lambda: _writes(first) >= 5, 30, "the active replica's cycles")
         assert not _active(second) and _writes(second) == 0, second.log()
+        # The standby's web UI shows the objects too (its own watch: kopf's is paused there).
+        with urllib.request.urlopen(f"http://127.0.0.1:{second.ui_port}/", timeout=10) as page:
+            overview = page.read().decode()
+        assert "checkout" in overview and "acme" in overview
         # One certificate: the second replica's start left the configuration as it was.
         configuration = plane.kubectl_json("get", CONFIGURATION)
         assert configuration["metadata"]["generation"] == generation

@@ -15,6 +15,7 @@ from ..evaluation import loop as evaluation_loop
 from ..evaluation import registry as evaluation_registry
 from ..evaluation import sla_evaluator
 from ..ui import server as ui_server
+from ..ui import watch as ui_watch
 from . import (
     admission_tls,
     clients,
@@ -71,7 +72,7 @@ async def configure(
     if cfg.ui_port:
         # The UI reads the registry the watch feeds (no apiserver call per page view).
         scope = "all namespaces" if cfg.clusterwide else ", ".join(cfg.namespaces)
-        app = ui_server.build_app(memo["objects"], backends or None, scope=scope)
+        app = ui_server.build_app(_ui_objects(cfg, memo), backends or None, scope=scope)
         memo["ui_runner"] = await ui_server.start(app, "0.0.0.0", cfg.ui_port)
     if not backends:
         logger.warning(
@@ -80,6 +81,31 @@ async def configure(
         )
         return
     _start_evaluation(cfg, memo, backends, logger)
+
+
+def _ui_objects(
+    cfg: operator_settings.OperatorConfig, memo: kopf.Memo
+) -> evaluation_registry.Registry:
+    """What the UI shows: kopf's registry; with replicas, a cache of the UI's own.
+
+    A standby replica's kopf watches nothing, so its registry stays empty, and a UI Service in
+    front of the replicas would show an empty page every other time. The UI then lists and
+    watches for itself, as `slo-operator ui` does (namespace patterns excepted: a watch names
+    exact namespaces, so those keep kopf's registry, filled on the active replica only).
+    """
+    patterns = any(set(name) & set("*?[") for name in cfg.namespaces)
+    if not cfg.peering or patterns:
+        objects: evaluation_registry.Registry = memo["objects"]
+        return objects
+    own = evaluation_registry.Registry()
+    loop = asyncio.get_running_loop()
+    memo["ui_watchers"] = [
+        ui_watch.Watcher(own, namespace, loop, memo["api_client"])
+        for namespace in cfg.namespaces or (None,)
+    ]
+    for watcher in memo["ui_watchers"]:
+        watcher.start()
+    return own
 
 
 def apply_kopf_settings(settings: kopf.OperatorSettings) -> None:
@@ -156,6 +182,8 @@ async def stop_evaluation(memo: kopf.Memo, **_: Any) -> None:
     runner = memo.get("ui_runner")
     if runner is not None:
         await runner.cleanup()
+    for watcher in memo.get("ui_watchers", ()):
+        watcher.stop()
     for name in ("evaluation_task", "watchdog_task", "peering_task"):
         task: asyncio.Task[None] | None = memo.get(name)
         if task is not None:
