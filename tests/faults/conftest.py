@@ -19,6 +19,7 @@ from cluster.conftest import control_plane, kubeconfig
 from faults import checkout
 from slo_operator.api import validation
 from slo_operator.rules import render, series
+from support import webhook_receiver
 from testkit import backfill, controlplane, prometheus, synthetic
 
 __all__ = ["control_plane", "kubeconfig"]
@@ -43,6 +44,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     capture = session.config.pluginmanager.getplugin("capturemanager")
     with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
         controlplane.ensure_binaries()
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[webhook_receiver.Receiver]:
+    """A policy-webhook receiver for the module's operators (tests/support/webhook_receiver.py)."""
+    running = webhook_receiver.Receiver()
+    yield running
+    running.close()
 
 
 @pytest.fixture(scope="session")

@@ -19,7 +19,6 @@ import pathlib
 import random
 import signal
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -39,13 +38,6 @@ _status = checkout.status
 
 def _manifests(namespace: str) -> list[dict[str, Any]]:
     return [checkout.slo(namespace), checkout.sla(namespace)]
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[webhook_receiver.Receiver]:
-    running = webhook_receiver.Receiver()
-    yield running
-    running.close()
 
 
 @pytest.fixture(scope="module")

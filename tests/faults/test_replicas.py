@@ -33,7 +33,6 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -56,13 +55,6 @@ CONFIGURATION = "validatingwebhookconfiguration/slo-operator.slo.dev"
 @pytest.fixture(scope="module")
 def namespace(checkout_namespaces: dict[str, str]) -> str:
     return checkout_namespaces["replicas"]
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[webhook_receiver.Receiver]:
-    running = webhook_receiver.Receiver()
-    yield running
-    running.close()
 
 
 @pytest.fixture(scope="module")

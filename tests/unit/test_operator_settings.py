@@ -78,3 +78,9 @@ def test_every_flag_names_its_environment_variable() -> None:
     for setting in operator_settings.SETTINGS:
         assert setting.option in help_text
         assert setting.env in help_text
+
+
+@pytest.mark.parametrize("value", ["webhook-tls", "ops/", "/webhook-tls"])
+def test_a_webhook_certificate_secret_without_namespace_or_name_is_refused(value: str) -> None:
+    with pytest.raises(ValueError, match="--webhook-cert-secret: expected NAMESPACE/NAME"):
+        parse(f"--webhook-cert-secret={value}")
