@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime
-from collections.abc import Callable, Sequence
-from typing import TextIO
+import gc
+import json
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, TextIO
 
 import pydantic
 
@@ -60,6 +63,52 @@ def printable(text: str) -> str:
         char if char.isprintable() or char == "\t" else char.encode("unicode_escape").decode()
         for char in text
     )
+
+
+@contextlib.contextmanager
+def without_cyclic_gc() -> Iterator[None]:
+    """The cyclic garbage collector off for a verb that builds many objects and keeps them.
+
+    Reading 10,000 manifests keeps every model alive to the end, so each collection only
+    re-scans them: a third of the CPU time of `generate` and of `evaluate` over 10,000 SLOs.
+    What these verbs build holds no cycles worth collecting (reference counting frees the rest).
+    """
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def json_list(items: Sequence[Mapping[str, Any]]) -> str:
+    """`json.dumps(list(items), indent=2)`, byte for byte, with each distinct nested value
+    indented once.
+
+    The standard library indents in pure Python (its C encoder writes compact JSON only): two
+    seconds for the statuses of 10,000 SLOs. A fleet's statuses repeat (SLOs on one metric and
+    window measure the same numbers), so each nested value is told apart by its compact C
+    encoding and indented only the first time it is seen. JSON text holds no raw newline, so
+    indenting a value's own text one level deeper is inserting spaces after each newline.
+    """
+    if not items:
+        return "[]"
+    indented: dict[str, str] = {}
+    parts: list[str] = []
+    for item in items:
+        if not item:
+            parts.append("  {}")
+            continue
+        fields: list[str] = []
+        for key, value in item.items():
+            text = json.dumps(value)
+            if isinstance(value, dict | list) and value:
+                known = indented.get(text)
+                if known is None:
+                    known = indented[text] = json.dumps(value, indent=2).replace("\n", "\n    ")
+                text = known
+            fields.append(f"    {json.dumps(key)}: {text}")
+        parts.append("  {\n" + ",\n".join(fields) + "\n  }")
+    return "[\n" + ",\n".join(parts) + "\n]"
 
 
 dump = rule_yaml.dump_with_pyyaml

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import sys
 
 from .. import errors
@@ -30,6 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # Every manifest read stays alive to the end (the registry, the statuses).
+    with common.without_cyclic_gc():
+        return _evaluate(args)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
     import asyncio
 
     from ..evaluation import offline
@@ -58,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"slo-operator evaluate: {error}", file=sys.stderr)
         return common.EXIT_INVALID
     if args.output == "json":
-        print(json.dumps([item.to_json() for item in found], indent=2))
+        print(common.json_list([item.to_json() for item in found]))
     else:
         print(offline.table(found))
     if problems:
