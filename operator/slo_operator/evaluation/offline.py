@@ -16,9 +16,11 @@ from .. import errors
 from ..api import conditions, sla, slo, times
 from ..api import status as status_api
 from ..backends import backend_config, client
-from . import loop, raw, registry, sla_evaluator, slo_queries
+from . import loop, raw, registry, sla_evaluator, slo_evaluator, slo_queries
 
 Reason = conditions.Reason
+_Shape = tuple[str | None, slo.Calendar | None]
+"""A rolling window or a calendar (`SloFacts.shape`)."""
 READY = conditions.ConditionType.READY
 
 
@@ -157,27 +159,34 @@ async def _from_raw_series(
     answers = await backend.query_all(
         query for raw_plan in plans for query in (raw_plan.total, *raw_plan.good.values())
     )
-    return [
-        _raw_status(cycle, resource, uid, status, raw_plan, answers, at)
-        for (resource, uid, status), raw_plan in zip(items, plans, strict=True)
-    ]
+    # The outcome reads only the window of a plan (start, name, precision), which every SLO of
+    # one window shape shares: planned once per shape, not per SLO.
+    windows: dict[tuple[_Shape, datetime.datetime], slo_queries.Plan] = {}
+    found: list[dict[str, Any]] = []
+    for (resource, uid, status), raw_plan in zip(items, plans, strict=True):
+        facts = cycle.slos.facts(resource)
+        key = (facts.shape, raw_plan.window_start)
+        window = windows.get(key)
+        if window is None:
+            window = windows[key] = dataclasses.replace(
+                slo_queries.plan(resource.spec, at), window_start=raw_plan.window_start
+            )
+        found.append(_raw_status(cycle, facts, uid, status, window, answers, raw_plan, at))
+    return found
 
 
 def _raw_status(
     cycle: loop.EvaluationLoop,
-    resource: slo.ServiceLevelObjective,
+    facts: slo_evaluator.SloFacts,
     uid: str,
     status: dict[str, Any],
-    raw_plan: raw.RawPlan,
+    window: slo_queries.Plan,
     answers: Mapping[client.Query, list[client.Sample]],
+    raw_plan: raw.RawPlan,
     at: datetime.datetime,
 ) -> dict[str, Any]:
     stamp = times.format_timestamp(at)
-    facts = cycle.slos.facts(resource)
     totals, bads = raw.sums(raw_plan, answers, facts.group_by)
-    window = dataclasses.replace(
-        slo_queries.plan(resource.spec, at), window_start=raw_plan.window_start
-    )
     outcome = cycle.slos.outcome(
         uid, {}, facts, window, totals, bads, {}, young=False, source="RawSeries"
     )
