@@ -12,8 +12,11 @@
 #      saved as an OCI archive with skopeo.
 #
 # Prints the archive's path on stdout; progress on stderr. The image reference inside the archive
-# is slo-operator:VERSION, as the chart's defaults name it.
+# is slo-operator:VERSION, as the chart's defaults name it. `--base-only` stops after step 1 (`make
+# test` builds the base beside the other builds).
 set -euo pipefail
+base_only=false
+[ "${1:-}" != --base-only ] || base_only=true
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 log() { printf '[image] %s\n' "$*" >&2; }
@@ -57,6 +60,9 @@ if [ ! -f "$base" ]; then
   log "base: built in $((SECONDS - start))s"
 else
   log "base: cached ($base)"
+fi
+if $base_only; then
+  exit 0
 fi
 
 # --- 2. wheels of the operator and its dependencies -----------------------------------------
