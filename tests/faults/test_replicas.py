@@ -16,7 +16,9 @@ Promises (docs/reliability.md, "Two replicas"):
   kill has its PrometheusRule and its status within 30 s of the kill, and creates admitted by
   the surviving replica's webhook meanwhile;
 - across every takeover, January is in the history once, each policy step's webhook was posted
-  once and its Event written once.
+  once and its Event written once;
+- the active replica stopped gracefully (SIGTERM) hands over at once and leaves the webhook
+  registered for the others.
 """
 
 from __future__ import annotations
@@ -120,6 +122,12 @@ class Replicas:
         replica.process.wait(10)
         self.front.remove(replica.webhook_port)
         return killed
+
+    def stop(self, replica: operator_process.OperatorProcess) -> None:
+        """SIGTERM, kopf's graceful shutdown; the front stops sending it connections first, as
+        the endpoints controller does for a terminating pod."""
+        self.front.remove(replica.webhook_port)
+        replica.stop()
 
     def alive(self) -> list[operator_process.OperatorProcess]:
         return [r for r in self.started if r.process is not None and r.process.poll() is None]
@@ -338,9 +346,27 @@ def test_one_active_replica_and_a_takeover_within_30s(
             "error budget policy step warn",
         ], events
         # One writer at every moment: every other live replica is a standby that wrote nothing.
-        for replica in replicas.alive():
-            if replica is not active:
-                assert not _active(replica) and _writes(replica) == 0
+        standby = next(r for r in replicas.alive() if r is not active)
+        assert not _active(standby) and _writes(standby) == 0
+
+        # A rollout or a drain: the active replica stopped with SIGTERM hands over at once, and
+        # leaves the webhook registered for the replica that still serves it.
+        began = time.monotonic()
+        replicas.stop(active)
+        stopped = time.monotonic()
+        waiting.wait_for(lambda: _active(standby), 10, "the standby active after a SIGTERM")
+        handover = time.monotonic() - stopped
+        assert plane.kubectl_json("get", CONFIGURATION).get("webhooks")
+        plane.apply(_new_slo(namespace, "after-sigterm"))
+        waiting.wait_for(
+            lambda: _ready_with_rules(plane, namespace, "after-sigterm"),
+            TAKEOVER_BOUND,
+            "after-sigterm's PrometheusRule and status",
+        )
+        print(
+            f"SIGTERM: the active replica stopped in {stopped - began:.1f} s, "
+            f"the standby active {handover:.1f} s later"
+        )
     finally:
         replicas.close()
         plane.kubectl("delete", CONFIGURATION, "--ignore-not-found")
