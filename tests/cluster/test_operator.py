@@ -135,6 +135,8 @@ def test_example_gets_owned_rules_and_ready_status(
         "alertingRules": alerting,
     }
     assert "kopf" not in json.dumps(slo["status"]), "no handler result may leak into status"
+    # A single operator (no --peering) is the active one.
+    assert operator.metric_sum("slo_operator_active") == 1
 
 
 def test_edit_updates_rules_and_delete_collects_them(

@@ -59,6 +59,8 @@ async def configure(
         settings.admission.managed = WEBHOOK_CONFIGURATION
     if cfg.peering:
         memo["active_peer"] = await _follow_peering(cfg, memo)
+    else:
+        peering.ACTIVE.set(1)  # standalone: the one replica
     # Before kopf's discovery runs (it starts once the startup handlers are done).
     memo["watchdog_task"] = asyncio.create_task(
         discovery_watchdog.watch(memo["api_client"], memo["stop"])

@@ -51,7 +51,7 @@ POLL_SECONDS = 2.0
 
 ACTIVE = prometheus_client.Gauge(
     "slo_operator_active",
-    "1 on the replica that reconciles and evaluates, 0 on a standby.",
+    "1 on the replica that reconciles and evaluates (always, without peering), 0 on a standby.",
     registry=metrics.REGISTRY,
 )
 
