@@ -89,6 +89,8 @@ cluster-down: setup
 # the module proxy): make bench PYRRA_SRC=/path/to/pyrra-0.9.5-src.tar.gz. Without it, the page
 # measures bench/pyrra.py's reproduction of Pyrra's rules and says so.
 # BENCH_ONLY=generate,ui make bench runs some sections (names: python -m bench --help).
+# The soak runs 1,000 SLOs / 100 SLAs; BENCH_SOAK_SLOS=10000 runs 10,000 / 1,000 (over an hour).
 bench: setup
 	@$(PY) -c "import matplotlib" 2>/dev/null || $(PY) -m pip install -q -e '.[bench]'
-	PYRRA_SRC="$(PYRRA_SRC)" BENCH_ONLY="$(BENCH_ONLY)" $(PY) -m bench
+	PYRRA_SRC="$(PYRRA_SRC)" BENCH_ONLY="$(BENCH_ONLY)" BENCH_SOAK_SLOS="$(BENCH_SOAK_SLOS)" \
+		$(PY) -m bench

@@ -1,6 +1,11 @@
 """Load and soak: many SLOs and SLAs on a real control plane, evaluated against a real Prometheus.
 
-    .venv/bin/python bench/bench_soak.py [--slos 10000 --slas 1000 --soak 600] [--write FILE]
+    .venv/bin/python bench/bench_soak.py [--slos 1000 --slas 100 --soak 300] [--write FILE]
+    BENCH_SOAK_SLOS=10000 make bench        # the large variant inside `make bench`
+
+`make bench` runs the default size (`SIZES["default"]`: 1,000 SLOs, 100 SLAs, a 5-minute soak;
+about 10 minutes on 2 cores) so that the whole page comes from one run; the large variant
+(`BENCH_SOAK_SLOS=10000`: 10,000 SLOs, 1,000 SLAs, a 10-minute soak) takes over an hour there.
 
 A fresh `ControlPlane` (our CRDs, the prometheus-operator CRDs) and `slo-operator run` as a
 process with PrometheusRule output, the validating webhook on, and the evaluation loop reading a
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import dataclasses
 import datetime
 import json
 import pathlib
@@ -31,7 +37,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import yaml
@@ -46,6 +52,39 @@ SLA_PATH = "/apis/slo.dev/v1alpha1/servicelevelagreements"
 RESOURCES = ("servicelevelobjectives", "servicelevelagreements", "prometheusrules")
 LEVEL1 = ("slo:sli_total:increase1m", "slo:sli_bad:increase1m")
 """The level-1 series an SLA's attainment sums over the period so far (ratio SLOs)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Size:
+    slos: int
+    slas: int
+    soak_seconds: float
+    """Long enough for the RSS of the first and of the last minute to be compared."""
+
+
+SIZES = {
+    "default": Size(1_000, 100, 300.0),
+    "large": Size(10_000, 1_000, 600.0),
+}
+SIZE_VARIABLE = "BENCH_SOAK_SLOS"
+
+
+def size_from_environment(environment: Mapping[str, str]) -> Size:
+    """The size `make bench` runs: the default, or `BENCH_SOAK_SLOS=N` SLOs with a tenth as
+    many SLAs (the large variant's soak length from 10,000 SLOs up). A value that is not a
+    positive number of at least 10 SLOs is refused naming the variable."""
+    text = environment.get(SIZE_VARIABLE, "").strip()
+    if not text:
+        return SIZES["default"]
+    try:
+        slos = int(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        raise ValueError(f"{SIZE_VARIABLE}={text!r}: not a whole number of SLOs") from None
+    if slos < 10:
+        raise ValueError(f"{SIZE_VARIABLE}={text!r}: at least 10 SLOs (one SLA per 10)")
+    large = slos >= SIZES["large"].slos
+    soak = SIZES["large" if large else "default"].soak_seconds
+    return Size(slos, slos // 10, soak)
 
 
 def slo_manifests(count: int) -> list[dict[str, Any]]:
@@ -322,7 +361,7 @@ def render(results: dict[str, Any]) -> str:
         "steady state. Figures from the operator's own metrics, the apiserver's "
         "`apiserver_request_total` (SLOs, SLAs, PrometheusRules) and `/proc` of the operator.",
         "",
-        "    .venv/bin/python bench/bench_soak.py --write docs/benchmarks.md",
+        f"    BENCH_ONLY=soak make bench        # {SIZE_VARIABLE}=10000 for the large variant",
         "",
         f"| {r['slos']} SLOs, {r['slas']} SLAs, evaluation every {r['interval']:g} s | value |",
         "|---|---|",
@@ -346,6 +385,13 @@ def render(results: dict[str, Any]) -> str:
         f"{r['rss_first_minute_mb']:.0f} MB, {r['rss_last_minute_mb']:.0f} MB, "
         f"{r['rss_peak_mb']:.0f} MB |",
         "",
+        f"Size run: **{r['slos']:,} SLOs and {r['slas']:,} SLAs**. `make bench` runs "
+        f"{SIZES['default'].slos:,} SLOs and {SIZES['default'].slas:,} SLAs with a "
+        f"{SIZES['default'].soak_seconds / 60:g}-minute soak so that the whole page fits in "
+        f"one run; `{SIZE_VARIABLE}=10000 make bench` runs {SIZES['large'].slos:,} SLOs and "
+        f"{SIZES['large'].slas:,} SLAs with a {SIZES['large'].soak_seconds / 60:g}-minute soak "
+        "(over an hour on 2 cores).",
+        "",
         f"Measured {r['measured']} on 2 shared cores (load average {r['load_average_end']:.1f} "
         "at the end, other work included): wall times are upper bounds.",
         "",
@@ -364,9 +410,12 @@ def write_results(results: dict[str, Any], page: pathlib.Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--slos", type=int, default=10_000)
-    parser.add_argument("--slas", type=int, default=1_000)
-    parser.add_argument("--soak", type=float, default=600.0, help="seconds of steady state")
+    default = SIZES["default"]
+    parser.add_argument("--slos", type=int, default=default.slos)
+    parser.add_argument("--slas", type=int, default=default.slas)
+    parser.add_argument(
+        "--soak", type=float, default=default.soak_seconds, help="seconds of steady state"
+    )
     parser.add_argument("--interval", type=float, default=30.0, help="evaluation interval")
     parser.add_argument(
         "--write", type=pathlib.Path, metavar="FILE", help="e.g. docs/benchmarks.md"

@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench [--quick] [--only generate,ui] [--output docs/benchmarks.md]
     BENCH_ONLY=generate make bench        # one section (the page then holds only it)
+    BENCH_SOAK_SLOS=10000 make bench      # the soak at 10,000 SLOs / 1,000 SLAs (> 1 h)
 
 1. Prometheus cost per evaluation cycle of each tool's rules for the same SLOs (:mod:`bench.cost`).
 2. Long-window SLI error against the exact truth, per tool and slo-generator
@@ -40,6 +41,7 @@ from testkit import backfill, prometheus, synthetic
 from . import (
     accuracy,
     alerts,
+    bench_soak,
     cost,
     data,
     generate_speed,
@@ -223,6 +225,11 @@ def main(argv: list[str] | None = None) -> int:
         "ui": args.skip_ui,
     }
     selected = [name for name in ALL_SECTIONS if name in chosen and not skipped.get(name)]
+    if "soak" in selected:
+        try:
+            bench_soak.size_from_environment(os.environ)
+        except ValueError as error:
+            parser.error(str(error))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
     began = time.monotonic()

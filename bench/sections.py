@@ -9,6 +9,7 @@ runs it alone, and the page shows it from the saved data.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +27,11 @@ class Section:
     measure: Callable[[], Data]
     render: Callable[[Data], str]
     summary: Callable[[Data], list[SummaryRow]]
+
+
+def _soak(size: bench_soak.Size) -> Data:
+    """The load-and-soak section at the size `BENCH_SOAK_SLOS` picks (default 1,000 SLOs)."""
+    return bench_soak.measure(size.slos, size.slas, size.soak_seconds, 30.0)
 
 
 SECTIONS = (
@@ -49,12 +55,13 @@ SECTIONS = (
     ),
     Section(
         "soak",
-        lambda: bench_soak.measure(10_000, 1_000, 600.0, 30.0),
+        lambda: _soak(bench_soak.size_from_environment(os.environ)),
         bench_soak.render,
         lambda measured: [],
     ),
     Section("ui", bench_ui.measure, bench_ui.render, bench_ui.summary),
 )
 """In page order, after the comparison with the peers."""
+
 
 BY_NAME = {section.name: section for section in SECTIONS}

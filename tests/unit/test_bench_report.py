@@ -14,7 +14,7 @@ from support import paths
 # `bench/` is a top-level folder of the repository, not part of the installed package.
 sys.path.insert(0, str(paths.REPO))
 
-from bench import bench_evaluate_offline, report, run
+from bench import bench_evaluate_offline, bench_soak, report, run
 
 
 def _results(**overrides: Any) -> dict[str, Any]:
@@ -116,3 +116,63 @@ def test_an_unknown_section_name_is_refused_before_anything_runs(
         run.main(["--only", only])
     assert exited.value.code == 2
     assert "unknown section(s)" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("", bench_soak.Size(1_000, 100, 300.0)),
+        ("10000", bench_soak.Size(10_000, 1_000, 600.0)),
+        ("2,000", bench_soak.Size(2_000, 200, 300.0)),
+    ],
+)
+def test_the_soak_runs_1000_slos_unless_bench_soak_slos_asks_for_more(
+    value: str, expected: bench_soak.Size
+) -> None:
+    assert bench_soak.size_from_environment({"BENCH_SOAK_SLOS": value}) == expected
+    assert bench_soak.size_from_environment({}) == bench_soak.SIZES["default"]
+
+
+@pytest.mark.parametrize("value", ["many", "5", "-10"])
+def test_a_bad_soak_size_is_refused_naming_the_variable_before_anything_runs(
+    value: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BENCH_SOAK_SLOS", value)
+    with pytest.raises(SystemExit) as exited:
+        run.main(["--only", "soak"])
+    assert exited.value.code == 2
+    assert f"BENCH_SOAK_SLOS={value!r}" in capsys.readouterr().err
+
+
+def test_the_soak_section_says_which_size_ran_and_how_to_run_the_other(tmp_path: Path) -> None:
+    measured = {
+        "slos": 1_000,
+        "slas": 100,
+        "interval": 30.0,
+        "series": 23_000,
+        "backfill_seconds": 12.0,
+        "apply_seconds": 80.0,
+        "slos_ready_seconds": 189.0,
+        "slas_ready_seconds": 190.0,
+        "cpu_until_ready_seconds": 60.0,
+        "soak_seconds": 300.0,
+        "soak_cycles": 10,
+        "cycle_seconds_mean": 0.8,
+        "cpu_per_cycle_seconds": 0.3,
+        "queries_per_cycle": 17.0,
+        "status_patches_per_cycle": 0.0,
+        "apiserver_writes_per_cycle": 0.0,
+        "evaluation_errors": 0,
+        "metrics_scrape_seconds": 0.1,
+        "rss_idle_mb": 100.0,
+        "rss_after_ready_mb": 150.0,
+        "rss_first_minute_mb": 151.0,
+        "rss_last_minute_mb": 151.0,
+        "rss_peak_mb": 152.0,
+        "measured": "2026-12-01 23:00 UTC",
+        "load_average_end": 3.0,
+    }
+    text = _write(_results(run=["soak"], sections={"soak": measured}), tmp_path)
+    assert "Size run: **1,000 SLOs and 100 SLAs**" in text
+    assert "`BENCH_SOAK_SLOS=10000 make bench` runs 10,000 SLOs and 1,000 SLAs" in text
+    assert "| soak | 300 s, 10 cycles |" in text
