@@ -36,6 +36,8 @@ def test_replicas_starting_together_share_one_certificate(
     more = [*HOSTS, "slo-operator-webhook"]
     renewed = admission_tls.shared_certificates(api_client, namespace, "tls", more)
     assert renewed != found[0] and renewed.serves(more)
+    # Replicas still serving the old certificate stay trusted: the bundle holds both CAs.
+    assert renewed.ca == renewed.chain.split(b"-----END CERTIFICATE-----\n", 1)[1] + found[0].ca
     assert admission_tls.shared_certificates(api_client, namespace, "tls", more) == renewed
     version = control_plane.kubectl_json("get", "secret", "tls", "-n", namespace)
     assert base64.b64decode(version["data"]["tls.crt"]) == renewed.chain

@@ -142,6 +142,19 @@ def _from_secret(secret: Any) -> Certificates | None:
     return Certificates(*(base64.b64decode(data[key]) for key in SECRET_KEYS))
 
 
+def _current_ca(bundle: bytes) -> bytes:
+    """The newest CA of a bundle (its first), or nothing once it has expired.
+
+    A replaced certificate's CA stays in the published bundle beside the new one: replicas still
+    serving the old certificate (they read the Secret when they started) stay trusted until they
+    restart. Only the one before is kept, so the bundle does not grow.
+    """
+    first = x509.load_pem_x509_certificates(bundle)[0]
+    if first.not_valid_after_utc <= datetime.datetime.now(datetime.UTC):
+        return b""
+    return first.public_bytes(serialization.Encoding.PEM)
+
+
 def shared_certificates(
     api_client: kubernetes.client.ApiClient, namespace: str, name: str, hosts: Sequence[str]
 ) -> Certificates:
@@ -150,7 +163,8 @@ def shared_certificates(
     The first replica that finds no usable certificate there writes a new one: a create when
     the Secret is absent, an update of the resourceVersion it read otherwise. A replica that
     loses that race (409 Conflict, or 409 AlreadyExists) reads the winner's. So the replicas
-    publish one CA bundle, and none overwrites what another wrote.
+    publish one CA bundle, and none overwrites what another wrote. A replacement's bundle still
+    trusts the CA it replaces (`_current_ca`).
     """
     core = kubernetes.client.CoreV1Api(api_client)
     for _ in range(5):
@@ -165,6 +179,8 @@ def shared_certificates(
         if kept is not None and kept.serves(hosts):
             return kept
         fresh = generate_certificates(hosts)
+        if kept is not None:
+            fresh = dataclasses.replace(fresh, ca=fresh.ca + _current_ca(kept.ca))
         data = {
             key: base64.b64encode(value).decode()
             for key, value in zip(SECRET_KEYS, (fresh.ca, fresh.chain, fresh.key), strict=True)
