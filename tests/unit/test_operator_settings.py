@@ -84,3 +84,8 @@ def test_every_flag_names_its_environment_variable() -> None:
 def test_a_webhook_certificate_secret_without_namespace_or_name_is_refused(value: str) -> None:
     with pytest.raises(ValueError, match="--webhook-cert-secret: expected NAMESPACE/NAME"):
         parse(f"--webhook-cert-secret={value}")
+
+
+def test_peering_with_namespace_patterns_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"--peering: .* exact names, not patterns: \['team-\*'\]"):
+        parse("--peering=slo-operator", "--namespace=team-*", "--namespace=shop")

@@ -92,11 +92,10 @@ def _ui_objects(
 
     A standby replica's kopf watches nothing, so its registry stays empty, and a UI Service in
     front of the replicas would show an empty page every other time. The UI then lists and
-    watches for itself, as `slo-operator ui` does (namespace patterns excepted: a watch names
-    exact namespaces, so those keep kopf's registry, filled on the active replica only).
+    watches for itself, as `slo-operator ui` does (with peering, the watched namespaces are
+    exact names: `settings.from_arguments`).
     """
-    patterns = any(set(name) & set("*?[") for name in cfg.namespaces)
-    if not cfg.peering or patterns:
+    if not cfg.peering:
         objects: evaluation_registry.Registry = memo["objects"]
         return objects
     own = evaluation_registry.Registry()

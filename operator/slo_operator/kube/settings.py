@@ -247,6 +247,12 @@ def from_arguments(arguments: argparse.Namespace) -> OperatorConfig:
             values[setting.field] = _env_default(setting)
     if values["namespaces"] and values["all_namespaces"]:
         raise ValueError("--namespace and --all-namespaces cannot be used together")
+    patterns = [name for name in values["namespaces"] if set(name) & set("*?[")]
+    if values["peering"] and patterns:
+        # The peering objects live in each watched namespace, created by name at start.
+        raise ValueError(
+            f"--peering: watched namespaces must be exact names, not patterns: {patterns}"
+        )
     secret = values["webhook_cert_secret"]
     if secret and not all(secret.partition("/")[::2]):
         raise ValueError(f"--webhook-cert-secret: expected NAMESPACE/NAME, got {secret!r}")
