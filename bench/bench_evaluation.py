@@ -27,7 +27,7 @@ import pathlib
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from concurrent import futures
 from typing import Any
 
@@ -82,28 +82,38 @@ def _labels(labels: Mapping[str, str]) -> str:
     return ",".join(f'{name}="{value}"' for name, value in labels.items())
 
 
-def write_series(bodies: list[dict[str, Any]], path: pathlib.Path) -> int:
+RecordedSeries = tuple[dict[str, str], float, list[float]]
+"""(labels with ``__name__``, value, Unix seconds of its points)."""
+
+
+def recorded_series(bodies: list[dict[str, Any]]) -> Iterator[RecordedSeries]:
     """The recorded series of every SLO at the points the cycle's queries read: AT-2m, AT-1m,
-    and a window ago for the presence check (every SLO is old enough: no coverage probe).
-    Written family by family."""
+    and a window ago for the presence check (every SLO is old enough: no coverage probe),
+    family by family."""
     moments = [AT.timestamp() - 120, AT.timestamp() - 60]
+    for name in (series.TOTAL_SUM, series.BAD_SUM, series.ERROR_RATIO):
+        for index, body in enumerate(bodies):
+            yield from _slo_series(name, index, body, moments)
+
+
+def write_series(bodies: list[dict[str, Any]], path: pathlib.Path) -> int:
+    """`recorded_series` as OpenMetrics for promtool; how many series."""
     count = 0
+    family = ""
     with path.open("w") as output:
-        for name in (series.TOTAL_SUM, series.BAD_SUM, series.ERROR_RATIO):
-            output.write(f"# TYPE {name.replace(':', '_')} gauge\n")
-            for index, body in enumerate(bodies):
-                count += _write_slo(output, name, index, body, moments)
+        for labels, value, moments in recorded_series(bodies):
+            if labels["__name__"] != family:
+                family = labels["__name__"]
+                output.write(f"# TYPE {family.replace(':', '_')} gauge\n")
+            output.write(_samples(labels, value, moments))
+            count += 1
         output.write("# EOF\n")
     return count
 
 
-def _write_slo(
-    output: Any,
-    name: str,
-    index: int,
-    body: dict[str, Any],
-    moments: list[float],
-) -> int:
+def _slo_series(
+    name: str, index: int, body: dict[str, Any], moments: list[float]
+) -> Iterator[RecordedSeries]:
     spec = slo_api.ServiceLevelObjectiveSpec.model_validate(body["spec"])
     identity = {"slo": body["metadata"]["name"], "slo_namespace": body["metadata"]["namespace"]}
     groups = [{"tenant": t} for t in TENANTS] if spec.group_by else [{}]
@@ -111,27 +121,23 @@ def _write_slo(
     assert window is not None
     total = 1_000_000 + index
     bad = (index % 17) * 100.0
-    written = 0
     for group in groups:
-        labels = {**identity, **group}
+        labels = {"__name__": name, **identity, **group}
         full = {**labels, series.LABEL_WINDOW: window.label}
         if name == series.TOTAL_SUM:
-            points = [*moments, AT.timestamp() - window.seconds]
-            output.write(_samples(name, full, total, points))
-            written += 1
+            yield full, total, [*moments, AT.timestamp() - window.seconds]
         elif name == series.BAD_SUM:
-            output.write(_samples(name, full, bad, moments))
-            written += 1
+            yield full, bad, moments
         else:
             for seconds in recording.alert_windows(spec):
                 ratio = {**labels, series.LABEL_WINDOW: series.window_label(seconds)}
-                output.write(_samples(name, ratio, bad / total, moments))
-                written += 1
-    return written
+                yield ratio, bad / total, moments
 
 
-def _samples(name: str, labels: Mapping[str, str], value: float, moments: list[float]) -> str:
-    prefix = f"{name}{{{_labels(labels)}}}"
+def _samples(labels: Mapping[str, str], value: float, moments: list[float]) -> str:
+    name = labels["__name__"]
+    rest = _labels({key: text for key, text in labels.items() if key != "__name__"})
+    prefix = f"{name}{{{rest}}}"
     return "".join(f"{prefix} {value} {moment:.0f}\n" for moment in sorted(set(moments)))
 
 

@@ -13,7 +13,14 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from . import bench_evaluate_offline, bench_evaluation, bench_operator_scale, bench_soak, bench_ui
+from . import (
+    bench_engines,
+    bench_evaluate_offline,
+    bench_evaluation,
+    bench_operator_scale,
+    bench_soak,
+    bench_ui,
+)
 
 Data = dict[str, Any]
 SummaryRow = dict[str, Any]
@@ -46,6 +53,12 @@ SECTIONS = (
         lambda: bench_evaluation.measure(10_000),
         bench_evaluation.render,
         bench_evaluation.summary,
+    ),
+    Section(
+        "engines-cycle",
+        lambda: bench_engines.measure(1_000, cycles=5),
+        bench_engines.render,
+        lambda measured: [],
     ),
     Section(
         "operator-scale",

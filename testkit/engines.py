@@ -460,7 +460,15 @@ class ThanosStack(EngineStack):
     ruler so Query serves the recorded series from it.
     """
 
-    def __init__(self, data: synthetic.SyntheticData, work_dir: Path) -> None:
+    def __init__(
+        self,
+        data: synthetic.SyntheticData | None,
+        work_dir: Path,
+        *,
+        blocks: Path | None = None,
+    ) -> None:
+        """Start the stack on ``data`` (its blocks written by Prometheus 3's promtool) or, when
+        ``data`` is None, on ``blocks`` that promtool wrote; each shard deletes its part."""
         self.engine = "thanos"
         self.thanos = str(engine_dir("thanos") / "thanos")
         self.prometheus, self.promtool_path = prometheus3_binaries()
@@ -469,7 +477,10 @@ class ThanosStack(EngineStack):
         self.query: Process | None = None
         self.ruler: Process | None = None
         self.rule_files: list[Path] = []
-        blocks = synthetic_blocks("prometheus3", data)
+        if data is not None:
+            blocks = synthetic_blocks("prometheus3", data)
+        if blocks is None:
+            raise EngineError("ThanosStack needs synthetic data or blocks")
         try:
             for name, replica in (("shard-a", "0"), ("shard-a", "1"), ("shard-b", "0")):
                 self.shards.append(self._start_shard(name, replica, blocks))

@@ -14,7 +14,7 @@ from support import paths
 # `bench/` is a top-level folder of the repository, not part of the installed package.
 sys.path.insert(0, str(paths.REPO))
 
-from bench import bench_evaluate_offline, bench_soak, report, run
+from bench import bench_engines, bench_evaluate_offline, bench_soak, report, run
 
 
 def _results(**overrides: Any) -> dict[str, Any]:
@@ -176,3 +176,48 @@ def test_the_soak_section_says_which_size_ran_and_how_to_run_the_other(tmp_path:
     assert "Size run: **1,000 SLOs and 100 SLAs**" in text
     assert "`BENCH_SOAK_SLOS=10000 make bench` runs 10,000 SLOs and 1,000 SLAs" in text
     assert "| soak | 300 s, 10 cycles |" in text
+
+
+def _engine_row(engine: str, seconds: list[float], equal: int) -> dict[str, Any]:
+    return {
+        "engine": engine,
+        "version": f"{engine} 1.0",
+        "setup_seconds": 3.0,
+        "cycles": [
+            {"seconds": s, "cpu_seconds": s / 2, "queries": 16, "patches": 0 if i else 1_000}
+            for i, s in enumerate(seconds)
+        ],
+        "with_sli": 1_000,
+        "equal_to_first": equal,
+    }
+
+
+def test_the_engine_section_shows_each_engines_later_cycle_and_its_slos_per_second(
+    tmp_path: Path,
+) -> None:
+    measured = {
+        "slos": 1_000,
+        "series": 11_600,
+        "engines": [
+            _engine_row("prometheus2", [1.7, 1.3, 1.9, 1.25, 1.4], 1_000),
+            _engine_row("victoriametrics", [1.5, 0.5], 999),
+        ],
+        "seconds": 60.0,
+        "load_before": [3.5, 3.0, 2.0],
+        "load_after": [4.0, 3.0, 2.0],
+        "cores": 2,
+        "date": "2026-12-01 23:00 UTC",
+    }
+    text = _write(_results(run=["engines-cycle"], sections={"engines-cycle": measured}), tmp_path)
+    assert bench_engines.SECTION in text
+    # The median of the later cycles (1.3, 1.9, 1.25, 1.4: the lower middle one), not the first.
+    assert (
+        "| Prometheus 2.42 (Debian) | 1.70 s | 1.30 s | 0.65 s | 16 | 1,000, 0 | 769 "
+        "| 1,000 | 1,000 |" in text
+    )
+    assert (
+        "| VictoriaMetrics (single node) | 1.50 s | 0.50 s | 0.25 s | 16 | 1,000, 0 | 2,000 "
+        "| 1,000 | 999 |" in text
+    )
+    assert "equal to Prometheus 2.42 (Debian)'s |" in text
+    assert "load average 3.50 3.00 2.00 before, 4.00 3.00 2.00 after" in text
