@@ -52,7 +52,8 @@ make --no-print-directory lint
 failed=0
 for name in "${!build_pids[@]}"; do
   while kill -0 "${build_pids[$name]}" 2>/dev/null; do
-    log "waiting for $name: $(tail -n 1 "$logs/$name.log" 2>/dev/null || true)"
+    # The build scripts' own lines say which step runs; go's download lines are noise here.
+    log "waiting for $name: $(grep -a '^\[' "$logs/$name.log" 2>/dev/null | tail -n 1 || true)"
     sleep 60 &
     wait $! || true
   done
