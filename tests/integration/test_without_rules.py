@@ -8,16 +8,21 @@ Truth is computed here from the synthetic series alone.
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import datetime
 import json
 import pathlib
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 import yaml
 
 from cases import invalid_manifests
+from slo_operator.evaluation import offline
+from slo_operator.rules import checks
 from testkit import prometheus
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
@@ -26,6 +31,7 @@ AT = datetime.datetime(2026, 1, 21, 0, 20, tzinfo=datetime.UTC)
 NAMESPACE = "norules"
 CHECKOUT_TOTAL = 'http_requests_total{job="checkout"}'
 CHECKOUT_BAD = 'http_requests_total{job="checkout",code=~"5.."}'
+CHECKOUT_LATENCY = 'http_request_duration_seconds{job="checkout"}'
 
 CHECKOUT = {
     "apiVersion": "slo.dev/v1alpha1",
@@ -107,3 +113,47 @@ def test_report_without_recorded_series_says_so_instead_of_empty_charts(
     assert "<img" not in page, "no chart without history (it would be dated January 1970)"
     assert "no recorded series in this Prometheus" in markdown.read_text()
     assert not list(markdown.parent.glob("*.png"))
+
+
+def _variant(name: str, **spec: Any) -> dict[str, Any]:
+    body = copy.deepcopy(CHECKOUT)
+    body["metadata"]["name"] = name
+    body["spec"].update(spec)
+    # None removes a field (a calendar SLO has no window).
+    body["spec"] = {key: value for key, value in body["spec"].items() if value is not None}
+    return body
+
+
+def test_each_slo_of_a_fleet_gets_the_status_it_gets_alone(
+    synthetic_prometheus: prometheus.PrometheusServer,
+) -> None:
+    """`evaluate` over many SLOs shares work between SLOs of one window shape (each distinct
+    raw query sent once, one window plan per shape): each SLO's status must be the one it gets
+    when evaluated alone — grouped or not, other selectors, other windows, calendars."""
+    bodies = [
+        CHECKOUT,
+        _variant("checkout-1d-by-tenant", groupBy=["tenant"]),
+        _variant(
+            "checkout-1d-latency",
+            indicator={"latency": {"metric": CHECKOUT_LATENCY}},
+            objectives=[{"name": "fast", "target": 95, "threshold": "200ms"}],
+        ),
+        _variant("checkout-7d", window="7d"),
+        _variant("checkout-7d-by-tenant", window="7d", groupBy=["tenant"]),
+        _variant("checkout-month", window=None, calendar={"period": "Month", "timeZone": "UTC"}),
+    ]
+    resources = []
+    for body in bodies:
+        checked = checks.check_resource(body)
+        assert not isinstance(checked, list), checked
+        resources.append(checked)
+
+    def statuses(chosen: list[Any]) -> dict[str, dict[str, Any]]:
+        found = asyncio.run(offline.evaluate(chosen, synthetic_prometheus.url, AT))
+        return {item.name: item.status for item in found}
+
+    together = statuses(resources)
+    assert set(together) == {body["metadata"]["name"] for body in bodies}
+    assert {status["source"] for status in together.values()} == {"RawSeries"}
+    for resource in resources:
+        assert statuses([resource]) == {resource.name: together[resource.name]}
