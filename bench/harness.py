@@ -12,16 +12,19 @@ import logging
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from slo_operator.rules import render
-from testkit import backfill, prometheus, synthetic
+from testkit import backfill, engines, prometheus, synthetic
 
 from . import peers, pyrra, rulesets, specs
 
 logger = logging.getLogger(__name__)
 
 TOOLS = ("slo-operator", "sloth", "pyrra")
+CountingEngine = Literal["prometheus2", "prometheus3"]
+"""The engines that count the samples a query reads (``stats=all``)."""
+COUNTING_ENGINES: tuple[CountingEngine, ...] = ("prometheus2", "prometheus3")
 
 
 def rule_file(tool: str, items: Sequence[specs.BenchSlo]) -> dict[str, Any]:
@@ -88,18 +91,28 @@ def start_tool(
     sli_from: float,
     rules_from: float | None = None,
     data_start: float = 0.0,
+    engine: CountingEngine = "prometheus2",
 ) -> ToolServer:
     """A server for ``tool`` with its rules backfilled so that every rule can be evaluated
     from ``rules_from`` (default: only at ``at``) to ``at``, and the SLI queries from
-    ``sli_from`` to ``at``."""
-    folder = work_dir / tool
+    ``sli_from`` to ``at``. ``engine`` picks the Prometheus release (and its promtool, which
+    backfills the rules); ``raw_blocks`` must be written by that release's promtool
+    (:func:`raw_blocks`)."""
+    folder = work_dir / tool if engine == "prometheus2" else work_dir / engine / tool
     shutil.rmtree(folder, ignore_errors=True)
     tsdb = folder / "tsdb"
     backfill.link_blocks(raw_blocks, tsdb)
     rule_set = rulesets.RuleSet.from_file(tool, rule_file(tool, items))
+    binary, promtool = (
+        engines.prometheus3_binaries()
+        if engine == "prometheus3"
+        else (prometheus.prometheus_binary(), prometheus.promtool_binary())
+    )
     server = prometheus.PrometheusServer(
         tsdb,
         work_dir=folder / "server",
+        binary=binary,
+        promtool=promtool,
         extra_flags=("--query.max-samples=200000000",),
     )
     server.start()
@@ -116,9 +129,12 @@ def start_tool(
     return ToolServer(tool, rule_set, server, runs)
 
 
-def raw_blocks(scenario: synthetic.Scenario) -> tuple[synthetic.SyntheticData, Path]:
+def raw_blocks(
+    scenario: synthetic.Scenario, engine: CountingEngine = "prometheus2"
+) -> tuple[synthetic.SyntheticData, Path]:
+    """The scenario's data and its cached blocks, written by ``engine``'s promtool."""
     data = synthetic.generate(scenario)
-    return data, backfill.cached_synthetic_blocks(data)
+    return data, engines.synthetic_blocks(engine, data)
 
 
 def group_times(tool_server: ToolServer, at: float) -> Mapping[str, float]:

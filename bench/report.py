@@ -443,6 +443,7 @@ def _cost_section(
             row.append(f"{_n(theirs)} ({_ratio(theirs, ours_slo)})")
         rows.append(row)
     out += _table(["SLO", OURS, *peers_], rows)
+    out += _engine_cost_table(results, tools, len(slos))
     generator = results.get("slo_generator_samples") or {}
     if generator:
         out += [
@@ -491,6 +492,73 @@ def _cost_section(
         "therefore cost us a few samples each per minute, and the peers up to days of "
         "samples each.",
         "",
+    ]
+    return out
+
+
+ENGINE_NAMES = {"prometheus2": "Prometheus 2.42", "prometheus3": "Prometheus 3"}
+
+
+def _engine_cost_table(results: Mapping[str, Any], tools: Sequence[str], slos: int) -> list[str]:
+    """The same rules of every tool on each engine that counts samples, as ratios to ours."""
+    by_engine = {"prometheus2": results["costs"], **(results.get("engine_costs") or {})}
+    if len(by_engine) < 2:
+        return []
+    out = [
+        "",
+        "### Per engine: Prometheus 2.42 and Prometheus 3",
+        "",
+        f"The same rules of every tool for the {slos} SLOs on the same data, each engine with "
+        "the blocks and the backfilled rules written by its own promtool, counted by the "
+        "engine (`stats=all`, `totalQueryableSamples`). VictoriaMetrics reports no sample "
+        "counts (its `stats` holds the series fetched and the execution time); Thanos Query "
+        "answers `stats=all` with `totalQueryableSamples` too, but the tools' rules are not "
+        "run on a Thanos stack here ([docs/engines.md](engines.md)).",
+        "",
+    ]
+    reference = {tool: _cost_summary(results["costs"], tool, "all") for tool in tools}
+    rows = []
+    for engine, costs in by_engine.items():
+        ours = _cost_summary(costs, OURS, "all")
+        for tool in tools:
+            summary = _cost_summary(costs, tool, "all")
+            if not summary["rules"]:
+                continue
+            versus = reference[tool]["minute"]
+            rows.append(
+                [
+                    ENGINE_NAMES.get(engine, engine),
+                    tool,
+                    str(summary["rules"]),
+                    _n(summary["cycle"]),
+                    _n(summary["minute"]),
+                    "1" if tool == OURS else _ratio(summary["minute"], ours["minute"]),
+                    "1"
+                    if engine == "prometheus2" or not versus
+                    else f"{summary['minute'] / versus:.4f}",
+                    f"{summary['eval_ms']:.1f}",
+                ]
+            )
+    out += _table(
+        [
+            "Engine",
+            "Tool",
+            "Rules",
+            "Samples per cycle",
+            "Samples per minute",
+            "Ours / theirs (per minute)",
+            "Samples / on Prometheus 2.42",
+            "Eval ms per cycle",
+        ],
+        rows,
+    )
+    out += [
+        "",
+        "Prometheus 3's range selectors are left-open (`(t - r, t]`): a range with a sample "
+        "exactly on its left end reads one sample less there than on Prometheus 2.42, so a "
+        "rule set with such ranges reads less on Prometheus 3; ours are built so that no "
+        "point lies on a range's left end ([docs/rules.md](rules.md)), and their count "
+        "barely moves.",
     ]
     return out
 

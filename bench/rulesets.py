@@ -204,7 +204,7 @@ def _promtool_rules(
 ) -> None:
     with tempfile.TemporaryDirectory(dir=work_dir) as output:
         command = [
-            backfill.promtool_binary(),
+            server.promtool,
             "tsdb",
             "create-blocks-from",
             "rules",

@@ -4,7 +4,8 @@
     BENCH_ONLY=generate make bench        # one section (the page then holds only it)
     BENCH_SOAK_SLOS=10000 make bench      # the soak at 10,000 SLOs / 1,000 SLAs (> 1 h)
 
-1. Prometheus cost per evaluation cycle of each tool's rules for the same SLOs (:mod:`bench.cost`).
+1. Prometheus cost per evaluation cycle of each tool's rules for the same SLOs (:mod:`bench.cost`),
+   on Prometheus 2.42 and again on Prometheus 3 (``measure_engine_costs``).
 2. Long-window SLI error against the exact truth, per tool and slo-generator
    (:mod:`bench.accuracy`).
 3. Offline ``generate`` for 10,000 SLOs against ``sloth generate`` (:mod:`bench.generate_speed`).
@@ -36,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from testkit import backfill, prometheus, synthetic
+from testkit import backfill, engines, prometheus, synthetic
 
 from . import (
     accuracy,
@@ -73,6 +74,8 @@ class Results:
     slo_generator_samples: dict[str, int] = dataclasses.field(default_factory=dict)
     generate_phases: dict[str, float] = dataclasses.field(default_factory=dict)
     generate_profiles: dict[str, Any] = dataclasses.field(default_factory=dict)
+    engine_costs: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
+    """Benchmark 1 on the other engines that count samples (`costs` is Prometheus 2.42's)."""
     sections: dict[str, Any] = dataclasses.field(default_factory=dict)
     """Data of the `bench.sections` benchmarks run, by name."""
     run: list[str] = dataclasses.field(default_factory=list)
@@ -290,6 +293,35 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def measure_engine_costs(
+    tools: list[str],
+    items: list[specs.BenchSlo],
+    scenario: synthetic.Scenario,
+    work: Path,
+    *,
+    at: float,
+    repeats: int,
+) -> dict[str, list[dict[str, Any]]]:
+    """Benchmark 1 again on each other engine that counts samples (Prometheus 3): the same
+    data, written by its own promtool, and the same rules of every tool, backfilled by it."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for engine in harness.COUNTING_ENGINES[1:]:
+        _, raw = harness.raw_blocks(scenario, engine)
+        rows: list[dict[str, Any]] = []
+        for tool in tools:
+            logger.info("cost of %s's rules on %s", tool, engine)
+            tool_server = harness.start_tool(
+                tool, items, raw, work, at=at, sli_from=at, data_start=scenario.start, engine=engine
+            )
+            try:
+                measured = cost.measure(tool_server, items, at, repeats=repeats)
+                rows += [dataclasses.asdict(item) for item in measured]
+            finally:
+                tool_server.server.stop()
+        found[engine] = rows
+    return found
+
+
 def measure_against_peers(
     args: argparse.Namespace,
     results: Results,
@@ -326,6 +358,13 @@ def measure_against_peers(
         results.readings = [
             {**dataclasses.asdict(reading), "error_pp": reading.error_pp} for reading in readings
         ]
+        if not args.quick:
+            results.engine_costs = measure_engine_costs(
+                tools, items, scenario, work, at=at, repeats=args.repeats
+            )
+            results.environment["prometheus 3"] = _first_line(
+                [engines.prometheus3_binaries()[0], "--version"]
+            )
     if "alerts" in results.run and not args.quick:
         results.alerts = [
             dataclasses.asdict(row) for row in alerts.run(tools, items, synthetic_data, raw, work)

@@ -221,3 +221,38 @@ def test_the_engine_section_shows_each_engines_later_cycle_and_its_slos_per_seco
     )
     assert "equal to Prometheus 2.42 (Debian)'s |" in text
     assert "load average 3.50 3.00 2.00 before, 4.00 3.00 2.00 after" in text
+
+
+def _cost(tool: str, samples: int, interval: float = 60.0) -> dict[str, Any]:
+    return {
+        "tool": tool,
+        "slo": "checkout-availability",
+        "group": f"checkout-availability-{tool}",
+        "name": f"{tool}:rule",
+        "window": "",
+        "expr": "sum(slo:sli_total:sum)",
+        "interval_seconds": interval,
+        "samples": samples,
+        "peak_samples": samples,
+        "eval_seconds": 0.002,
+    }
+
+
+def test_rule_cost_per_engine_is_shown_as_ratios_to_ours_and_to_prometheus_2() -> None:
+    results = _results(
+        costs=[_cost("slo-operator", 1_000), _cost("sloth", 50_000)],
+        engine_costs={
+            "prometheus3": [_cost("slo-operator", 990), _cost("sloth", 49_000, interval=30.0)]
+        },
+    )
+    text = "\n".join(report._engine_cost_table(results, ["slo-operator", "sloth"], 1))
+    assert "| Prometheus 2.42 | slo-operator | 1 | 1,000 | 1,000 | 1 | 1 | 2.0 |" in text
+    assert "| Prometheus 2.42 | sloth | 1 | 50,000 | 50,000 | 1/50.0 | 1 | 2.0 |" in text
+    assert "| Prometheus 3 | slo-operator | 1 | 990 | 990 | 1 | 0.9900 | 2.0 |" in text
+    # Per minute weighs each rule by its group's interval: 49,000 every 30 s.
+    assert "| Prometheus 3 | sloth | 1 | 49,000 | 98,000 | 1/99.0 | 1.9600 | 2.0 |" in text
+
+
+def test_without_a_second_engine_the_cost_section_has_no_engine_table() -> None:
+    results = _results(costs=[_cost("slo-operator", 1_000)])
+    assert report._engine_cost_table(results, ["slo-operator"], 1) == []
