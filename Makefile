@@ -83,7 +83,8 @@ cluster-up: setup
 cluster-down: setup
 	@$(PY) -m testkit.controlplane down
 
-# Every benchmark against Sloth, Pyrra and slo-generator; rewrites docs/benchmarks.md (~30 min).
+# Every benchmark against Sloth, Pyrra and slo-generator; rewrites docs/benchmarks.md (about 50 min on
+# 2 cores, adding up its sections as measured one by one under load; the 10,000-SLO soak adds an hour).
 # Not part of `make test`; tests/integration/test_bench_smoke.py keeps it from rotting.
 # Pyrra is built from a release's source archive given as PYRRA_SRC (its module is not served by
 # the module proxy): make bench PYRRA_SRC=/path/to/pyrra-0.9.5-src.tar.gz. Without it, the page
