@@ -48,6 +48,62 @@ def columns(body: dict[str, Any] | None) -> list[str]:
     return [column["name"] for column in body["spec"]["versions"][0]["additionalPrinterColumns"]]
 
 
+def chart_crds(plane: controlplane.ControlPlane) -> list[dict[str, Any]]:
+    """The CRDs this release owns, as the apiserver has them."""
+    listing = json.loads(plane.kubectl("get", "crd", "-o", "json").stdout)
+    return [
+        body
+        for body in listing["items"]
+        if body["metadata"].get("annotations", {}).get("meta.helm.sh/release-name") == RELEASE
+    ]
+
+
+def warm_storage(plane: controlplane.ControlPlane) -> None:
+    """List every kind of the release from the apiserver's watch cache once, until it answers.
+
+    kube-apiserver builds a kind's storage lazily, on the first request after a CRD change. When a
+    CRD is deleted, its finalizer lists the instances; on storage still initializing that list
+    fails, and if the finalizer's retry then meets a conflict on the CRD's status, it waits for
+    the informer's 5-minute resync (kube-apiserver 1.34). In a cluster the running operator has
+    read SLOs, SLAs and its peering objects long before; this plane runs no pods, so the test
+    reads each kind itself, as the operator would.
+    """
+    for body in chart_crds(plane):
+        group, plural = body["spec"]["group"], body["spec"]["names"]["plural"]
+        version = next(v["name"] for v in body["spec"]["versions"] if v.get("storage"))
+        path = f"/apis/{group}/{version}/{plural}?resourceVersion=0&limit=1"
+
+        def listed(path: str = path) -> bool:
+            return plane.kubectl("get", "--raw", path, check=False).returncode == 0
+
+        controlplane.wait_until(
+            listed, timeout=60, description=f"{plural}.{group} listed from the watch cache"
+        )
+
+
+def uninstall(helm: Helm, plane: controlplane.ControlPlane) -> None:
+    """helm uninstall --wait, failing with what is left (a CRD's Terminating condition) instead
+    of a bare timeout."""
+    result = helm.run(
+        "uninstall",
+        RELEASE,
+        "--wait",
+        "--timeout",
+        "90s",
+        "--namespace",
+        NAMESPACE,
+        "--kubeconfig",
+        str(plane.kubeconfig),
+        check=False,
+    )
+    if result.returncode != 0:
+        left = {
+            body["metadata"]["name"]: body.get("status", {}).get("conditions", [])
+            for body in chart_crds(plane)
+        }
+        raise AssertionError(f"helm uninstall failed: {result.stderr}\nCRDs left: {left}")
+
+
 def next_chart_version(folder: Path) -> Path:
     """A copy of the chart whose SLO CRD has one more printer column, as a new release would."""
     chart = folder / "slo-operator"
@@ -86,7 +142,7 @@ def test_install_upgrade_uninstall_keep_and_reinstall(
     assert "OWNER" in listing.splitlines()[0] and "team-checkout" in listing, listing
 
     # Uninstall: the operator's objects go, the CRDs and every SLO stay.
-    helm_on(helm, bare_plane, "uninstall", RELEASE, "--wait")
+    uninstall(helm, bare_plane)
     assert crd(bare_plane) is not None
     assert bare_plane.kubectl("get", "slo", "checkout-availability", "-n", "shop").returncode == 0
     for kind, name in [
@@ -104,7 +160,8 @@ def test_install_upgrade_uninstall_keep_and_reinstall(
 
     # crds.keep=false: uninstalling deletes the CRDs, and every SLO with them.
     helm_on(helm, bare_plane, "upgrade", RELEASE, str(CHART), "--set", "crds.keep=false")
-    helm_on(helm, bare_plane, "uninstall", RELEASE, "--wait")
+    warm_storage(bare_plane)
+    uninstall(helm, bare_plane)
     controlplane.wait_until(
         lambda: crd(bare_plane) is None, timeout=30, description="the CRD deleted"
     )
