@@ -437,6 +437,9 @@ class ToyEvaluator:
     def plan(self, facts: ToyFacts) -> ToyPlan:
         return ToyPlan()
 
+    def follow_up(self, work: Any, answers: Any) -> list[Any]:
+        return []
+
     def evaluate(self, entry: Any, facts: Any, planned: Any, answers: Any) -> ToyOutcome:
         assert answers.has(ToyPlan.queries[0])
         return ToyOutcome()

@@ -96,6 +96,12 @@ class KindEvaluator(Protocol[FactsT, PlannedT, OutcomeT]):
 
     def plan(self, facts: FactsT) -> PlannedT: ...
 
+    def follow_up(
+        self, work: Sequence[tuple[FactsT, PlannedT]], answers: results.Results
+    ) -> list[client.Query]:
+        """Queries the first answers of a backend show are needed, sent to the same backend
+        before any object is evaluated; usually none."""
+
     def evaluate(
         self, entry: registry.Entry, facts: FactsT, planned: PlannedT, answers: results.Results
     ) -> OutcomeT: ...

@@ -266,6 +266,12 @@ class EvaluationLoop:
         metrics.QUERIES.labels(backend_name).inc(len(distinct))
         try:
             found = await backend.query_all(distinct, self.settings.query_concurrency)
+            # A second round only when the first answers call for it (`follow_up`).
+            more = self._follow_up(refs, plans, results.Results(found))
+            if more:
+                report.queries += len(more)
+                metrics.QUERIES.labels(backend_name).inc(len(more))
+                found = {**found, **await backend.query_all(more, self.settings.query_concurrency)}
         except errors.BackendUnavailable as error:
             self.last_errors[backend_name] = error.cause
             report.failed_backends.append(backend_name)
@@ -276,6 +282,22 @@ class EvaluationLoop:
         self._failing_since.pop(backend_name, None)
         metrics.LAST_SUCCESS.labels(backend_name).set(now.timestamp())
         return results.Results(found)
+
+    @staticmethod
+    def _follow_up(
+        refs: list[registry.ObjectRef],
+        plans: dict[registry.ObjectRef, _Work],
+        first: results.Results,
+    ) -> list[client.Query]:
+        """Each kind's second-round queries for its objects on one backend, each once."""
+        work: dict[int, tuple[Any, list[tuple[Any, Any]]]] = {}
+        for ref in refs:
+            evaluator, _, facts, planned = plans[ref]
+            work.setdefault(id(evaluator), (evaluator, []))[1].append((facts, planned))
+        more: list[client.Query] = []
+        for evaluator, items in work.values():
+            more.extend(evaluator.follow_up(items, first))
+        return list(dict.fromkeys(more))
 
     # -- per object -------------------------------------------------------------------------
 

@@ -22,6 +22,10 @@ class Results:
     def has(self, query: client.Query) -> bool:
         return query in self._answers
 
+    def every(self, query: client.Query) -> Sequence[client.Sample]:
+        """All series of `query`."""
+        return self._answers.get(query, ())
+
     def samples(self, query: client.Query, namespace: str, name: str) -> list[client.Sample]:
         """The series of `query` that belong to the SLO `namespace/name`."""
         index = self._by_object.get(query)

@@ -300,6 +300,12 @@ class SlaEvaluator:
             *sorted(group_labels),
         ]
 
+    def follow_up(
+        self, work: Sequence[tuple[SlaFacts, SlaPlan]], answers: results.Results
+    ) -> list[client.Query]:
+        """None: every interval is planned up front."""
+        return []
+
     def plan(self, facts: SlaFacts) -> SlaPlan:
         at = self._at
         spec = facts.spec

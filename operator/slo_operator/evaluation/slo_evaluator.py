@@ -9,7 +9,11 @@ per distinct window, not one per SLO (`rules.series` is the contract of the seri
 - whether the series reach back a whole window, one per window (`presence_query`), and, for young
   SLOs whose start is not known yet, where they start (`coverage_query`);
 - bad and total since a calendar period start, two per calendar
-  (`series.calendar_window_query`).
+  (`series.calendar_window_query`);
+- for windows summed from hourly tiles, how many tiles each SLO's sums read, one per window or
+  calendar (`tile_check_query`); only where one is missing (Prometheus was down over an hour
+  boundary), a second round sums the hours without a tile from their 1m points, one query per
+  window and slice length (`tile_repair_query`), added to the recorded sums.
 
 Each is wrapped in `max by (slo_namespace, slo, slo_threshold, <every groupBy label>)`, which
 drops the labels the evaluation does not read (service, user labels, the window).
@@ -203,6 +207,20 @@ def _split_sums(
     return totals, bads
 
 
+def _add_missing_hours(
+    samples: Sequence[client.Sample],
+    group_by: Sequence[str],
+    totals: dict[_Key, float],
+    bads: dict[tuple[_Key, str], float],
+) -> None:
+    """Add the hours summed from 1m points (`tile_repair_query`) to the tiles' sums."""
+    more_totals, more_bads = _split_sums(samples, group_by)
+    for key, value in more_totals.items():
+        totals[key] = totals.get(key, 0.0) + value
+    for bad_key, value in more_bads.items():
+        bads[bad_key] = bads.get(bad_key, 0.0) + value
+
+
 def _threshold(objective: slo.Objective) -> str:
     seconds = objective.threshold_seconds
     return "" if seconds is None else series.threshold_label(seconds)
@@ -228,6 +246,8 @@ class SloEvaluator:
         """(namespace, name, window) of young SLOs -> where their recorded sums start."""
         self._young_unknown: dict[str, set[tuple[str, str]]] = {}
         """Window -> young SLOs whose start the next cycle's coverage probe should find."""
+        self._repairs: dict[tuple[str, str], client.Query] = {}
+        """This cycle: (namespace, name) -> the query summing the hours its tiles miss."""
 
     def parse(self, body: Mapping[str, Any]) -> SloFacts | None:
         """Python-mode validation: the body came from the apiserver (or from `evaluate`'s own
@@ -257,10 +277,50 @@ class SloEvaluator:
             if keys
         }
         self._planner = Planner(at, self.shapes, group_labels, young)
+        self._repairs = {}
 
     def plan(self, facts: SloFacts) -> slo_queries.Plan:
         assert self._planner is not None, "begin() first"
         return self._planner.plan(facts)
+
+    def follow_up(
+        self, work: Sequence[tuple[SloFacts, slo_queries.Plan]], answers: results_module.Results
+    ) -> list[client.Query]:
+        """The hours whose tile is missing, for the SLOs the tile check found short: one query
+        per window (or calendar) and slice length, none when no tile is missing."""
+        assert self._planner is not None, "begin() first"
+        short: dict[tuple[int, float | None], list[SloFacts]] = {}
+        plans: dict[int, slo_queries.Plan] = {}
+        for facts, the_plan in work:
+            check, tiles = the_plan.tile_check, the_plan.tiles
+            if check is None or tiles is None or not answers.has(check):
+                continue
+            whole = the_plan.presence is not None and bool(
+                answers.samples(the_plan.presence, facts.namespace, facts.name)
+            )
+            found = answers.samples(check, facts.namespace, facts.name)
+            if slo_queries.missing_tiles(found, tiles, whole):
+                short.setdefault((id(the_plan), facts.slice_minutes), []).append(facts)
+                plans[id(the_plan)] = the_plan
+        queries: list[client.Query] = []
+        for (plan_id, slice_minutes), members in short.items():
+            the_plan = plans[plan_id]
+            assert the_plan.tiles is not None
+            duration = None if slice_minutes is None else common.format_duration(60 * slice_minutes)
+            query = client.Query(
+                slo_queries.tile_repair_query(
+                    the_plan.tile_labels,
+                    the_plan.tiles,
+                    [facts.name for facts in members],
+                    duration,
+                    self._planner.keep,
+                ),
+                the_plan.at,
+            )
+            queries.append(query)
+            for facts in members:
+                self._repairs[(facts.namespace, facts.name)] = query
+        return queries
 
     def forget(self, ref: registry.ObjectRef, uid: str) -> None:
         self._policy.pop(uid, None)
@@ -345,6 +405,9 @@ class SloEvaluator:
             totals, bads = self._calendar_sums(facts, the_plan, answers)
         if not any(total > 0 for total in totals.values()):
             return _no_data(facts)
+        repair = self._repairs.get((namespace, name))
+        if repair is not None and answers.has(repair):
+            _add_missing_hours(answers.samples(repair, namespace, name), group_by, totals, bads)
         return self.outcome(
             uid,
             status,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import math
 import re
 from collections.abc import Mapping, Sequence
 
@@ -54,10 +55,23 @@ class Plan:
     """How much earlier than reported the covered data may start: one coverage step, plus one
     tile for tiled windows (their sum first appears at the first hour boundary after the rules
     started)."""
+    tiles: series.TileSteps | None = None
+    """Tiled windows: the hour boundaries their sums read tiles at."""
+    tile_check: client.Query | None = None
+    """Tiled windows: per SLO, how many tiles were read and the first (`tile_check_query`)."""
+    tile_labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    """Labels selecting the tiles of this window's SLOs (their calendar, or none)."""
 
     @property
     def queries(self) -> tuple[client.Query, ...]:
-        optional = (self.sums, self.calendar_bad, self.calendar_total, self.presence, self.coverage)
+        optional = (
+            self.sums,
+            self.calendar_bad,
+            self.calendar_total,
+            self.presence,
+            self.coverage,
+            self.tile_check,
+        )
         return (*self.ratio_queries.values(), *(q for q in optional if q is not None))
 
 
@@ -121,6 +135,105 @@ def calendar_coverage_query(
     return query, step
 
 
+TILES_LABEL = "slo_tiles"
+"""Set by the tile check on each series: `read` (how many tiles) or `first` (the first's step)."""
+HOUR_RANGE = "59m59s999ms"
+"""The level-1 points of the hour ending at a boundary: (h - 1h, h] on every engine."""
+
+
+def _tiles_present(labels: Mapping[str, str], steps: series.TileSteps, names: str = "") -> str:
+    """1 per SLO at every step where its total tile was recorded (within the lookback)."""
+    matchers = _matchers(labels, names)
+    return (
+        f"(group by ({series.LABEL_NAMESPACE}, {series.LABEL_SLO}) "
+        f"({series.TOTAL_TILE}{{{matchers}}}{steps.offset}))"
+    )
+
+
+def _matchers(labels: Mapping[str, str], names: str = "", metric_regex: str = "") -> str:
+    found = [f"__name__=~{common.quote_promql_string(metric_regex)}"] if metric_regex else []
+    found += [f"{key}={common.quote_promql_string(value)}" for key, value in labels.items()]
+    if names:
+        found.append(f"{series.LABEL_SLO}=~{common.quote_promql_string(names)}")
+    return ",".join(found)
+
+
+def tile_check_query(labels: Mapping[str, str], steps: series.TileSteps) -> str:
+    """Per SLO whose tiles carry `labels`: how many of the window's tiles were read (`read`)
+    and the step of the first one (`first`). Two lookups per step and SLO.
+
+    A tile is read at each hour boundary from the rule group's last evaluation within the
+    lookback; when the evaluator (Prometheus) was down over a boundary, that step finds none,
+    and the hour before it is in no tile (docs/reliability.md)."""
+    present = _tiles_present(labels, steps)
+    read = f"count_over_time({steps.over(present)})"
+    first = f"min_over_time({steps.over(f'timestamp({present})')})"
+    return (
+        f'label_replace({read}, "{TILES_LABEL}", "read", "", "")'
+        f' or label_replace({first}, "{TILES_LABEL}", "first", "", "")'
+    )
+
+
+def missing_tiles(
+    samples: Sequence[client.Sample], steps: series.TileSteps, whole_window: bool
+) -> int:
+    """How many of an SLO's tiles are missing, from its `tile_check_query` samples: every step
+    when its series reach back a whole window, otherwise those since its first tile."""
+    read = first = None
+    for sample in samples:
+        if sample.labels.get(TILES_LABEL) == "read":
+            read = sample.value
+        elif sample.labels.get(TILES_LABEL) == "first":
+            first = sample.value
+    if read is None or first is None or math.isnan(read) or math.isnan(first):
+        return 0  # no tile at all: no data, nothing to repair
+    expected = steps.steps
+    if not whole_window:
+        expected = round((steps.anchor - first) / series.TILE_SECONDS) + 1
+    return max(0, expected - round(read))
+
+
+def tile_repair_query(
+    labels: Mapping[str, str],
+    steps: series.TileSteps,
+    names: Sequence[str],
+    slice_duration: str | None,
+    keep: str,
+) -> str:
+    """For the SLOs named: bad and total (told apart by `slo_sum`) of the hours whose tile was
+    not read, summed from the points the tiles are made of.
+
+    Occurrences: the level-1 points of the hour ending at the missing boundary, `(h - 1h, h]`,
+    exactly the points neither neighbouring tile holds. Timeslice methods: the slices starting
+    in `[h - 1h, h)`, as a tile recorded in the minute before `h` holds them. An hour without
+    points (Prometheus down all of it) adds nothing: it stays missing.
+    """
+    pattern = "|".join(re.escape(name) for name in sorted(set(names)))
+    hole = _tiles_present(labels, steps, pattern)
+    named = _matchers({}, pattern)
+    if slice_duration is None:
+        total = _matchers({}, pattern, "|".join(series.LEVEL1_TOTAL_NAMES))
+        bad = _matchers({}, pattern, "|".join(series.LEVEL1_BAD_NAMES))
+        hour_total = f"sum_over_time({{{total}}}[{HOUR_RANGE}]{steps.offset})"
+        hour_bad = f"sum_over_time({{{bad}}}[{HOUR_RANGE}]{steps.offset})"
+    else:
+        slices = f"{series.SLICE_ERROR}{{{named}}}[1h:{slice_duration}]"
+        # 1ms earlier: the steps h - 1h ... h - d, as the tile recorded just before h has them.
+        earlier = common.format_duration(steps.shift + 0.001)
+        hour_total = f"count_over_time({slices} offset {earlier})"
+        hour_bad = f"sum_over_time({slices} offset {earlier})"
+    on = f"on ({series.LABEL_NAMESPACE}, {series.LABEL_SLO})"
+
+    def missing_hours(hour: str) -> str:
+        return f"sum_over_time({steps.over(f'({hour} unless {on} {hole})')})"
+
+    return (
+        _tagged(missing_hours(hour_bad), keep, "bad")
+        + " or "
+        + _tagged(missing_hours(hour_total), keep, "total")
+    )
+
+
 _IDENTITY = (series.LABEL_NAMESPACE, series.LABEL_SLO, series.LABEL_THRESHOLD)
 
 
@@ -180,6 +293,12 @@ def _rolling_plan(
     step = coverage_step(window.seconds)
     start = series.window_end(window, at) - datetime.timedelta(seconds=window.seconds)
     precision = step + (series.TILE_SECONDS if window.tiled else 0)
+    tiles = tile_check = None
+    # Rolling SLOs' tiles carry no calendar (the matcher on an empty value selects them).
+    tile_labels = {series.LABEL_CALENDAR: ""}
+    if window.tiled:
+        tiles = series.rolling_tile_steps(window, at)
+        tile_check = client.Query(tile_check_query(tile_labels, tiles), at)
     return Plan(
         at,
         ratio_queries,
@@ -194,6 +313,9 @@ def _rolling_plan(
         window.label,
         f"{window.label} window",
         precision,
+        tiles,
+        tile_check,
+        tile_labels,
     )
 
 
@@ -218,8 +340,11 @@ def _calendar_plan(
     tiles_presence: client.Query | None = None
     tiles_coverage: client.Query | None = None
     tiles_step = 0
+    tile_labels = {series.LABEL_CALENDAR: label}
+    tile_check: client.Query | None = None
     if total is not None:
         tiles_presence = client.Query(calendar_presence_query(label, period_start), at)
+        tile_check = client.Query(tile_check_query(tile_labels, total.steps), at)
         if young:
             text, tiles_step = calendar_coverage_query(label, period_start, at, young)
             tiles_coverage = client.Query(text, at)
@@ -237,4 +362,7 @@ def _calendar_plan(
         label,
         f"{spec.calendar.period.value} period in {spec.calendar.time_zone}",
         tiles_step,
+        None if total is None else total.steps,
+        tile_check,
+        tile_labels,
     )

@@ -209,6 +209,52 @@ def error_ratio_query(window: str) -> str:
 
 
 @dataclasses.dataclass(frozen=True)
+class TileSteps:
+    """The hour boundaries at which a tiled window reads its tiles, fixed with `@`.
+
+    A subquery `(x)[span:1h] @ anchor` evaluates `x` at the `steps` hour boundaries ending at
+    `anchor`. Zones whose offset is not whole hours read the series `shift` seconds earlier than
+    the (epoch-aligned) steps, with an inner `offset`.
+    """
+
+    span: str
+    """Any range in ((steps-1)h, steps*h) picks exactly `steps` steps ending at the anchor, with
+    closed (Prometheus 2) and left-open (Prometheus 3) ranges alike."""
+    anchor: int
+    """The last step, in Unix seconds (the window end plus `shift`)."""
+    shift: int
+    steps: int
+
+    @property
+    def offset(self) -> str:
+        """The inner offset that moves a read from the steps back to the tile boundaries."""
+        return f" offset {common.format_duration(self.shift)}" if self.shift else ""
+
+    def over(self, inner: str) -> str:
+        """`inner` (a selector, or parenthesized) evaluated at every step: the argument of a
+        `*_over_time` function."""
+        return f"{inner}[{self.span}:1h] @ {self.anchor}"
+
+    def hour_ending(self, step: float) -> int:
+        """The end of the tile read at `step` (a step time, as `timestamp()` gives it)."""
+        return round(step) - self.shift
+
+
+def tile_steps(end: datetime.datetime, tiles: int) -> TileSteps:
+    """The steps of `tiles` hourly tiles ending at `end` (a tile boundary)."""
+    end_epoch = round(end.timestamp())
+    shift = -end_epoch % TILE_SECONDS
+    span = common.format_duration(tiles * TILE_SECONDS - TILE_SECONDS // 2)
+    return TileSteps(span=span, anchor=end_epoch + shift, shift=shift, steps=tiles)
+
+
+def rolling_tile_steps(window: FullWindow, evaluated_at: datetime.datetime) -> TileSteps:
+    """The steps of a tiled rolling window read at `evaluated_at`: the tiles its recorded sums
+    hold (`window_end`)."""
+    return tile_steps(window_end(window, evaluated_at), window.seconds // TILE_SECONDS)
+
+
+@dataclasses.dataclass(frozen=True)
 class CalendarQuery:
     """PromQL for a calendar SLO's bad or total sum since the period start, and what it covers."""
 
@@ -220,6 +266,20 @@ class CalendarQuery:
     """The end of the last whole hour tile since the period start."""
     tiles: int
     """Number of hourly tiles summed."""
+    steps: TileSteps
+    """Where the tiles are read."""
+
+
+def calendar_tile_steps(
+    period_start: datetime.datetime, evaluated_at: datetime.datetime
+) -> TileSteps | None:
+    """The whole hour tiles between `period_start` and `evaluated_at`; None in the period's
+    first hour, when no tile is complete."""
+    elapsed = (evaluated_at - period_start).total_seconds()
+    tiles = math.floor(elapsed / TILE_SECONDS)
+    if tiles < 1:
+        return None
+    return tile_steps(period_start + datetime.timedelta(seconds=tiles * TILE_SECONDS), tiles)
 
 
 def calendar_window_query(
@@ -237,17 +297,13 @@ def calendar_window_query(
     """
     if metric not in (BAD_TILE, TOTAL_TILE):
         raise ValueError(f"calendar windows are summed from {BAD_TILE} or {TOTAL_TILE}")
-    elapsed = (evaluated_at - period_start).total_seconds()
-    tiles = math.floor(elapsed / TILE_SECONDS)
-    if tiles < 1:
+    steps = calendar_tile_steps(period_start, evaluated_at)
+    if steps is None:
         return None
-    end = period_start + datetime.timedelta(seconds=tiles * TILE_SECONDS)
-    end_epoch = round(end.timestamp())
-    shift = -end_epoch % TILE_SECONDS
     series = selector(metric, {LABEL_CALENDAR: calendar_label(calendar)})
-    inner = f"({series} offset {common.format_duration(shift)})" if shift else series
-    # Any range in ((tiles-1)h, tiles*h) picks exactly `tiles` steps ending at the anchor, with
-    # closed (Prometheus 2) and left-open (Prometheus 3) ranges alike.
-    span = common.format_duration(tiles * TILE_SECONDS - TILE_SECONDS // 2)
-    query = f"sum_over_time({inner}[{span}:1h] @ {end_epoch + shift})"
-    return CalendarQuery(query=query, window_start=period_start, window_end=end, tiles=tiles)
+    inner = f"({series}{steps.offset})" if steps.shift else series
+    query = f"sum_over_time({steps.over(inner)})"
+    end = period_start + datetime.timedelta(seconds=steps.steps * TILE_SECONDS)
+    return CalendarQuery(
+        query=query, window_start=period_start, window_end=end, tiles=steps.steps, steps=steps
+    )
