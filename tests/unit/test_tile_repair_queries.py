@@ -10,7 +10,7 @@ import datetime
 
 from slo_operator.api import slo
 from slo_operator.backends import client
-from slo_operator.evaluation import results, slo_evaluator, slo_queries
+from slo_operator.evaluation import registry, results, slo_evaluator, slo_queries
 from slo_operator.rules import series
 from support import promql_reads, slo_factory
 
@@ -69,20 +69,28 @@ def _check(read: float | None, first: float | None) -> list[client.Sample]:
     return found
 
 
-def test_missing_tiles_counts_every_step_of_a_whole_window_and_since_the_first_of_a_young_one() -> (
+def test_tiles_expected_are_every_step_of_a_whole_window_and_those_since_a_young_ones_first() -> (
     None
 ):
     steps = series.TileSteps(span="6d23h30m", anchor=HOUR_END, shift=0, steps=168)
-    assert slo_queries.missing_tiles(_check(168, HOUR_END - 167 * 3600), steps, True) == 0
-    assert slo_queries.missing_tiles(_check(167, HOUR_END - 167 * 3600), steps, True) == 1
+    first = HOUR_END - 167 * 3600
+    assert slo_queries.tiles_expected(_check(168, first), steps, True) == (168, 168)
+    assert slo_queries.tiles_expected(_check(167, first), steps, True) == (167, 168)
     # The first step missing too: only a whole window knows it was expected.
-    assert slo_queries.missing_tiles(_check(166, HOUR_END - 166 * 3600), steps, True) == 2
+    assert slo_queries.tiles_expected(_check(166, first + 3600), steps, True) == (166, 168)
     young_first = HOUR_END - 29 * 3600
-    assert slo_queries.missing_tiles(_check(30, young_first), steps, False) == 0
-    assert slo_queries.missing_tiles(_check(29, young_first), steps, False) == 1
+    assert slo_queries.tiles_expected(_check(30, young_first), steps, False) == (30, 30)
+    assert slo_queries.tiles_expected(_check(29, young_first), steps, False) == (29, 30)
     # No tile at all: nothing to repair (no data).
-    assert slo_queries.missing_tiles(_check(None, None), steps, False) == 0
-    assert slo_queries.missing_tiles(_check(float("nan"), float("nan")), steps, True) == 0
+    assert slo_queries.tiles_expected(_check(None, None), steps, False) == (0, 0)
+    assert slo_queries.tiles_expected(_check(float("nan"), float("nan")), steps, True) == (0, 0)
+
+
+def test_the_last_steps_end_at_the_same_anchor() -> None:
+    steps = series.TileSteps(span="6d23h30m", anchor=HOUR_END, shift=0, steps=168)
+    assert steps.last(30) == series.TileSteps(span="1d5h30m", anchor=HOUR_END, shift=0, steps=30)
+    assert steps.last(500) == steps
+    assert steps.last(0).steps == 1
 
 
 def test_the_repair_sums_level1_points_of_the_hours_without_a_tile() -> None:
@@ -130,7 +138,7 @@ def _evaluator(
 
 def _answers(
     work: list[tuple[slo_evaluator.SloFacts, slo_queries.Plan]], read: dict[str, float]
-) -> results.Results:
+) -> dict[client.Query, list[client.Sample]]:
     found: dict[client.Query, list[client.Sample]] = {}
     for facts, plan in work:
         assert plan.tile_check is not None and plan.presence is not None
@@ -139,20 +147,81 @@ def _answers(
         check = found.setdefault(plan.tile_check, [])
         for tag, value in (("read", read[facts.name]), ("first", HOUR_END - 167 * 3600)):
             check.append(client.Sample({**identity, slo_queries.TILES_LABEL: tag}, value))
-    return results.Results(found)
+    return found
+
+
+def _entry(name: str) -> registry.Entry:
+    ref = registry.ObjectRef(slo_evaluator.KIND, "shop", name)
+    return registry.Entry(ref, {"metadata": {"name": name, "namespace": "shop", "uid": name}})
 
 
 def test_no_second_round_when_every_tile_was_read() -> None:
     evaluator, work = _evaluator([_slo("a"), _slo("b", "30d")])
-    assert evaluator.follow_up(work, _answers(work, {"a": 168, "b": 720})) == []
+    assert evaluator.follow_up(work, results.Results(_answers(work, {"a": 168, "b": 720}))) == []
 
 
 def test_one_repair_per_window_and_slice_length_for_the_slos_short_of_tiles() -> None:
     sliced = _slo("c", budgetingMethod="Timeslices", timeslice={"duration": "5m", "target": 95})
     evaluator, work = _evaluator([_slo("a"), _slo("b"), sliced, _slo("d", "30d")])
-    found = evaluator.follow_up(work, _answers(work, {"a": 167, "b": 168, "c": 167, "d": 720}))
+    read = {"a": 167, "b": 168, "c": 167, "d": 720}
+    found = evaluator.follow_up(work, results.Results(_answers(work, read)))
     assert len(found) == 2
     events, slices = found
     assert 'slo=~"a"' in events.promql and series.SLICE_ERROR not in events.promql
     assert 'slo=~"c"' in slices.promql and "[1h:5m]" in slices.promql
     assert all(query.at == AT for query in found)
+
+
+def test_a_young_slo_is_repaired_from_its_first_tile_on() -> None:
+    evaluator, work = _evaluator([_slo("a")])
+    [(_, plan)] = work
+    assert plan.tile_check is not None and plan.presence is not None
+    identity = {series.LABEL_NAMESPACE: "shop", series.LABEL_SLO: "a"}
+    answers = results.Results(
+        {
+            plan.presence: [],
+            plan.tile_check: [
+                client.Sample({**identity, slo_queries.TILES_LABEL: "read"}, 29),
+                client.Sample({**identity, slo_queries.TILES_LABEL: "first"}, HOUR_END - 29 * 3600),
+            ],
+        }
+    )
+    [repair] = evaluator.follow_up(work, answers)
+    assert f"[1d5h30m:1h] @ {HOUR_END}" in repair.promql
+
+
+def test_the_tile_check_is_sent_once_per_hour_and_when_an_slo_appears() -> None:
+    evaluator, work = _evaluator([_slo("a")])
+    [(facts, plan)] = work
+    assert plan.tile_check is not None
+    answers = _answers(work, {"a": 167})
+    [repair] = evaluator.follow_up(work, results.Results(answers))
+    identity = {series.LABEL_NAMESPACE: "shop", series.LABEL_SLO: "a"}
+    hour = [
+        client.Sample({**identity, slo_queries.SUM_LABEL: "total"}, 100),
+        client.Sample({**identity, slo_queries.SUM_LABEL: "bad"}, 1),
+    ]
+    sums = [
+        client.Sample({**identity, slo_queries.SUM_LABEL: "total"}, 1000),
+        client.Sample({**identity, slo_queries.SUM_LABEL: "bad"}, 9),
+    ]
+    assert plan.sums is not None
+    found = results.Results({**answers, repair: hour, plan.sums: sums})
+    entry = _entry("a")
+    outcome = evaluator.evaluate(entry, facts, plan, found)
+    assert outcome.primary is not None
+    assert outcome.primary.sli == 100 * (1 - 10 / 1100)
+    # Later in the same hour: no check, no repair, the hour remembered.
+    later = AT + datetime.timedelta(minutes=30)
+    evaluator.begin(later, [facts])
+    plan = evaluator.plan(facts)
+    assert plan.tile_check is None
+    assert evaluator.follow_up([(facts, plan)], results.Results({plan.sums: sums})) == []
+    outcome = evaluator.evaluate(entry, facts, plan, results.Results({plan.sums: sums}))
+    assert outcome.primary is not None and outcome.primary.sli == 100 * (1 - 10 / 1100)
+    # A new SLO of the window, or the next hour: checked again.
+    other = evaluator.facts(_slo("b"))
+    evaluator.begin(later, [facts, other])
+    assert evaluator.plan(facts).tile_check is not None
+    evaluator.begin(AT + datetime.timedelta(hours=1), [facts])
+    assert evaluator.plan(facts).tile_check is not None

@@ -131,6 +131,9 @@ class Planner:
     `group_labels` is the union of every SLO's `groupBy`: queries keep only those labels and the
     identity labels (`max by (...)`), so a batch of 100,000 series does not carry each series'
     service and user labels back to the operator.
+
+    The tile check of a tiled window is sent only while one of its SLOs has no answer for the
+    window's current tiles (`tiles_read`): once an hour, and when an SLO appears.
     """
 
     def __init__(
@@ -139,6 +142,8 @@ class Planner:
         shapes: Mapping[tuple[str | None, slo.Calendar | None], slo.ServiceLevelObjectiveSpec],
         group_labels: Sequence[str] = (),
         young: Mapping[str, Sequence[str]] | None = None,
+        facts: Sequence[SloFacts] = (),
+        tiles_read: Mapping[tuple[str, str], tuple[str, int]] | None = None,
     ) -> None:
         self.at = at
         self.shapes = shapes
@@ -147,13 +152,29 @@ class Planner:
         self.young = young or {}
         """Window -> names of young SLOs whose start is still to be found."""
         self._plans: dict[tuple[str | None, slo.Calendar | None], slo_queries.Plan] = {}
+        full: dict[tuple[str | None, slo.Calendar | None], slo_queries.Plan] = {}
+        read = tiles_read or {}
+        for item in facts:
+            plan = full.get(item.shape)
+            if plan is None:
+                plan = full[item.shape] = self._full(item)
+            if plan.tiles is None or item.shape in self._plans:
+                continue
+            if read.get((item.namespace, item.name)) != (item.coverage_key, plan.tiles.anchor):
+                self._plans[item.shape] = plan  # with its tile check
+        for shape, plan in full.items():
+            self._plans.setdefault(shape, dataclasses.replace(plan, tile_check=None))
+
+    def _full(self, facts: SloFacts) -> slo_queries.Plan:
+        spec = self.shapes[facts.shape]
+        young = self.young.get(facts.coverage_key, ())
+        return slo_queries.plan(spec, self.at, self.keep, young)
 
     def plan(self, facts: SloFacts) -> slo_queries.Plan:
         found = self._plans.get(facts.shape)
         if found is None:
-            spec = self.shapes[facts.shape]
-            young = self.young.get(facts.coverage_key, ())
-            found = self._plans[facts.shape] = slo_queries.plan(spec, self.at, self.keep, young)
+            found = dataclasses.replace(self._full(facts), tile_check=None)
+            self._plans[facts.shape] = found
         return found
 
 
@@ -248,6 +269,9 @@ class SloEvaluator:
         """Window -> young SLOs whose start the next cycle's coverage probe should find."""
         self._repairs: dict[tuple[str, str], client.Query] = {}
         """This cycle: (namespace, name) -> the query summing the hours its tiles miss."""
+        self._tiles_read: dict[tuple[str, str], tuple[str, int, tuple[client.Sample, ...]]] = {}
+        """(namespace, name) -> the window (or calendar) and tile anchor of its last answered
+        tile check, and the sums of the hours its tiles missed then (none when none did)."""
 
     def parse(self, body: Mapping[str, Any]) -> SloFacts | None:
         """Python-mode validation: the body came from the apiserver (or from `evaluate`'s own
@@ -276,7 +300,8 @@ class SloEvaluator:
             for window, keys in self._young_unknown.items()
             if keys
         }
-        self._planner = Planner(at, self.shapes, group_labels, young)
+        tiles_read = {key: value[:2] for key, value in self._tiles_read.items()}
+        self._planner = Planner(at, self.shapes, group_labels, young, facts, tiles_read)
         self._repairs = {}
 
     def plan(self, facts: SloFacts) -> slo_queries.Plan:
@@ -289,7 +314,7 @@ class SloEvaluator:
         """The hours whose tile is missing, for the SLOs the tile check found short: one query
         per window (or calendar) and slice length, none when no tile is missing."""
         assert self._planner is not None, "begin() first"
-        short: dict[tuple[int, float | None], list[SloFacts]] = {}
+        short: dict[tuple[int, float | None, int], list[SloFacts]] = {}
         plans: dict[int, slo_queries.Plan] = {}
         for facts, the_plan in work:
             check, tiles = the_plan.tile_check, the_plan.tiles
@@ -299,18 +324,19 @@ class SloEvaluator:
                 answers.samples(the_plan.presence, facts.namespace, facts.name)
             )
             found = answers.samples(check, facts.namespace, facts.name)
-            if slo_queries.missing_tiles(found, tiles, whole):
-                short.setdefault((id(the_plan), facts.slice_minutes), []).append(facts)
+            read, expected = slo_queries.tiles_expected(found, tiles, whole)
+            if read < expected:
+                short.setdefault((id(the_plan), facts.slice_minutes, expected), []).append(facts)
                 plans[id(the_plan)] = the_plan
         queries: list[client.Query] = []
-        for (plan_id, slice_minutes), members in short.items():
+        for (plan_id, slice_minutes, expected), members in short.items():
             the_plan = plans[plan_id]
             assert the_plan.tiles is not None
             duration = None if slice_minutes is None else common.format_duration(60 * slice_minutes)
             query = client.Query(
                 slo_queries.tile_repair_query(
                     the_plan.tile_labels,
-                    the_plan.tiles,
+                    the_plan.tiles.last(expected),
                     [facts.name for facts in members],
                     duration,
                     self._planner.keep,
@@ -324,6 +350,7 @@ class SloEvaluator:
 
     def forget(self, ref: registry.ObjectRef, uid: str) -> None:
         self._policy.pop(uid, None)
+        self._tiles_read.pop((ref.namespace, ref.name), None)
         for key in [k for k in self._first_recorded_at if k[:2] == (ref.namespace, ref.name)]:
             del self._first_recorded_at[key]
         for keys in self._young_unknown.values():
@@ -403,11 +430,11 @@ class SloEvaluator:
             totals, bads = _split_sums(answers.samples(the_plan.sums, namespace, name), group_by)
         else:
             totals, bads = self._calendar_sums(facts, the_plan, answers)
+        missing_hours = self._missing_hours(facts, the_plan, answers)
         if not any(total > 0 for total in totals.values()):
             return _no_data(facts)
-        repair = self._repairs.get((namespace, name))
-        if repair is not None and answers.has(repair):
-            _add_missing_hours(answers.samples(repair, namespace, name), group_by, totals, bads)
+        if missing_hours:
+            _add_missing_hours(missing_hours, group_by, totals, bads)
         return self.outcome(
             uid,
             status,
@@ -535,6 +562,27 @@ class SloEvaluator:
         else:
             pending.discard(key[:2])
         return True
+
+    def _missing_hours(
+        self, facts: SloFacts, the_plan: slo_queries.Plan, answers: results_module.Results
+    ) -> tuple[client.Sample, ...]:
+        """The sums of the hours without a tile in the window's current tiles: from this
+        cycle's tile check and repair, or remembered from the check of this hour."""
+        tiles = the_plan.tiles
+        if tiles is None:
+            return ()
+        key = (facts.namespace, facts.name)
+        check, repair = the_plan.tile_check, self._repairs.get(key)
+        if check is not None and answers.has(check):
+            if repair is None:
+                self._tiles_read[key] = (facts.coverage_key, tiles.anchor, ())
+            elif answers.has(repair):
+                found = tuple(answers.samples(repair, facts.namespace, facts.name))
+                self._tiles_read[key] = (facts.coverage_key, tiles.anchor, found)
+        remembered = self._tiles_read.get(key)
+        if remembered is None or remembered[:2] != (facts.coverage_key, tiles.anchor):
+            return ()
+        return remembered[2]
 
     def _calendar_sums(
         self, facts: SloFacts, the_plan: slo_queries.Plan, answers: results_module.Results

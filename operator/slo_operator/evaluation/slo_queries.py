@@ -174,11 +174,12 @@ def tile_check_query(labels: Mapping[str, str], steps: series.TileSteps) -> str:
     )
 
 
-def missing_tiles(
+def tiles_expected(
     samples: Sequence[client.Sample], steps: series.TileSteps, whole_window: bool
-) -> int:
-    """How many of an SLO's tiles are missing, from its `tile_check_query` samples: every step
-    when its series reach back a whole window, otherwise those since its first tile."""
+) -> tuple[int, int]:
+    """(tiles read, tiles expected) of one SLO from its `tile_check_query` samples: every step
+    when its series reach back a whole window, otherwise the steps since its first tile; (0, 0)
+    without any tile (no data: nothing to repair)."""
     read = first = None
     for sample in samples:
         if sample.labels.get(TILES_LABEL) == "read":
@@ -186,11 +187,11 @@ def missing_tiles(
         elif sample.labels.get(TILES_LABEL) == "first":
             first = sample.value
     if read is None or first is None or math.isnan(read) or math.isnan(first):
-        return 0  # no tile at all: no data, nothing to repair
-    expected = steps.steps
-    if not whole_window:
-        expected = round((steps.anchor - first) / series.TILE_SECONDS) + 1
-    return max(0, expected - round(read))
+        return 0, 0
+    if whole_window:
+        return round(read), steps.steps
+    since_first = round((steps.anchor - first) / series.TILE_SECONDS) + 1
+    return round(read), max(0, min(since_first, steps.steps))
 
 
 def tile_repair_query(
@@ -201,7 +202,8 @@ def tile_repair_query(
     keep: str,
 ) -> str:
     """For the SLOs named: bad and total (told apart by `slo_sum`) of the hours whose tile was
-    not read, summed from the points the tiles are made of.
+    not read at `steps`, summed from the points the tiles are made of. For young SLOs, `steps`
+    start at their first tile: the hours before hold no tile of theirs by design.
 
     Occurrences: the level-1 points of the hour ending at the missing boundary, `(h - 1h, h]`,
     exactly the points neither neighbouring tile holds. Timeslice methods: the slices starting

@@ -235,9 +235,11 @@ class TileSteps:
         `*_over_time` function."""
         return f"{inner}[{self.span}:1h] @ {self.anchor}"
 
-    def hour_ending(self, step: float) -> int:
-        """The end of the tile read at `step` (a step time, as `timestamp()` gives it)."""
-        return round(step) - self.shift
+    def last(self, steps: int) -> TileSteps:
+        """The last `steps` of these steps (at least one)."""
+        steps = max(1, min(steps, self.steps))
+        span = common.format_duration(steps * TILE_SECONDS - TILE_SECONDS // 2)
+        return dataclasses.replace(self, span=span, steps=steps)
 
 
 def tile_steps(end: datetime.datetime, tiles: int) -> TileSteps:
