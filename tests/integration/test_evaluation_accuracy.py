@@ -227,6 +227,41 @@ def test_rolling_7d_from_hourly_tiles_per_objective_and_group(
     assert status["groups"][0]["labels"] == {"tenant": "globex"}
 
 
+def test_the_sum_of_hours_without_a_tile_equals_the_tiles_on_every_engine(evaluated: Any) -> None:
+    """The query that stands in for hours without a tile (Prometheus down at the hour's end,
+    tests/faults/test_scrape_gap.py) sums the same points as the tiles: asked to stand in for
+    every hour of the 7d window (tiles matched by a calendar nobody has), it gives the recorded
+    7d sums, per tenant, on every engine."""
+    from slo_operator.evaluation import slo_queries
+    from slo_operator.rules import series
+
+    _, server = evaluated
+    [checkout] = [
+        validation.parse_resource(b) for b in SLOS if b["metadata"]["name"] == "checkout-7d"
+    ]
+    plan = slo_queries.plan(checkout.spec, AT)  # type: ignore[union-attr]
+    assert plan.tiles is not None and plan.tiles.steps == 168 and plan.sums is not None
+    keep = slo_queries.keep_labels(["tenant"])
+    nobody = {series.LABEL_CALENDAR: "nobody's"}
+    repair = slo_queries.tile_repair_query(nobody, plan.tiles, ["checkout-7d"], None, keep)
+
+    def by_sum(expr: str) -> dict[tuple[str, str], float]:
+        return {
+            (found.labels["tenant"], found.labels[slo_queries.SUM_LABEL]): found.value
+            for found in server.query(expr, AT.timestamp())
+            if found.labels[series.LABEL_SLO] == "checkout-7d"
+        }
+
+    tiles = by_sum(plan.sums.promql)
+    assert len(tiles) == 6
+    assert by_sum(repair) == tiles
+    # The tiles themselves read at every step: nothing stands in.
+    tiled = {series.LABEL_CALENDAR: ""}
+    assert (
+        by_sum(slo_queries.tile_repair_query(tiled, plan.tiles, ["checkout-7d"], None, keep)) == {}
+    )
+
+
 def test_calendar_week_in_berlin(evaluated: Any, synthetic_data: synthetic.SyntheticData) -> None:
     statuses, _ = evaluated
     status = statuses["checkout-week"]
