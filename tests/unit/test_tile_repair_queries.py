@@ -219,9 +219,17 @@ def test_the_tile_check_is_sent_once_per_hour_and_when_an_slo_appears() -> None:
     assert evaluator.follow_up([(facts, plan)], results.Results({plan.sums: sums})) == []
     outcome = evaluator.evaluate(entry, facts, plan, results.Results({plan.sums: sums}))
     assert outcome.primary is not None and outcome.primary.sli == 100 * (1 - 10 / 1100)
-    # A new SLO of the window, or the next hour: checked again.
+    # A new SLO of the window: checked alone; its answer leaves the first one's hour as it was.
     other = evaluator.facts(_slo("b"))
     evaluator.begin(later, [facts, other])
-    assert evaluator.plan(facts).tile_check is not None
-    evaluator.begin(AT + datetime.timedelta(hours=1), [facts])
-    assert evaluator.plan(facts).tile_check is not None
+    plan = evaluator.plan(facts)
+    assert plan.tile_check is not None and 'slo=~"b"' in plan.tile_check.promql
+    assert plan.checks_tiles_of("b") and not plan.checks_tiles_of("a")
+    found = results.Results({**_answers([(other, plan)], {"b": 168}), plan.sums: sums})
+    assert evaluator.follow_up([(facts, plan), (other, plan)], found) == []
+    outcome = evaluator.evaluate(entry, facts, plan, found)
+    assert outcome.primary is not None and outcome.primary.sli == 100 * (1 - 10 / 1100)
+    # The next hour: all of them again.
+    evaluator.begin(AT + datetime.timedelta(hours=1), [facts, other])
+    plan = evaluator.plan(facts)
+    assert plan.tile_check is not None and plan.tile_check_names is None

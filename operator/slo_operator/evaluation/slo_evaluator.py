@@ -133,7 +133,8 @@ class Planner:
     service and user labels back to the operator.
 
     The tile check of a tiled window is sent only while one of its SLOs has no answer for the
-    window's current tiles (`tiles_read`): once an hour, and when an SLO appears.
+    window's current tiles (`tiles_read`): once an hour for all of them, and when an SLO
+    appears for the new ones (up to `COVERAGE_BATCH` named; more: all).
     """
 
     def __init__(
@@ -153,17 +154,26 @@ class Planner:
         """Window -> names of young SLOs whose start is still to be found."""
         self._plans: dict[tuple[str | None, slo.Calendar | None], slo_queries.Plan] = {}
         full: dict[tuple[str | None, slo.Calendar | None], slo_queries.Plan] = {}
+        members: dict[tuple[str | None, slo.Calendar | None], int] = {}
+        unread: dict[tuple[str | None, slo.Calendar | None], set[str]] = {}
         read = tiles_read or {}
         for item in facts:
             plan = full.get(item.shape)
             if plan is None:
                 plan = full[item.shape] = self._full(item)
-            if plan.tiles is None or item.shape in self._plans:
+            if plan.tiles is None:
                 continue
+            members[item.shape] = members.get(item.shape, 0) + 1
             if read.get((item.namespace, item.name)) != (item.coverage_key, plan.tiles.anchor):
-                self._plans[item.shape] = plan  # with its tile check
-        for shape, plan in full.items():
-            self._plans.setdefault(shape, dataclasses.replace(plan, tile_check=None))
+                unread.setdefault(item.shape, set()).add(item.name)
+        for shape, whole in full.items():
+            names = unread.get(shape)
+            if not names:
+                self._plans[shape] = dataclasses.replace(whole, tile_check=None)
+            elif len(names) < members[shape] and len(names) <= COVERAGE_BATCH:
+                self._plans[shape] = whole.checking(sorted(names))
+            else:
+                self._plans[shape] = whole
 
     def _full(self, facts: SloFacts) -> slo_queries.Plan:
         spec = self.shapes[facts.shape]
@@ -319,6 +329,8 @@ class SloEvaluator:
         for facts, the_plan in work:
             check, tiles = the_plan.tile_check, the_plan.tiles
             if check is None or tiles is None or not answers.has(check):
+                continue
+            if not the_plan.checks_tiles_of(facts.name):
                 continue
             whole = the_plan.presence is not None and bool(
                 answers.samples(the_plan.presence, facts.namespace, facts.name)
@@ -573,7 +585,7 @@ class SloEvaluator:
             return ()
         key = (facts.namespace, facts.name)
         check, repair = the_plan.tile_check, self._repairs.get(key)
-        if check is not None and answers.has(check):
+        if check is not None and answers.has(check) and the_plan.checks_tiles_of(facts.name):
             if repair is None:
                 self._tiles_read[key] = (facts.coverage_key, tiles.anchor, ())
             elif answers.has(repair):

@@ -61,6 +61,21 @@ class Plan:
     """Tiled windows: per SLO, how many tiles were read and the first (`tile_check_query`)."""
     tile_labels: Mapping[str, str] = dataclasses.field(default_factory=dict)
     """Labels selecting the tiles of this window's SLOs (their calendar, or none)."""
+    tile_check_names: frozenset[str] | None = None
+    """The SLOs `tile_check` asks about; None: all of the window's."""
+
+    def checks_tiles_of(self, name: str) -> bool:
+        """Whether this plan's tile check answers for the SLO `name`."""
+        if self.tile_check is None:
+            return False
+        return self.tile_check_names is None or name in self.tile_check_names
+
+    def checking(self, names: Sequence[str]) -> Plan:
+        """The same plan with its tile check narrowed to `names`."""
+        if self.tiles is None or self.tile_check is None:
+            return self
+        query = client.Query(tile_check_query(self.tile_labels, self.tiles, names), self.at)
+        return dataclasses.replace(self, tile_check=query, tile_check_names=frozenset(names))
 
     @property
     def queries(self) -> tuple[client.Query, ...]:
@@ -101,8 +116,13 @@ def coverage_query(window_label: str, window_seconds: int, names: Sequence[str])
     )
 
 
+def _pattern(names: Sequence[str]) -> str:
+    """A regex matching exactly these SLO names."""
+    return "|".join(re.escape(name) for name in sorted(set(names)))
+
+
 def _named(metric: str, labels: Mapping[str, str], names: Sequence[str]) -> str:
-    pattern = "|".join(re.escape(name) for name in sorted(set(names)))
+    pattern = _pattern(names)
     matchers = [f"{key}={common.quote_promql_string(value)}" for key, value in labels.items()]
     matchers.append(f"{series.LABEL_SLO}=~{common.quote_promql_string(pattern)}")
     return f"{metric}{{{','.join(matchers)}}}"
@@ -158,14 +178,17 @@ def _matchers(labels: Mapping[str, str], names: str = "", metric_regex: str = ""
     return ",".join(found)
 
 
-def tile_check_query(labels: Mapping[str, str], steps: series.TileSteps) -> str:
+def tile_check_query(
+    labels: Mapping[str, str], steps: series.TileSteps, names: Sequence[str] = ()
+) -> str:
     """Per SLO whose tiles carry `labels`: how many of the window's tiles were read (`read`)
-    and the step of the first one (`first`). Two lookups per step and SLO.
+    and the step of the first one (`first`); only the SLOs named, if any. Two lookups per step
+    and SLO.
 
     A tile is read at each hour boundary from the rule group's last evaluation within the
     lookback; when the evaluator (Prometheus) was down over a boundary, that step finds none,
     and the hour before it is in no tile (docs/reliability.md)."""
-    present = _tiles_present(labels, steps)
+    present = _tiles_present(labels, steps, _pattern(names) if names else "")
     read = f"count_over_time({steps.over(present)})"
     first = f"min_over_time({steps.over(f'timestamp({present})')})"
     return (
@@ -210,7 +233,7 @@ def tile_repair_query(
     in `[h - 1h, h)`, as a tile recorded in the minute before `h` holds them. An hour without
     points (Prometheus down all of it) adds nothing: it stays missing.
     """
-    pattern = "|".join(re.escape(name) for name in sorted(set(names)))
+    pattern = _pattern(names)
     hole = _tiles_present(labels, steps, pattern)
     named = _matchers({}, pattern)
     if slice_duration is None:
