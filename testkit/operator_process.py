@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -23,6 +24,20 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+_PRELOADED = """\
+import json, os, pathlib, sys, time
+from slo_operator import cli
+from slo_operator.kube import operator
+go = pathlib.Path(sys.argv[1])
+while not go.exists():
+    time.sleep(0.01)
+os.environ.update(json.loads(go.read_text()))
+sys.exit(cli.main(sys.argv[2:]))
+"""
+"""`slo-operator run` with its modules imported ahead, waiting for the file that says go (and
+holds environment variables to add): what `OperatorProcess.preload` runs."""
 
 
 class OperatorProcess:
@@ -62,13 +77,34 @@ class OperatorProcess:
             ]
         self.environ = {**os.environ, **(env or {}), "KUBECONFIG": str(kubeconfig)}
         self.process: subprocess.Popen[bytes] | None = None
+        self._go: Path | None = None
 
-    def start(self, timeout: float = 30.0) -> None:
-        executable = shutil.which("slo-operator", path=str(Path(sys.executable).parent))
-        command = [executable] if executable else [sys.executable, "-m", "slo_operator.cli"]
+    def preload(self) -> None:
+        """Spawns the process and imports the operator's modules, but runs nothing until
+        `start()`: for tests that start the operator many times in a row (the imports of the
+        next one overlap the life of the current one)."""
+        self._go = self.log_dir / f"go-{self.metrics_port}"
         self.process = processes.spawn(
-            [*command, "run", *self.args], self.log_path, env=self.environ
+            [sys.executable, "-c", _PRELOADED, str(self._go), "run", *self.args],
+            self.log_path,
+            env=self.environ,
         )
+
+    def start(self, timeout: float = 30.0, env: Mapping[str, str] | None = None) -> None:
+        """Runs the operator (a preloaded one is told to go, with `env` added to its
+        environment) and waits until it reports healthy."""
+        if self._go is not None and self.process is not None:
+            ready = self._go.with_suffix(".json")
+            ready.write_text(json.dumps(dict(env or {})))
+            ready.rename(self._go)
+        else:
+            executable = shutil.which("slo-operator", path=str(Path(sys.executable).parent))
+            command = [executable] if executable else [sys.executable, "-m", "slo_operator.cli"]
+            self.process = processes.spawn(
+                [*command, "run", *self.args],
+                self.log_path,
+                env={**self.environ, **(env or {})},
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -80,7 +80,11 @@ SLO_STATUS = status.ServiceLevelObjectiveStatus(
             error_budget_remaining="1234 events",
         )
     ],
-    policy=status.PolicyStatus(active_steps=["slow-down"], since=_NOW),
+    policy=status.PolicyStatus(
+        active_steps=["slow-down"],
+        since=_NOW,
+        unannounced=[status.PolicyAnnouncement(step="slow-down", at=_NOW)],
+    ),
     groups=[
         status.GroupStatus(
             labels={"tenant": "globex"},

@@ -17,7 +17,7 @@ import pytest
 from slo_operator import errors
 from slo_operator.api import conditions, status
 from slo_operator.backends import backend_config, client
-from slo_operator.evaluation import loop, metrics, registry
+from slo_operator.evaluation import loop, metrics, policy_actions, registry
 from support import merge_patch
 
 T0 = datetime.datetime(2026, 11, 27, 10, 0, tzinfo=datetime.UTC)
@@ -371,9 +371,66 @@ def test_a_policy_step_is_announced_only_after_its_crossing_is_recorded() -> Non
     assert harness.writer.events == []
     harness.writer.patch_status = recorded_patch  # type: ignore[method-assign]
     harness.cycle(T0 + datetime.timedelta(minutes=1))
-    assert order == ["patch failed", "patch", "event"]
+    # Recorded (as unannounced), announced, then the announcement recorded.
+    assert order == ["patch failed", "patch", "event", "patch"]
     assert [reason for reason, _ in harness.writer.events] == ["ErrorBudgetPolicy"]
-    assert harness.status("a")["policy"]["activeSteps"] == ["slow-down"]
+    assert harness.status("a")["policy"] == {
+        "activeSteps": ["slow-down"],
+        "since": "2026-11-27T10:01:00Z",
+    }
+
+
+def test_a_step_recorded_but_not_announced_is_announced_once_after_a_restart() -> None:
+    """An operator killed between the status write that records a crossing and its actions:
+    the next process announces the step (with the crossing's time, so a webhook carries the
+    same idempotencyKey), records that, and announces nothing more."""
+    harness = Harness(body("a", errorBudgetPolicy=POLICY))
+    harness.backend.total["a"] = 1000
+    harness.backend.bad["a"] = 6  # 60% of the budget consumed: slow-down crossed
+    write = harness.writer.patch_status
+    writes: list[Mapping[str, Any]] = []
+
+    async def killed_after_the_write(ref: registry.ObjectRef, patch: Mapping[str, Any]) -> None:
+        writes.append(patch)
+        await write(ref, patch)
+        raise SystemExit  # the process dies before it acts: nothing after the first write
+
+    harness.writer.patch_status = killed_after_the_write  # type: ignore[method-assign]
+    with pytest.raises(SystemExit):
+        harness.cycle()
+    assert harness.writer.events == []
+    recorded = merge_patch.apply(harness.objects.entries()[0].status, writes[0])
+    assert recorded["policy"] == {
+        "activeSteps": ["slow-down"],
+        "since": "2026-11-27T10:00:00Z",
+        "unannounced": [{"step": "slow-down", "at": "2026-11-27T10:00:00Z"}],
+    }
+
+    restarted = Harness({**harness.objects.entries()[0].body, "status": recorded})
+    restarted.backend.total["a"] = 1000
+    restarted.backend.bad["a"] = 6
+    acted: list[datetime.datetime] = []
+    carry_out = policy_actions.carry_out
+
+    async def recorded_carry_out(*args: Any) -> None:
+        acted.append(args[-1])
+        await carry_out(*args)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(policy_actions, "carry_out", recorded_carry_out)
+        restarted.cycle(T0 + datetime.timedelta(minutes=5))
+        assert [reason for reason, _ in restarted.writer.events] == ["ErrorBudgetPolicy"]
+        assert acted == [T0]  # the crossing's time, not the restart's
+        assert restarted.status("a")["policy"] == {
+            "activeSteps": ["slow-down"],
+            "since": "2026-11-27T10:00:00Z",
+        }
+        restarted.cycle(T0 + datetime.timedelta(minutes=6))
+        again = Harness({**restarted.objects.entries()[0].body})
+        again.backend.total["a"] = 1000
+        again.backend.bad["a"] = 6
+        again.cycle(T0 + datetime.timedelta(minutes=7))
+    assert len(restarted.writer.events) == 1 and again.writer.events == []
 
 
 @pytest.mark.parametrize("reason", ["InvalidSpec", "RenderFailed"])

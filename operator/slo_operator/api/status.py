@@ -80,6 +80,15 @@ class ObjectiveStatus(StatusModel):
     """Budget left in events or minutes, e.g. `1234 events` or `43 minutes`."""
 
 
+class PolicyAnnouncement(StatusModel):
+    """A step crossing whose actions are not yet known to be carried out."""
+
+    step: str
+    """The step crossed."""
+    at: Timestamp
+    """When it was crossed (part of the webhook's idempotencyKey)."""
+
+
 class PolicyStatus(StatusModel):
     """State of the error budget policy."""
 
@@ -87,6 +96,9 @@ class PolicyStatus(StatusModel):
     """Steps reached now."""
     since: Timestamp | None = None
     """When the highest active step was first reached."""
+    unannounced: list[PolicyAnnouncement] | None = None
+    """Steps crossed whose Event and Webhook actions are not yet known to be carried out: an
+    operator restarted carries them out (a webhook with the same idempotencyKey)."""
 
 
 class GroupStatus(StatusModel):

@@ -31,17 +31,28 @@ class PolicyState:
 
     active_steps: tuple[str, ...] = ()
     since: datetime.datetime | None = None
+    unannounced: tuple[tuple[str, datetime.datetime], ...] = ()
+    """(step, when it was crossed) of the crossings whose actions are not yet carried out."""
 
     def status(self) -> status_api.PolicyStatus:
-        """`status.policy`; `since` is set to None once no step is active (so it is removed)."""
-        return status_api.PolicyStatus(active_steps=list(self.active_steps), since=self.since)
+        """`status.policy`; `since` is set to None once no step is active, `unannounced` once
+        every crossing is announced (so they are removed)."""
+        return status_api.PolicyStatus(
+            active_steps=list(self.active_steps),
+            since=self.since,
+            unannounced=[
+                status_api.PolicyAnnouncement(step=step, at=at) for step, at in self.unannounced
+            ]
+            or None,
+        )
 
     @classmethod
     def of(cls, stored: status_api.PolicyStatus | None) -> PolicyState:
         """The state `status.policy` recorded (a restarted operator starts from it)."""
         if stored is None:
             return cls()
-        return cls(tuple(stored.active_steps), stored.since)
+        pending = tuple((item.step, item.at) for item in stored.unannounced or ())
+        return cls(tuple(stored.active_steps), stored.since, pending)
 
 
 @dataclasses.dataclass(frozen=True)

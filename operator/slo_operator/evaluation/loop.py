@@ -451,10 +451,11 @@ class EvaluationLoop:
     async def _act(self, failed: set[registry.ObjectRef]) -> None:
         """Carry out the cycle's actions once their crossing is recorded in status.
 
-        Written first, acted second: an operator killed in between has recorded a step it never
-        announced (a webhook at most once per crossing, never twice). Where the write failed,
-        the object's memory is dropped so the next cycle crosses the step again from its stored
-        status and announces it then.
+        Written first, acted second: the write records a crossing as unannounced, and the
+        evaluator clears that mark once the actions are carried out, so an operator killed in
+        between announces the step after its restart (with the crossing's idempotencyKey).
+        Where the write failed, the object's memory is dropped so the next cycle crosses the
+        step again from its stored status and announces it then.
         """
         pending, self._pending_actions = self._pending_actions, []
         for evaluator, entry, facts, outcome, now in pending:

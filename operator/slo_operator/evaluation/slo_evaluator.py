@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -35,6 +36,8 @@ from ..budget import groups, objectives, policy, rounding
 from ..rules import series
 from . import kinds, metrics, policy_actions, registry, slo_queries
 from . import results as results_module
+
+logger = logging.getLogger(__name__)
 
 KIND = kind_names.SLO_KIND
 Reason = conditions.Reason
@@ -190,12 +193,15 @@ class Planner:
 
 @dataclasses.dataclass(frozen=True)
 class PolicyAction:
-    """One action of a policy step that was just crossed; the loop carries it out."""
+    """One action of a policy step crossed and not yet announced; the loop carries it out."""
 
     step: str
     type: slo.PolicyActionType
     webhook: slo.WebhookTarget | None
     consumed_percent: float
+    at: datetime.datetime
+    """When the step was crossed (an earlier cycle's, or process's, for a step recorded and
+    not yet announced)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -378,21 +384,46 @@ class SloEvaluator:
         webhook_hosts: Sequence[str],
         at: datetime.datetime,
     ) -> None:
-        """The Event and Webhook actions of the policy steps this evaluation crossed."""
-        if outcome.primary is None:
+        """The Event and Webhook actions of the policy steps crossed and not yet announced,
+        each step then taken out of `status.policy.unannounced`: a process killed before that
+        write announces the step again after its restart, with the same idempotencyKey (at
+        least once; twice only when killed between the delivery and its record)."""
+        if outcome.primary is None or not outcome.actions:
             return
-        for action in outcome.actions:
-            await policy_actions.carry_out(
-                writer,
-                webhook_hosts,
-                entry,
-                facts.service,
-                outcome.primary,
-                action.step,
-                action.type,
-                action.webhook,
-                at,
-            )
+        for step, when in dict.fromkeys((action.step, action.at) for action in outcome.actions):
+            for action in outcome.actions:
+                if (action.step, action.at) == (step, when):
+                    await policy_actions.carry_out(
+                        writer,
+                        webhook_hosts,
+                        entry,
+                        facts.service,
+                        outcome.primary,
+                        action.step,
+                        action.type,
+                        action.webhook,
+                        action.at,
+                    )
+            await self._announced(entry, writer, step)
+
+    async def _announced(
+        self, entry: registry.Entry, writer: kinds.StatusWriter, step: str
+    ) -> None:
+        """`step`'s crossing taken out of the memory's and the status' unannounced ones."""
+        state = self._policy.get(entry.uid)
+        if state is None:
+            return
+        state = dataclasses.replace(
+            state, unannounced=tuple(item for item in state.unannounced if item[0] != step)
+        )
+        self._policy[entry.uid] = state
+        left = state.status().to_wire().get("unannounced")
+        try:
+            await writer.patch_status(entry.ref, {"policy": {"unannounced": left}})
+        except Exception as error:
+            # The next cycle's patch records it (from the memory); until then a restart would
+            # announce the step again.
+            logger.warning("recording the announcement of %s failed: %s", entry.ref, error)
 
     def policy_state(self, uid: str, status: Mapping[str, Any]) -> policy.PolicyState:
         state = self._policy.get(uid)
@@ -515,16 +546,26 @@ class SloEvaluator:
             previous,
             at,
         )
-        self._policy[uid] = transition.state
         by_name = {step.name: step for step in facts.policy}
-        actions: list[PolicyAction] = []
-        for step_name in transition.crossed:
-            for action_type, webhook in by_name[step_name].actions:
-                actions.append(
-                    PolicyAction(step_name, action_type, webhook, primary.consumed_percent)
-                )
-        freeze = release_freeze_condition(facts, transition.state.active_steps)
-        return transition.state.status(), actions, freeze
+        # Recorded before they are announced: crossings not yet announced (by this process or
+        # one killed before it could) stay in status until their actions are carried out.
+        unannounced = (
+            *(
+                (name, when)
+                for name, when in previous.unannounced
+                if name in transition.state.active_steps and name in by_name
+            ),
+            *((name, at) for name in transition.crossed),
+        )
+        state = dataclasses.replace(transition.state, unannounced=unannounced)
+        self._policy[uid] = state
+        actions = [
+            PolicyAction(name, action_type, webhook, primary.consumed_percent, when)
+            for name, when in unannounced
+            for action_type, webhook in by_name[name].actions
+        ]
+        freeze = release_freeze_condition(facts, state.active_steps)
+        return state.status(), actions, freeze
 
     def _coverage(
         self, facts: SloFacts, the_plan: slo_queries.Plan, young: bool
