@@ -26,7 +26,7 @@ from typing import Any, Protocol
 from .. import errors
 from ..api import conditions, times
 from ..backends import backend_config, client
-from . import kinds, metrics, registry, results, slo_evaluator
+from . import garbage, kinds, metrics, registry, results, slo_evaluator
 
 logger = logging.getLogger(__name__)
 
@@ -151,12 +151,14 @@ class EvaluationLoop:
 
     async def run_forever(self) -> None:
         """Cycle until cancelled; a failing cycle is logged and the next one runs on time."""
+        collector = garbage.CycleCollector()
         while True:
             if self.gate is not None:
                 await self.gate.wait_until_active()
             started = time.monotonic()
             try:
-                report = await self.run_cycle(self.settings.now)
+                with collector.cycle():
+                    report = await self.run_cycle(self.settings.now)
                 logger.debug(
                     "evaluation cycle: %d objects, %d queries, %d patches in %.2fs",
                     report.objects,
