@@ -390,20 +390,22 @@ class SloEvaluator:
         least once; twice only when killed between the delivery and its record)."""
         if outcome.primary is None or not outcome.actions:
             return
-        for step, when in dict.fromkeys((action.step, action.at) for action in outcome.actions):
-            for action in outcome.actions:
-                if (action.step, action.at) == (step, when):
-                    await policy_actions.carry_out(
-                        writer,
-                        webhook_hosts,
-                        entry,
-                        facts.service,
-                        outcome.primary,
-                        action.step,
-                        action.type,
-                        action.webhook,
-                        action.at,
-                    )
+        crossings: dict[tuple[str, datetime.datetime], list[PolicyAction]] = {}
+        for action in outcome.actions:
+            crossings.setdefault((action.step, action.at), []).append(action)
+        for (step, _), actions in crossings.items():
+            for action in actions:
+                await policy_actions.carry_out(
+                    writer,
+                    webhook_hosts,
+                    entry,
+                    facts.service,
+                    outcome.primary,
+                    action.step,
+                    action.type,
+                    action.webhook,
+                    action.at,
+                )
             await self._announced(entry, writer, step)
 
     async def _announced(
