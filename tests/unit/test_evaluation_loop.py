@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import gc
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -530,3 +531,39 @@ def test_another_kind_plugs_in_and_shares_the_batch() -> None:
     harness.objects.remove("ServiceLevelAgreement", "shop", "acme")
     asyncio.run(harness.loop.run_cycle(T0))
     assert toy.forgotten == ["acme"]
+
+
+def test_the_operators_cycles_run_with_the_garbage_collector_paused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`run_forever` pauses Python's cyclic collector for each cycle and freezes what survives
+    it (evaluation/garbage.py), so the next cycles do not re-scan the registry."""
+    harness = Harness(body("checkout"))
+    enabled_in_cycle: list[bool] = []
+    original = harness.loop.run_cycle
+
+    async def watched(now: datetime.datetime | None = None, **kwargs: Any) -> loop.CycleReport:
+        enabled_in_cycle.append(gc.isenabled())
+        return await original(now, **kwargs)
+
+    monkeypatch.setattr(harness.loop, "run_cycle", watched)
+
+    async def first_cycle() -> None:
+        task = asyncio.create_task(harness.loop.run_forever())
+        try:
+            while not gc.get_freeze_count():
+                await asyncio.sleep(0.01)
+        finally:
+            task.cancel()
+
+    enabled = gc.isenabled()
+    gc.enable()
+    gc.unfreeze()
+    try:
+        asyncio.run(asyncio.wait_for(first_cycle(), 10))
+        assert enabled_in_cycle == [False]
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
+        if not enabled:
+            gc.disable()
