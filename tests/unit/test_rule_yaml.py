@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from slo_operator.api import slo, validation
-from slo_operator.rules import checks, render, rule_yaml
+from slo_operator.rules import checks, model, render, rule_yaml
 from support import paths
 
 
@@ -128,3 +128,105 @@ def test_entries_written_apart_join_into_the_document(first: list[Any], second: 
     if whole is None or any(part is None for part in parts):
         return
     assert whole == "groups:\n" + "".join(part or "" for part in parts)
+
+
+label_maps = st.dictionaries(texts, texts, max_size=3)
+recording_rules = st.builds(
+    model.RecordingRule, record=texts, expr=texts, labels=label_maps, depth=st.just(0)
+)
+alerting_rules = st.builds(
+    model.AlertingRule,
+    alert=texts,
+    expr=texts,
+    for_=st.one_of(st.none(), texts),
+    labels=label_maps,
+    annotations=label_maps,
+)
+rule_groups = st.builds(
+    model.RuleGroup,
+    name=texts,
+    interval=texts,
+    rules=st.lists(st.one_of(recording_rules, alerting_rules), max_size=3).map(tuple),
+)
+
+
+@given(st.lists(rule_groups, min_size=1, max_size=3))
+@settings(max_examples=400, deadline=None)
+def test_rule_groups_are_written_from_the_models_as_from_their_dicts(
+    groups: list[model.RuleGroup],
+) -> None:
+    # `generate` writes each SLO's groups straight from the rule models; the text (or the
+    # hand-over to PyYAML's emitter) must be what the dicts give, and PyYAML reads it back.
+    entries = [group.to_dict() for group in groups]
+    written = rule_yaml.dump_groups(groups)
+    assert written == rule_yaml.dump_entries(entries)
+    if written is not None:
+        assert "groups:\n" + written == pyyaml({"groups": entries})
+
+
+def test_the_examples_rule_groups_are_written_from_the_models_as_pyyaml_writes_them() -> None:
+    resources, problems = validation.load_resources([str(paths.EXAMPLES)], checks.check_resource)
+    assert not problems
+    for _, resource in resources:
+        if isinstance(resource, slo.ServiceLevelObjective):
+            groups = render.render_rule_groups(resource)
+            entries = [group.to_dict() for group in groups]
+            assert "groups:\n" + (rule_yaml.dump_groups(groups) or "") == pyyaml(
+                {"groups": entries}
+            )
+
+
+def test_equal_label_values_of_other_types_keep_their_own_text() -> None:
+    # Label lines are remembered by (name, value); 1, 1.0 and True are one dict key.
+    for value in (1, True, 1.0, "1"):
+        rule = model.RecordingRule(record="r", expr="e", labels={"k": value}, depth=0)  # type: ignore[dict-item]
+        groups = [model.RuleGroup(name="g", interval="1m", rules=(rule,))]
+        assert rule_yaml.dump_groups(groups) == rule_yaml.dump_entries(
+            [group.to_dict() for group in groups]
+        )
+
+
+def _groups_with(field: str, text: str) -> list[model.RuleGroup]:
+    """A recording and an alerting rule whose ``field`` is ``text`` (the others short)."""
+    names = ("record", "alert", "record expr", "alert expr", "for")
+    value = {name: text if name == field else "v" for name in names}
+    label = {"k": text} if field == "label" else {"k": "v"}
+    note = {"d": text} if field == "annotation" else {"d": "v"}
+    rules = (
+        model.RecordingRule(
+            record=value["record"], expr=value["record expr"], labels=label, depth=0
+        ),
+        model.AlertingRule(
+            alert=value["alert"], expr=value["alert expr"], for_=value["for"], labels=label,
+            annotations=note,
+        ),
+    )  # fmt: skip
+    name = text if field == "name" else "g"
+    interval = text if field == "interval" else "1m"
+    return [model.RuleGroup(name=name, interval=interval, rules=rules)]
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "name",
+        "interval",
+        "record",
+        "alert",
+        "record expr",
+        "alert expr",
+        "for",
+        "label",
+        "annotation",
+    ],
+)
+def test_rule_fields_at_the_width_are_written_as_pyyaml_writes_them(field: str) -> None:
+    # Where a field's value starts decides whether it still fits PyYAML's width unfolded.
+    for length in range(4080, 4096):
+        for text in ("y" * length, "x: " + "y" * length, "s y" * (length // 3)):
+            groups = _groups_with(field, text)
+            entries = [group.to_dict() for group in groups]
+            written = rule_yaml.dump_groups(groups)
+            assert written == rule_yaml.dump_entries(entries), (length, text[:4])
+            if written is not None:
+                assert "groups:\n" + written == pyyaml({"groups": entries})

@@ -57,7 +57,7 @@ class _Rules:
     name: str
     text: str | None
     """A PrometheusRule document, or the rule file's group entries; None for entries that
-    only PyYAML's emitter writes exactly (`rule_yaml.dump_entries`)."""
+    only PyYAML's emitter writes exactly (`rule_yaml.dump_groups`)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,8 +88,7 @@ def _read_and_render(
             slas += 1
             continue
         if output == "rulefile":
-            groups = [group.to_dict() for group in render.render_rule_groups(resource)]
-            text = rule_yaml.dump_entries(groups)
+            text = rule_yaml.dump_groups(render.render_rule_groups(resource))
         elif output == "vmrule":
             text = rule_yaml.dump(
                 render.as_vmrule(render.render_prometheus_rule(resource, extra_labels))
