@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from slo_operator.api import validation
 
@@ -58,3 +60,29 @@ def test_an_alias_is_the_same_object_and_an_alias_bomb_stays_small() -> None:
     assert bomb["a9"][0] is bomb["a8"]
     with pytest.raises(validation.DocumentTooLarge):
         validation.as_wire_json(bomb)
+
+
+WORDS = (
+    *("yes", "No", "ON", "off", "y", "n", "true", "False", "null", "~", "", "1", "-1", "+1"),
+    *(".5", "1e3", "0x1f", "0o7", "1_000", "1:30", "2026-01-01", "2026-01-01T00:00:00Z"),
+    *(".inf", "-.Inf", ".nan", "<<", "=", "slo", "sum(x)", "svc-0001", "99.9", "5m", "ü"),
+)
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.one_of(st.sampled_from(WORDS), st.text(alphabet="yYnNoO01.-+~<=sa:_ ", max_size=6)),
+            st.one_of(st.sampled_from(WORDS), st.text(alphabet="yYnNoO01.-+~<=sa:_ ", max_size=6)),
+        ),
+        max_size=6,
+    )
+)
+@settings(max_examples=300, deadline=None)
+def test_plain_scalars_resolve_to_the_safe_loaders_types(pairs: list[tuple[str, str]]) -> None:
+    # Plain scalars that cannot be anything but text skip PyYAML's resolver; every other one
+    # (numbers, booleans, nulls, timestamps, merge keys) is still resolved as PyYAML does.
+    listed = "".join(f"- {key}\n- {value}\n" for key, value in pairs)
+    assert _outcome(listed, validation.ManifestLoader) == _outcome(listed, SAFE)
+    keyed = "".join(f"- {key}: {value}\n" for key, value in pairs)
+    assert _outcome(keyed, validation.ManifestLoader) == _outcome(keyed, SAFE)
