@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import gc
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -177,6 +178,61 @@ def test_numbers_and_no_patch_when_nothing_changed() -> None:
     harness.backend.bad["a"] = 5
     assert harness.cycle(T0 + datetime.timedelta(minutes=2)).patches == 1
     assert harness.status("a")["lastEvaluationTime"] == "2026-11-27T10:02:00Z"
+
+
+def as_delivered(item: dict[str, Any]) -> dict[str, Any]:
+    """`item` as the apiserver delivers it after `kubectl apply` and kopf's first reconcile."""
+    applied = json.dumps(item)
+    metadata = {
+        **item["metadata"],
+        "labels": {"team": "payments"},
+        "annotations": {
+            "kubectl.kubernetes.io/last-applied-configuration": applied,
+            "slo.dev/last-handled-configuration": json.dumps({"spec": item["spec"]}),
+        },
+        "finalizers": ["slo.dev/finalizer"],
+        "resourceVersion": "4711",
+        "creationTimestamp": "2026-11-26T09:00:00Z",
+        "managedFields": [
+            {"manager": "kubectl-client-side-apply", "operation": "Update", "fieldsV1": {}},
+            {"manager": "slo-operator", "operation": "Update", "subresource": "status"},
+        ],
+    }
+    return {**item, "metadata": metadata}
+
+
+def test_the_registry_keeps_only_what_its_readers_use() -> None:
+    delivered = as_delivered(body("a"))
+    objects = registry.Registry()
+    objects.upsert(KIND, delivered)
+    entry = objects.get(registry.ObjectRef(KIND, "shop", "a"))
+    assert entry is not None
+    assert entry.body["metadata"] == {
+        "name": "a",
+        "namespace": "shop",
+        "uid": "uid-a",
+        "generation": 1,
+        "creationTimestamp": "2026-11-26T09:00:00Z",
+        "labels": {"team": "payments"},
+    }
+    assert entry.body["spec"] == delivered["spec"]
+    assert "managedFields" in delivered["metadata"], "the caller's body is left as it was"
+
+
+def test_a_trimmed_body_evaluates_to_the_same_status_as_the_full_one() -> None:
+    plain, full = Harness(body("a")), Harness(as_delivered(body("a")))
+    for harness in (plain, full):
+        harness.backend.total["a"] = 1000
+        harness.backend.bad["a"] = 4
+        assert harness.cycle().patches == 1
+    assert full.status("a") == plain.status("a")
+    assert full.status("a")["sli"] == 99.6
+    # The status the watch delivers back (with managedFields again) is what the next cycle
+    # compares against: nothing changed, nothing written.
+    entry = full.objects.get(registry.ObjectRef(KIND, "shop", "a"))
+    assert entry is not None
+    full.objects.upsert(KIND, {**as_delivered(body("a")), "status": dict(entry.status)})
+    assert full.cycle(T0 + datetime.timedelta(minutes=1)).patches == 0
 
 
 def test_young_series_report_what_they_cover() -> None:
