@@ -157,10 +157,11 @@ def _start_evaluation(
     logger: kopf.Logger,
 ) -> None:
     """One task for every object (no per-object timers): started here, cancelled at cleanup."""
+    memo["status_writer"] = status_writer.KubernetesStatusWriter(memo["api_client"])
     evaluation = evaluation_loop.EvaluationLoop(
         memo["objects"],
         backends,
-        status_writer.KubernetesStatusWriter(memo["api_client"]),
+        memo["status_writer"],
         evaluation_loop.Settings(
             interval_seconds=cfg.evaluation_interval,
             stalled_after_seconds=cfg.stalled_after,
@@ -191,6 +192,9 @@ async def stop_evaluation(memo: kopf.Memo, **_: Any) -> None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+    writer: status_writer.KubernetesStatusWriter | None = memo.get("status_writer")
+    if writer is not None:
+        await writer.close()
 
 
 def run(cfg: operator_settings.OperatorConfig) -> int:
