@@ -68,6 +68,14 @@ def test_merge_patches_change_only_the_fields_they_name(
         "errorBudgetRemainingPercent": 50.0,
         "burnRates": {"5m": 0.5, "1h": 1.5},
     }
+    # The apiserver names the status fields' manager after the User-Agent of the Kubernetes
+    # client, whichever way the patch travels.
+    path = f"/apis/slo.dev/v1alpha1/namespaces/{namespace}/servicelevelobjectives/checkout"
+    managers = control_plane.api_request("GET", path).body["metadata"]["managedFields"]
+    agent = kubernetes.client.ApiClient().user_agent
+    assert {"manager": agent.split("/")[0], "subresource": "status"} in [
+        {"manager": entry["manager"], "subresource": entry.get("subresource")} for entry in managers
+    ]
 
 
 def test_an_object_deleted_since_the_snapshot_is_skipped(

@@ -78,6 +78,9 @@ class KubernetesStatusWriter:
             "proxy_headers": self.configuration.proxy_headers or None,
         }
         """The server name TLS checks and the proxy, as configured for the client."""
+        self._headers = {**api_client.default_headers, "Accept": "application/json"}
+        """The client's default headers, its User-Agent among them: the apiserver names the
+        status fields' manager after it (`managedFields`), as before."""
 
     def _session_of_this_loop(self) -> aiohttp.ClientSession:
         """One session (and pool of kept-alive connections) per event loop."""
@@ -101,7 +104,7 @@ class KubernetesStatusWriter:
             f"/{PLURALS[ref.kind]}/{ref.name}/status"
         )
         data = json.dumps({"status": dict(patch)}).encode()
-        headers = {"Content-Type": MERGE_PATCH, "Accept": "application/json"}
+        headers = {**self._headers, "Content-Type": MERGE_PATCH}
         token = self.configuration.auth_settings().get("BearerToken")  # refreshes it if due
         if token and token["value"]:
             headers[token["key"]] = token["value"]
