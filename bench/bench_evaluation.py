@@ -13,8 +13,10 @@ registry filled from the apiserver's list, writing status with the operator's
 `KubernetesStatusWriter` (status subresource, merge patches, 16 in flight). Between cycles the
 registry is refreshed from the apiserver, as the watch would deliver the new statuses. Reported:
 queries sent, wall and CPU time of the first cycle (which parses the manifests and patches every
-status) and of a second one (nothing changed: no patch), patches, the process's peak RSS, and
-the SLOs whose status the apiserver then holds.
+status) and of a second one (nothing changed: no patch), the CPU time kube-apiserver and etcd
+spent meanwhile, patches, the process's peak RSS, and the SLOs whose status the apiserver then
+holds. As a reference, the apiserver's own rate for the same patches from a minimal client
+(`apiserver_ceiling`), 16 and 64 in flight.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from slo_operator.kube import status_writer
 from slo_operator.rules import recording, series
 from testkit import backfill, controlplane, prometheus
 
-from . import summary_rows
+from . import apiserver_ceiling, summary_rows
 
 SLO_PATH = f"/apis/{GROUP}/{VERSION}/servicelevelobjectives"
 
@@ -209,11 +211,14 @@ async def cycles(
     rows = []
     for label in ("first cycle (parses every manifest, patches every status)", "second cycle"):
         reset_peak()
+        print(f"{time.strftime('%H:%M:%S')} {label}: begins", file=sys.stderr)
         before = writer.patches
-        cpu = time.process_time()
+        cpu, components = time.process_time(), apiserver_ceiling.children_cpu()
         report = await evaluation.run_cycle(AT)
         cpu = time.process_time() - cpu
+        spent = apiserver_ceiling.cpu_spent(components, apiserver_ceiling.children_cpu())
         assert not report.failed_backends, evaluation.last_errors
+        print(f"{time.strftime('%H:%M:%S')} {label}: {report.seconds:.1f} s", file=sys.stderr)
         rows.append(
             {
                 "label": label,
@@ -222,12 +227,33 @@ async def cycles(
                 "queries": report.queries,
                 "patches": writer.patches - before,
                 "peak_rss_mb": rss_mb("VmHWM"),
+                "apiserver_cpu_seconds": spent.get("kube-apiserver", 0.0),
+                "etcd_cpu_seconds": spent.get("etcd", 0.0),
+                "load": os.getloadavg()[0],
             }
         )
         # What the watch delivers: every object with the status the apiserver now holds.
         for body in await asyncio.to_thread(listed, plane):
             objects.upsert("ServiceLevelObjective", body)
+    await writer.close()
     return rows
+
+
+CEILING_PATCHES = 2_000
+"""How many of the SLOs the reference rounds patch (per round)."""
+
+
+def reference(
+    plane: controlplane.ControlPlane, final: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The apiserver's own rate for the first cycle's patches, 16 and 64 in flight."""
+    rounds = []
+    for number, in_flight in enumerate((16, 64), start=1):
+        later = AT + datetime.timedelta(minutes=number)
+        bodies = apiserver_ceiling.patches(final[:CEILING_PATCHES], later)
+        rounds.append(apiserver_ceiling.measure(plane.kubeconfig, bodies, in_flight))
+        print(f"reference, {in_flight} in flight: {rounds[-1]}", file=sys.stderr)
+    return rounds
 
 
 TARGET_QUERIES = 20
@@ -261,9 +287,11 @@ def measure(count: int = 10_000) -> dict[str, Any]:
                 objects.upsert("ServiceLevelObjective", body)
             rss_before = rss_mb()
             rows = asyncio.run(cycles(objects, server.url, plane))
+            final = listed(plane)
             with_status = sum(
-                1 for body in listed(plane) if (body.get("status") or {}).get("sli") is not None
+                1 for body in final if (body.get("status") or {}).get("sli") is not None
             )
+            ceiling = reference(plane, final)
     return {
         "slos": count,
         "series": series_count,
@@ -271,6 +299,7 @@ def measure(count: int = 10_000) -> dict[str, Any]:
         "create_seconds": create_seconds,
         "with_status": with_status,
         "rss_before_mb": rss_before,
+        "ceiling": ceiling,
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "load": os.getloadavg()[0],
         "cores": os.cpu_count(),
@@ -329,14 +358,17 @@ def render(measured: dict[str, Any]) -> str:
         "    BENCH_ONLY=evaluation-cycle make bench",
         "",
         f"| {count:,} SLOs, {measured['series']:,} series | wall time | CPU time of the "
-        "process | queries | status patches | peak RSS |",
-        "|---|---|---|---|---|---|",
+        "process | kube-apiserver CPU | etcd CPU | queries | status patches | peak RSS |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for row in measured["cycles"]:
         lines.append(
             f"| {row['label']} | {row['seconds']:.2f} s | {row['cpu_seconds']:.2f} s "
+            f"| {_seconds(row, 'apiserver_cpu_seconds')} | {_seconds(row, 'etcd_cpu_seconds')} "
             f"| {row['queries']} | {row['patches']:,} | {row['peak_rss_mb']:.0f} MB |"
         )
+    if "ceiling" in measured:  # not in results saved before it was measured
+        lines += ["", *render_reference(measured)]
     lines += [
         "",
         f"After the cycles the apiserver holds a status with an SLI for "
@@ -350,6 +382,40 @@ def render(measured: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _seconds(row: Mapping[str, Any], key: str) -> str:
+    return f"{row[key]:.1f} s" if key in row else "not measured"
+
+
+def render_reference(measured: dict[str, Any]) -> list[str]:
+    """The apiserver's own rate for the same patches, and the writer's share of it."""
+    first = measured["cycles"][0]
+    rate = first["patches"] / first["seconds"] if first["seconds"] else 0.0
+    lines = [
+        "Reference: the apiserver's own rate for the same patches (each SLO's whole status, "
+        "every one a real write) from a minimal client — aiohttp with the kubeconfig's client "
+        "certificate, bodies serialised in advance — on the same control plane "
+        "([bench/apiserver_ceiling.py](../bench/apiserver_ceiling.py)):",
+        "",
+        "| in flight | patches | wall time | patches per second | CPU of the client "
+        "| kube-apiserver CPU | etcd CPU | load average |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in measured["ceiling"]:
+        lines.append(
+            f"| {row['in_flight']} | {row['patches']:,} | {row['seconds']:.1f} s "
+            f"| {row['per_second']:.0f} | {row['client_cpu_seconds']:.1f} s "
+            f"| {_seconds(row, 'apiserver_cpu_seconds')} | {_seconds(row, 'etcd_cpu_seconds')} "
+            f"| {row['load']:.2f} |"
+        )
+    best = max(row["per_second"] for row in measured["ceiling"])
+    lines += [
+        "",
+        f"The first cycle wrote {rate:.0f} patches per second (its queries and evaluation "
+        f"included): {rate / best:.0%} of the best reference rate ({best:.0f} per second).",
+    ]
+    return lines
 
 
 def main() -> int:
