@@ -1,6 +1,6 @@
 """Load and soak: many SLOs and SLAs on a real control plane, evaluated against a real Prometheus.
 
-    .venv/bin/python bench/bench_soak.py [--slos 1000 --slas 100 --soak 300] [--write FILE]
+    .venv/bin/python -m bench.bench_soak [--slos 1000 --slas 100 --soak 300] [--write FILE]
     BENCH_SOAK_SLOS=10000 make bench        # the large variant inside `make bench`
 
 `make bench` runs the default size (`SIZES["default"]`: 1,000 SLOs, 100 SLAs, a 5-minute soak;
