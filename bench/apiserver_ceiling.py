@@ -3,10 +3,10 @@ operator's status writer is measured against.
 
 The same merge patches (each SLO's whole status, what the first cycle writes) go to the status
 subresource from a minimal client — aiohttp with the kubeconfig's client certificate, every body
-serialised before the clock starts — at a fixed number of requests in flight. Each round moves
-`lastEvaluationTime` on, so every patch is a real write (an unchanged object is not written to
-etcd). The CPU seconds of the kube-apiserver and etcd processes (children of this process) are
-read from /proc around each round.
+serialised before the clock starts — at a fixed number of requests in flight. Before each round
+(untimed) the statuses are removed, so each patch meets an object as the first cycle does: one
+without a status. The CPU seconds of the kube-apiserver and etcd processes (children of this
+process) are read from /proc around each timed round.
 """
 
 from __future__ import annotations
@@ -61,19 +61,31 @@ def _ssl_context(kubeconfig: pathlib.Path) -> tuple[str, ssl.SSLContext]:
     return configuration.host, context
 
 
+def _status_path(body: Mapping[str, Any]) -> str:
+    metadata = body["metadata"]
+    return (
+        f"/apis/{GROUP}/{VERSION}/namespaces/{metadata['namespace']}"
+        f"/servicelevelobjectives/{metadata['name']}/status"
+    )
+
+
 def patches(listed: Sequence[Mapping[str, Any]], at: datetime.datetime) -> list[tuple[str, bytes]]:
     """(path, body) of a status patch per listed SLO: its whole status, evaluated at `at`."""
     stamp = times.format_timestamp(at)
-    found = []
-    for body in listed:
-        metadata = body["metadata"]
-        path = (
-            f"/apis/{GROUP}/{VERSION}/namespaces/{metadata['namespace']}"
-            f"/servicelevelobjectives/{metadata['name']}/status"
+    return [
+        (
+            _status_path(body),
+            json.dumps(
+                {"status": {**(body.get("status") or {}), "lastEvaluationTime": stamp}}
+            ).encode(),
         )
-        status = {**(body.get("status") or {}), "lastEvaluationTime": stamp}
-        found.append((path, json.dumps({"status": status}).encode()))
-    return found
+        for body in listed
+    ]
+
+
+def clearing(bodies: Sequence[tuple[str, bytes]]) -> list[tuple[str, bytes]]:
+    """Merge patches that remove the status of each object `bodies` patch."""
+    return [(path, b'{"status": null}') for path, _ in bodies]
 
 
 async def _send(
@@ -101,6 +113,7 @@ def measure(
     """Send `bodies` with `in_flight` requests at a time: patches per second and CPU seconds
     of this process, the apiserver and etcd."""
     host, context = _ssl_context(kubeconfig)
+    asyncio.run(_send(host.removesuffix("/"), context, clearing(bodies), in_flight))
     before, cpu, began = children_cpu(), time.process_time(), time.monotonic()
     asyncio.run(_send(host.removesuffix("/"), context, bodies, in_flight))
     seconds = time.monotonic() - began

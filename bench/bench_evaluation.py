@@ -395,7 +395,8 @@ def render_reference(measured: dict[str, Any]) -> list[str]:
     rate = first["patches"] / first["seconds"] if first["seconds"] else 0.0
     lines = [
         "Reference: the apiserver's own rate for the same patches (each SLO's whole status, "
-        "every one a real write) from a minimal client — aiohttp with the kubeconfig's client "
+        "to objects whose status was removed beforehand, as the first cycle finds them) from "
+        "a minimal client — aiohttp with the kubeconfig's client "
         "certificate, bodies serialised in advance — on the same control plane "
         "([bench/apiserver_ceiling.py](../bench/apiserver_ceiling.py)):",
         "",
