@@ -1,8 +1,8 @@
 """Per-SLA gauges: attainment and projection per commitment, credit owed per SLA.
 
-Rendered at scrape time from the evaluator's latest numbers, like `metrics.SloNumbers`, on the
-operator's one registry; an SLA's series go when the SLA does. The dashboards read these names
-(`dashboards.grafana.SLA_ATTAINMENT`, ...).
+Rendered at scrape time from the evaluator's latest numbers, like `metrics.SloNumbers`, and
+served with them (`metrics.exposition`); an SLA's series go when the SLA does. The dashboards
+read these names (`dashboards.grafana.SLA_ATTAINMENT`, ...).
 """
 
 from __future__ import annotations
@@ -16,13 +16,8 @@ from . import metrics
 COMMITMENT_LABELS = ("namespace", "name", "commitment")
 
 
-class SlaNumbers:
+class SlaNumbers(metrics.ObjectNumbers):
     """The current period's numbers of every SLA, as the evaluator last measured them."""
-
-    def __init__(self) -> None:
-        self._numbers: dict[
-            tuple[str, str], tuple[list[tuple[str, float | None, float | None]], float | None]
-        ] = {}
 
     def set(
         self,
@@ -32,13 +27,7 @@ class SlaNumbers:
         credit_percent: float | None,
     ) -> None:
         """`commitments`: (name, attainment percent, projected percent); None: no events."""
-        self._numbers[(namespace, name)] = (commitments, credit_percent)
-
-    def forget(self, namespace: str, name: str) -> None:
-        self._numbers.pop((namespace, name), None)
-
-    def describe(self) -> Iterator[Metric]:
-        return iter(self._families())
+        self._put(namespace, name, (commitments, credit_percent))
 
     def collect(self) -> Iterator[Metric]:
         attainment, projected, credit = self._families()
@@ -76,4 +65,4 @@ class SlaNumbers:
 
 
 SLA_NUMBERS = SlaNumbers()
-metrics.REGISTRY.register(SLA_NUMBERS)
+metrics.OBJECT_NUMBERS.append(SLA_NUMBERS)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import http.server
+import threading
+
 import prometheus_client
 
 from ..evaluation import metrics as evaluation_metrics
@@ -41,6 +44,25 @@ WEBHOOK_DECISIONS = prometheus_client.Counter(
 )
 
 
-def serve(port: int) -> None:
-    """Expose the metrics on `:port/metrics` in a background thread."""
-    prometheus_client.start_http_server(port, registry=REGISTRY)
+class _MetricsHandler(http.server.BaseHTTPRequestHandler):
+    """`GET` on any path: the metrics page (`evaluation.metrics.exposition`), in the format the
+    scraper asks for, as prometheus_client's own server would choose it."""
+
+    def do_GET(self) -> None:
+        body, content_type = evaluation_metrics.exposition(self.headers.get("Accept", ""))
+        self.send_response(200)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Scrapes are not logged (one line every few seconds)."""
+
+
+def serve(port: int) -> http.server.ThreadingHTTPServer:
+    """Expose the metrics on `:port/metrics` in a background thread; returns the server."""
+    server = http.server.ThreadingHTTPServer(("", port), _MetricsHandler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, name="metrics", daemon=True).start()
+    return server
