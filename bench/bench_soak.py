@@ -5,7 +5,8 @@
 
 `make bench` runs the default size (`SIZES["default"]`: 1,000 SLOs, 100 SLAs, a 5-minute soak;
 about 10 minutes on 2 cores) so that the whole page comes from one run; the large variant
-(`BENCH_SOAK_SLOS=10000`: 10,000 SLOs, 1,000 SLAs, a 10-minute soak) takes over an hour there.
+(`BENCH_SOAK_SLOS=10000`: 10,000 SLOs, 1,000 SLAs, a 10-minute soak) takes about 45 minutes
+there (41 minutes in one run on its own).
 
 A fresh `ControlPlane` (our CRDs, the prometheus-operator CRDs) and `slo-operator run` as a
 process with PrometheusRule output, the validating webhook on, and the evaluation loop reading a
@@ -390,7 +391,9 @@ def render(results: dict[str, Any]) -> str:
         f"{SIZES['default'].soak_seconds / 60:g}-minute soak so that the whole page fits in "
         f"one run; `{SIZE_VARIABLE}=10000 make bench` runs {SIZES['large'].slos:,} SLOs and "
         f"{SIZES['large'].slas:,} SLAs with a {SIZES['large'].soak_seconds / 60:g}-minute soak "
-        "(over an hour on 2 cores).",
+        "(about 45 minutes on 2 cores, on top of the rest of the page). A run of that size on "
+        "its own, outside this page's run, and what it found: "
+        "[reliability.md](reliability.md#load-and-soak).",
         "",
         f"Measured {r['measured']} on 2 shared cores (load average {r['load_average_end']:.1f} "
         "at the end, other work included): wall times are upper bounds.",
