@@ -50,7 +50,7 @@ SECTIONS = (
     ),
     Section(
         "evaluation-cycle",
-        lambda: bench_evaluation.measure(10_000),
+        lambda: bench_evaluation.measure_in_fresh_process(10_000),
         bench_evaluation.render,
         bench_evaluation.summary,
     ),
