@@ -316,8 +316,10 @@ def measure(count: int = 10_000) -> dict[str, Any]:
 
 
 def summary(measured: dict[str, Any]) -> list[dict[str, Any]]:
-    """The first cycle (the costlier) against the targets, for the page's summary table."""
+    """The first cycle (the costlier) against the targets, for the page's summary table; for
+    memory, the larger peak of both cycles."""
     first = measured["cycles"][0]
+    peak = max(cycle["peak_rss_mb"] for cycle in measured["cycles"])
     what = f"Evaluation cycle, {measured['slos']:,} SLOs, status to the apiserver"
     return [
         summary_rows.row(
@@ -329,11 +331,11 @@ def summary(measured: dict[str, Any]) -> list[dict[str, Any]]:
         ),
         *([_first_cycle_row(measured, what)] if measured.get("ceiling") else []),
         summary_rows.row(
-            f"{what}: peak RSS",
+            f"{what}: peak RSS (the larger of both cycles)",
             f"≤ {TARGET_RSS_MB:.0f} MB",
-            f"{first['peak_rss_mb']:.0f} MB",
-            first["peak_rss_mb"] / TARGET_RSS_MB,
-            first["peak_rss_mb"] <= TARGET_RSS_MB,
+            f"{peak:.0f} MB",
+            peak / TARGET_RSS_MB,
+            peak <= TARGET_RSS_MB,
         ),
     ]
 
