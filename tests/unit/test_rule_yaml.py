@@ -119,17 +119,6 @@ def test_a_quoted_line_at_the_width_is_written_as_pyyaml_writes_it(length: int) 
         assert rule_yaml.dump(document) == pyyaml(document)
 
 
-@given(st.lists(trees, max_size=4), st.lists(trees, max_size=4))
-@settings(max_examples=200, deadline=None)
-def test_entries_written_apart_join_into_the_document(first: list[Any], second: list[Any]) -> None:
-    # `generate` writes a rule file's groups in parts (one per process) and joins them.
-    whole = rule_yaml.dump({"groups": first + second}) if first + second else None
-    parts = [rule_yaml.dump_entries(items) for items in (first, second)]
-    if whole is None or any(part is None for part in parts):
-        return
-    assert whole == "groups:\n" + "".join(part or "" for part in parts)
-
-
 label_maps = st.dictionaries(texts, texts, max_size=3)
 recording_rules = st.builds(
     model.RecordingRule, record=texts, expr=texts, labels=label_maps, depth=st.just(0)
@@ -162,6 +151,21 @@ def test_rule_groups_are_written_from_the_models_as_from_their_dicts(
     assert written == rule_yaml.dump_entries(entries)
     if written is not None:
         assert "groups:\n" + written == pyyaml({"groups": entries})
+
+
+@given(st.lists(rule_groups, max_size=3), st.lists(rule_groups, max_size=3))
+@settings(max_examples=200, deadline=None)
+def test_groups_written_apart_join_into_the_rule_file(
+    first: list[model.RuleGroup], second: list[model.RuleGroup]
+) -> None:
+    # `generate` writes each SLO's groups apart (in one process per core) and joins them.
+    if not first + second:
+        return
+    parts = [rule_yaml.dump_groups(groups) for groups in (first, second)]
+    if any(part is None for part in parts):
+        return
+    whole = rule_yaml.dump({"groups": [group.to_dict() for group in first + second]})
+    assert whole == "groups:\n" + "".join(part or "" for part in parts)
 
 
 def test_the_examples_rule_groups_are_written_from_the_models_as_pyyaml_writes_them() -> None:

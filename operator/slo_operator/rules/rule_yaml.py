@@ -218,10 +218,10 @@ def dump(document: Mapping[str, Any]) -> str:
 
 
 def dump_entries(items: Sequence[Any]) -> str | None:
-    """The entries of a non-empty sequence as `dump` writes them under a top-level key:
-    `dump({"groups": a + b}) == "groups:\n" + dump_entries(a) + dump_entries(b)`, so parts of a
-    rule file can be written apart and joined. None when a scalar needs PyYAML's emitter: then
-    only `dump` of the whole document is exact."""
+    """The entries of a non-empty sequence as `dump` writes them under a top-level key, by the
+    generic writer: the reference `dump_groups` is held to (it writes rule groups, which
+    `generate` joins, without this walk). None when a scalar needs PyYAML's emitter: then only
+    `dump` of the whole document is exact."""
     out: list[str] = []
     try:
         _sequence(items, 0, out, "")
