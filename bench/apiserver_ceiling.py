@@ -26,6 +26,7 @@ import kubernetes
 
 from slo_operator import GROUP, VERSION
 from slo_operator.api import times
+from slo_operator.kube import status_writer
 
 MERGE_PATCH = "application/merge-patch+json"
 
@@ -56,9 +57,7 @@ def _ssl_context(kubeconfig: pathlib.Path) -> tuple[str, ssl.SSLContext]:
     kubernetes.config.load_kube_config(  # type: ignore[no-untyped-call]
         config_file=str(kubeconfig), client_configuration=configuration
     )
-    context = ssl.create_default_context(cafile=configuration.ssl_ca_cert)
-    context.load_cert_chain(str(configuration.cert_file), configuration.key_file)
-    return configuration.host, context
+    return configuration.host, status_writer.tls_context(configuration)
 
 
 def _status_path(body: Mapping[str, Any]) -> str:
