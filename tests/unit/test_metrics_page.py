@@ -4,6 +4,7 @@ seconds to format per scrape)."""
 
 from __future__ import annotations
 
+import gzip
 import urllib.request
 from collections.abc import Iterator
 
@@ -89,6 +90,32 @@ def test_the_operators_http_server_answers_with_the_asked_format(numbers: None) 
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
             assert answer.headers["Content-Type"].startswith("text/plain")
             assert ("slo_operator_sla_credit_percent", "page-b") in _values(answer.read().decode())
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_scraper_accepting_gzip_gets_the_same_page_compressed(numbers: None) -> None:
+    for accept in ("", OPENMETRICS):
+        plain, content_type = metrics.exposition(accept)
+        packed, packed_type = metrics.exposition(accept, gzipped=True)
+        assert packed_type == content_type
+        # Nothing here moves the health metrics between the two calls.
+        assert gzip.decompress(packed) == plain
+        assert len(packed) < len(plain)
+    plain_encoder = prometheus_exposition.choose_encoder("")
+    kept = metrics.SLO_NUMBERS.text(*plain_encoder, gzipped=True)
+    assert metrics.SLO_NUMBERS.text(*plain_encoder, gzipped=True) is kept
+    server = kube_metrics.serve(0)
+    try:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{server.server_address[1]}/metrics",
+            headers={"Accept": OPENMETRICS, "Accept-Encoding": "gzip"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            assert answer.headers["Content-Encoding"] == "gzip"
+            text = gzip.decompress(answer.read()).decode()
+        assert _values(text, openmetrics=True)[("slo_operator_slo_sli_percent", "page-a")] == 99.5
     finally:
         server.shutdown()
         server.server_close()

@@ -9,6 +9,7 @@ linger on dashboards.
 
 from __future__ import annotations
 
+import gzip
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -37,7 +38,7 @@ class ObjectNumbers(Collector):
     def __init__(self) -> None:
         self._numbers: dict[tuple[str, str], Any] = {}
         self._version = 0
-        self._texts: dict[str, tuple[int, bytes]] = {}
+        self._texts: dict[tuple[str, bool], tuple[int, bytes]] = {}
         self._lock = threading.Lock()
 
     def _put(self, namespace: str, name: str, value: Any) -> None:
@@ -50,15 +51,18 @@ class ObjectNumbers(Collector):
         if self._numbers.pop((namespace, name), None) is not None:
             self._version += 1
 
-    def text(self, encoder: Callable[[Collector], bytes], content_type: str) -> bytes:
-        """The families in `encoder`'s format, without OpenMetrics' end marker."""
+    def text(
+        self, encoder: Callable[[Collector], bytes], content_type: str, *, gzipped: bool = False
+    ) -> bytes:
+        """The families in `encoder`'s format, without OpenMetrics' end marker; `gzipped`: as
+        one gzip member."""
         with self._lock:  # one rendering at a time; concurrent scrapes share it
             version = self._version
-            kept = self._texts.get(content_type)
+            kept = self._texts.get((content_type, gzipped))
             if kept is not None and kept[0] == version:
                 return kept[1]
-            text = encoder(self).removesuffix(_OPENMETRICS_END)
-            self._texts[content_type] = (version, text)
+            text = _packed(encoder(self).removesuffix(_OPENMETRICS_END), gzipped)
+            self._texts[(content_type, gzipped)] = (version, text)
             return text
 
     def describe(self) -> Iterator[Metric]:
@@ -140,17 +144,25 @@ OBJECT_NUMBERS: list[ObjectNumbers] = [SLO_NUMBERS]
 """Served beside `REGISTRY` by `exposition` (`sla_metrics` adds the SLAs')."""
 
 
-def exposition(accept: str = "") -> tuple[bytes, str]:
+def exposition(accept: str = "", *, gzipped: bool = False) -> tuple[bytes, str]:
     """The `/metrics` page for an HTTP `Accept` header, and its content type: the format
-    prometheus_client would choose, `REGISTRY`'s metrics then every object's numbers."""
+    prometheus_client would choose, `REGISTRY`'s metrics then every object's numbers.
+
+    `gzipped`: the page as consecutive gzip members, which gzip readers (Go's, Python's) read as
+    one stream; the objects' members are compressed once per change, like their text (10 MB of
+    text at 10,000 SLOs took 0.3 s of CPU to compress)."""
     encoder, content_type = prometheus_exposition.choose_encoder(accept)
     health = encoder(REGISTRY)
     openmetrics = health.endswith(_OPENMETRICS_END)
-    parts = [health.removesuffix(_OPENMETRICS_END) if openmetrics else health]
-    parts += [numbers.text(encoder, content_type) for numbers in OBJECT_NUMBERS]
+    parts = [_packed(health.removesuffix(_OPENMETRICS_END) if openmetrics else health, gzipped)]
+    parts += [numbers.text(encoder, content_type, gzipped=gzipped) for numbers in OBJECT_NUMBERS]
     if openmetrics:
-        parts.append(_OPENMETRICS_END)
+        parts.append(_packed(_OPENMETRICS_END, gzipped))
     return b"".join(parts), content_type
+
+
+def _packed(text: bytes, gzipped: bool) -> bytes:
+    return gzip.compress(text, compresslevel=6) if gzipped else text
 
 
 CYCLE_DURATION = prometheus_client.Histogram(

@@ -46,12 +46,18 @@ WEBHOOK_DECISIONS = prometheus_client.Counter(
 
 class _MetricsHandler(http.server.BaseHTTPRequestHandler):
     """`GET` on any path: the metrics page (`evaluation.metrics.exposition`), in the format the
-    scraper asks for, as prometheus_client's own server would choose it."""
+    scraper asks for, as prometheus_client's own server would choose it, gzipped when the
+    scraper accepts it (Prometheus does)."""
 
     def do_GET(self) -> None:
-        body, content_type = evaluation_metrics.exposition(self.headers.get("Accept", ""))
+        gzipped = "gzip" in self.headers.get("Accept-Encoding", "")
+        body, content_type = evaluation_metrics.exposition(
+            self.headers.get("Accept", ""), gzipped=gzipped
+        )
         self.send_response(200)
         self.send_header("Content-Type", content_type)
+        if gzipped:
+            self.send_header("Content-Encoding", "gzip")
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
