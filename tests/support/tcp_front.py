@@ -5,6 +5,9 @@ certificate of whichever replica answers.
 
 `remove` takes an endpoint out, as the endpoints controller does once a pod's readiness probe
 fails; connections already open to it are not touched (they break when the replica dies).
+
+In front of a single endpoint it is a link that can fail: `cut` breaks every open connection
+and closes each new one at once (a partition, as the client sees it), `heal` ends that.
 """
 
 from __future__ import annotations
@@ -26,7 +29,21 @@ class TcpFront:
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = int(self.listener.getsockname()[1])
         self._closed = False
+        self._cut = False
+        self._open: set[socket.socket] = set()
         threading.Thread(target=self._accept, daemon=True).start()
+
+    def cut(self) -> None:
+        with self._lock:
+            self._cut = True
+            broken, self._open = list(self._open), set()
+        for side in broken:
+            with contextlib.suppress(OSError):
+                side.shutdown(socket.SHUT_RDWR)
+
+    def heal(self) -> None:
+        with self._lock:
+            self._cut = False
 
     def remove(self, port: int) -> None:
         with self._lock:
@@ -43,7 +60,7 @@ class TcpFront:
             except OSError:
                 return
             with self._lock:
-                if not self.endpoints:
+                if not self.endpoints or self._cut:
                     client.close()
                     continue
                 port = self.endpoints[next(self._turn) % len(self.endpoints)]
@@ -54,15 +71,19 @@ class TcpFront:
                 client.close()
                 continue
             upstream.settimeout(None)
+            with self._lock:
+                self._open.update((client, upstream))
             for source, target in ((client, upstream), (upstream, client)):
-                threading.Thread(target=_pipe, args=(source, target), daemon=True).start()
+                threading.Thread(target=self._pipe, args=(source, target), daemon=True).start()
 
-
-def _pipe(source: socket.socket, target: socket.socket) -> None:
-    # A replica killed mid-connection resets it: that ends the pipe, as it ends the connection.
-    with contextlib.suppress(OSError):
-        while data := source.recv(65536):
-            target.sendall(data)
-    for side in (source, target):
-        with contextlib.suppress(OSError):  # already closed by the other direction's pipe
-            side.shutdown(socket.SHUT_RDWR)
+    def _pipe(self, source: socket.socket, target: socket.socket) -> None:
+        # A replica killed mid-connection resets it: that ends the pipe, as it ends the
+        # connection.
+        with contextlib.suppress(OSError):
+            while data := source.recv(65536):
+                target.sendall(data)
+        for side in (source, target):
+            with contextlib.suppress(OSError):  # already closed by the other direction's pipe
+                side.shutdown(socket.SHUT_RDWR)
+        with self._lock:
+            self._open.difference_update((source, target))

@@ -490,6 +490,73 @@ def test_a_step_recorded_but_not_announced_is_announced_once_after_a_restart() -
     assert len(restarted.writer.events) == 1 and again.writer.events == []
 
 
+class SteppingDownGate:
+    """An active replica that learns it is standby while the cycle queries its backend (a
+    partition from the apiserver, or a stall past its keep-alive: `kube.peering`)."""
+
+    def __init__(self, backend: TableBackend, *, during: str) -> None:
+        self.active = True
+        self.during = during
+        answer = backend.query_all
+
+        async def query_all(*args: Any, **kwargs: Any) -> Any:
+            found = await answer(*args, **kwargs)
+            if self.during == "queries":
+                self.active = False
+            return found
+
+        backend.query_all = query_all  # type: ignore[method-assign]
+
+    async def wait_until_active(self) -> None:
+        assert self.active
+
+
+def test_a_replica_that_stepped_down_mid_cycle_writes_and_announces_nothing() -> None:
+    """What it evaluated is dropped, its crossing too: the replica that took over writes the
+    status and announces the step once; this one crosses it again when it is active again."""
+    harness = Harness(body("a", errorBudgetPolicy=POLICY))
+    harness.backend.total["a"] = 1000
+    harness.backend.bad["a"] = 6  # 60% of the budget consumed: slow-down crossed
+    harness.loop.gate = gate = SteppingDownGate(harness.backend, during="queries")
+    report = harness.cycle()
+    assert report.evaluated == 1
+    assert (report.patches, harness.writer.events) == (0, [])
+    assert "policy" not in harness.status("a")
+
+    gate.active, gate.during = True, ""  # active again: the crossing is found again, once
+    assert harness.cycle(T0 + datetime.timedelta(minutes=1)).patches == 1
+    assert [reason for reason, _ in harness.writer.events] == ["ErrorBudgetPolicy"]
+    assert harness.status("a")["policy"]["activeSteps"] == ["slow-down"]
+
+
+def test_a_replica_that_stepped_down_during_its_writes_leaves_the_actions_to_the_next() -> None:
+    """Standby once the crossing is written (as unannounced): the announcement is left to the
+    active replica, which reads it from status."""
+    harness = Harness(body("a", errorBudgetPolicy=POLICY))
+    harness.backend.total["a"] = 1000
+    harness.backend.bad["a"] = 6
+    harness.loop.gate = gate = SteppingDownGate(harness.backend, during="writes")
+    write = harness.writer.patch_status
+
+    async def write_then_step_down(ref: registry.ObjectRef, patch: Mapping[str, Any]) -> None:
+        await write(ref, patch)
+        gate.active = False
+
+    harness.writer.patch_status = write_then_step_down  # type: ignore[method-assign]
+    assert harness.cycle().patches == 1
+    assert harness.writer.events == []
+    assert harness.status("a")["policy"]["unannounced"] == [
+        {"step": "slow-down", "at": "2026-11-27T10:00:00Z"}
+    ]
+
+    taken_over = Harness({**harness.objects.entries()[0].body})
+    taken_over.backend.total["a"] = 1000
+    taken_over.backend.bad["a"] = 6
+    taken_over.cycle(T0 + datetime.timedelta(minutes=1))
+    assert [reason for reason, _ in taken_over.writer.events] == ["ErrorBudgetPolicy"]
+    assert "unannounced" not in taken_over.status("a")["policy"]
+
+
 @pytest.mark.parametrize("reason", ["InvalidSpec", "RenderFailed"])
 def test_objects_whose_rules_failed_are_left_to_the_reconcile(reason: str) -> None:
     item = body("a")

@@ -86,6 +86,10 @@ STALLED = conditions.ConditionType.STALLED
 class ActiveGate(Protocol):
     """Whether this process may write: one replica of several evaluates (`kube.peering`)."""
 
+    @property
+    def active(self) -> bool:
+        """Whether this replica is the active one now."""
+
     async def wait_until_active(self) -> None:
         """Return at once while this replica is the active one; else when it becomes it."""
 
@@ -209,9 +213,15 @@ class EvaluationLoop:
             reasons[(entry.ref.kind, conditions.Reason.BACKEND_NOT_ALLOWED)] += 1
             self._collect(report, entry, desired, patches)
 
-        failed = await self._write(patches)
-        report.patches = len(patches)
-        await self._act(failed)
+        if self._stepped_down(f"{len(patches)} status writes and the actions"):
+            self._drop_actions()
+        else:
+            failed = await self._write(patches)
+            report.patches = len(patches)
+            if self._stepped_down("the actions"):
+                self._drop_actions()
+            else:
+                await self._act(failed)
         report.seconds = time.monotonic() - started
         metrics.CYCLES.inc()
         metrics.CYCLE_DURATION.observe(report.seconds)
@@ -449,6 +459,21 @@ class EvaluationLoop:
 
         await asyncio.gather(*(one(ref, patch) for ref, patch in patches))
         return failed
+
+    def _stepped_down(self, what: str) -> bool:
+        """Whether this replica stopped being the active one while the cycle ran (another may
+        be active now, `kube.peering`): then `what` is dropped, logged."""
+        if self.gate is None or self.gate.active:
+            return False
+        logger.warning("standby since this cycle began: its %s are dropped", what)
+        return True
+
+    def _drop_actions(self) -> None:
+        """Forget the cycle's actions as if their writes had failed: the active replica
+        carries them out from the status it reads (an unannounced crossing included)."""
+        pending, self._pending_actions = self._pending_actions, []
+        for evaluator, entry, *_ in pending:
+            evaluator.forget(entry.ref, entry.uid)
 
     async def _act(self, failed: set[registry.ObjectRef]) -> None:
         """Carry out the cycle's actions once their crossing is recorded in status.

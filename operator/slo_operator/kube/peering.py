@@ -48,6 +48,11 @@ s), so a replica killed with SIGKILL is replaced 5-20 s later (plus a poll); a s
 would take a replica whose event loop stalls for a few seconds under load for dead."""
 POLL_SECONDS = 2.0
 """How often `ActivePeer` reads the peering objects."""
+READ_TIMEOUT = 5.0
+"""Seconds a read of the peering objects may take before it counts as failed."""
+_MARGIN = datetime.timedelta(seconds=POLL_SECONDS + READ_TIMEOUT)
+"""How long before its own keep-alive expires a replica that cannot read the peering objects
+steps down: the next chance to notice is a poll and a read timeout away."""
 
 ACTIVE = prometheus_client.Gauge(
     "slo_operator_active",
@@ -98,6 +103,22 @@ def is_active(records: Mapping[str, Any], peer: Peer, now: datetime.datetime) ->
         if _alive(record, now) and int(record.get("priority", 0)) >= peer.priority:
             return False
     return True
+
+
+def own_expiry(found: Sequence[Mapping[str, Any]], peer: Peer) -> datetime.datetime | None:
+    """When `peer`'s own keep-alive expires in the first of the records to lapse (None: it has
+    none in one of them, so it is not active anyway)."""
+    ends = []
+    for records in found:
+        own = records.get(peer.identity)
+        if not isinstance(own, Mapping):
+            return None
+        seen = own.get("lastseen")
+        if not isinstance(seen, str):
+            return None
+        lifetime = datetime.timedelta(seconds=int(own.get("lifetime", 60)))
+        ends.append(times.parse_timestamp(seen) + lifetime)
+    return min(ends, default=None)
 
 
 class ActivePeer:
@@ -155,28 +176,47 @@ class ActivePeer:
         for namespace in self.namespaces or (None,):
             body: Any
             if namespace is None:
-                body = self.api.get_cluster_custom_object(GROUP, VERSION, CLUSTER_PLURAL, self.name)
+                body = self.api.get_cluster_custom_object(
+                    GROUP, VERSION, CLUSTER_PLURAL, self.name, _request_timeout=READ_TIMEOUT
+                )
             else:
                 body = self.api.get_namespaced_custom_object(
-                    GROUP, VERSION, namespace, NAMESPACED_PLURAL, self.name
+                    GROUP,
+                    VERSION,
+                    namespace,
+                    NAMESPACED_PLURAL,
+                    self.name,
+                    _request_timeout=READ_TIMEOUT,
                 )
             found.append(body.get("status") or {})
         return found
 
     async def follow(self) -> None:
-        """Poll until cancelled. A failed read keeps the last answer until this replica's own
-        record would have expired: then it is standby (the others may have taken over)."""
-        last_good = time.monotonic()
+        """Poll until cancelled.
+
+        A read that fails or hangs (a replica cut off from the apiserver: a partition, a
+        stalled network) keeps the last answer only while this replica's own keep-alive, as
+        last read, is sure to be alive for the others as well: from `lapses_in` seconds before
+        it expires, the others may take over, so this replica is standby from then on. Its
+        last cycle's writes and actions check `active` again before they start
+        (`evaluation.loop`). The margin covers the next poll and its read timeout.
+        """
+        expires: datetime.datetime | None = None
         while True:
             try:
-                records = await asyncio.to_thread(self._records)
+                records = await asyncio.wait_for(asyncio.to_thread(self._records), READ_TIMEOUT)
+            except Exception as error:  # whatever the client raises, there is no answer
+                # (urllib3 raises its own errors, not OSError, for an unreachable apiserver)
+                logger.warning(
+                    "reading the peering object %s failed: %s", self.name, str(error) or "timed out"
+                )
+                now = datetime.datetime.now(datetime.UTC)
+                if expires is None or now + _MARGIN >= expires:
+                    self._set(False)
+            else:
                 now = datetime.datetime.now(datetime.UTC)
                 self._set(all(is_active(each, self.peer, now) for each in records))
-                last_good = time.monotonic()
-            except (kubernetes.client.ApiException, OSError) as error:
-                logger.warning("reading the peering object %s failed: %s", self.name, error)
-                if time.monotonic() - last_good > LIFETIME:
-                    self._set(False)
+                expires = own_expiry(records, self.peer)
             await asyncio.sleep(POLL_SECONDS)
 
     def _set(self, active: bool) -> None:
