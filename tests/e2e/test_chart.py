@@ -267,6 +267,7 @@ def test_replicas_render_a_disruption_budget_spread_peering_and_one_certificate(
     args = pod["containers"][0]["args"]
     assert "--peering=slo-slo-operator" in args
     assert "--webhook-cert-secret=ops/slo-slo-operator-webhook-tls" in args
+    assert "--webhook-cert-validity=365d" in args
     role = find(documents, "Role", "slo-slo-operator-webhook-tls")
     assert rules(role) == CERT_SECRET_RULES
     binding = find(documents, "RoleBinding", "slo-slo-operator-webhook-tls")

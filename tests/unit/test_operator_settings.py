@@ -89,3 +89,17 @@ def test_a_webhook_certificate_secret_without_namespace_or_name_is_refused(value
 def test_peering_with_namespace_patterns_is_refused() -> None:
     with pytest.raises(ValueError, match=r"--peering: .* exact names, not patterns: \['team-\*'\]"):
         parse("--peering=slo-operator", "--namespace=team-*", "--namespace=shop")
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [("30s", "not between 1m and 10y"), ("11y", "not between 1m and 10y"),
+     ("soon", "not a Prometheus duration")],
+)  # fmt: skip
+def test_a_webhook_certificate_validity_out_of_range_is_refused(value: str, problem: str) -> None:
+    with pytest.raises(ValueError, match=f"--webhook-cert-validity: .*{problem}"):
+        parse(f"--webhook-cert-validity={value}")
+
+
+def test_a_webhook_certificate_validity_in_range_is_kept() -> None:
+    assert parse("--webhook-cert-validity=90d").webhook_cert_validity == "90d"

@@ -4,6 +4,7 @@ malformed review with 400 instead of kopf's 500."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
 import datetime
@@ -11,9 +12,10 @@ import ipaddress
 import json
 import logging
 import pathlib
+import ssl
 import tempfile
 import urllib.parse
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import aiohttp.web
@@ -24,12 +26,25 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from ..api import common
 from . import settings as operator_settings
 
 logger = logging.getLogger(__name__)
 
 CERT_VALIDITY = datetime.timedelta(days=365)
+"""How long a serving certificate is valid by default (`--webhook-cert-validity`)."""
+CA_VALIDITY = datetime.timedelta(days=3650)
+"""The CA's validity: serving certificates are renewed under the same CA, so the CA bundle
+published in the webhook configuration stays as it is while replicas run."""
+_NEVER = 1e9
+"""Seconds: kopf's file check interval, so that it never checks."""
 RENEW_BEFORE = datetime.timedelta(days=30)
+"""A serving certificate is renewed once less than this (or a third of its validity, if less)
+is left."""
+
+
+def renew_before(validity: datetime.timedelta) -> datetime.timedelta:
+    return min(RENEW_BEFORE, validity / 3)
 
 
 def _name(common_name: str) -> x509.Name:
@@ -46,26 +61,77 @@ def _san(hosts: Sequence[str]) -> x509.SubjectAlternativeName:
     return x509.SubjectAlternativeName(entries)
 
 
+def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class Certificates:
     """A CA and the serving certificate it signed, PEM-encoded."""
 
     ca: bytes
+    """The CA bundle the webhook configuration publishes: the CA, then the one it replaced."""
     chain: bytes
-    """The serving certificate followed by the CA."""
+    """The serving certificate followed by its CA."""
     key: bytes
     """The serving certificate's private key (PKCS#8, unencrypted)."""
+    ca_key: bytes = b""
+    """The CA's private key, to renew the serving certificate under the same CA; empty for
+    certificates written before renewal existed (they are replaced, CA and all)."""
 
-    def serves(self, hosts: Sequence[str]) -> bool:
-        """Whether the certificate names every host and has more than `RENEW_BEFORE` left."""
-        current = x509.load_pem_x509_certificate(self.chain)
+    @property
+    def serving(self) -> x509.Certificate:
+        return x509.load_pem_x509_certificate(self.chain)
+
+    def serves(self, hosts: Sequence[str], validity: datetime.timedelta = CERT_VALIDITY) -> bool:
+        """Whether the certificate names every host and is not due for renewal."""
+        current = self.serving
         names = current.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
         have = {str(n.value) for n in names}
         left = current.not_valid_after_utc - datetime.datetime.now(datetime.UTC)
-        return left > RENEW_BEFORE and set(hosts) <= have
+        return left > renew_before(validity) and set(hosts) <= have
+
+    def can_renew(self, validity: datetime.timedelta) -> bool:
+        """Whether a new serving certificate can come from the same CA: its key is kept, and
+        the CA outlives the new certificate."""
+        if not self.ca_key:
+            return False
+        ca = x509.load_pem_x509_certificates(self.chain)[-1]
+        left = ca.not_valid_after_utc - datetime.datetime.now(datetime.UTC)
+        return left > validity
 
 
-def generate_certificates(hosts: Sequence[str]) -> Certificates:
+def _serving_certificate(
+    ca_cert: x509.Certificate,
+    ca_key: ec.EllipticCurvePrivateKey,
+    hosts: Sequence[str],
+    validity: datetime.timedelta,
+) -> tuple[bytes, bytes]:
+    """A serving certificate for `hosts` (the first one is its common name) signed by the CA:
+    (chain, key) PEM."""
+    now = datetime.datetime.now(datetime.UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name(hosts[0]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + validity)
+        .add_extension(_san(hosts), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    chain = cert.public_bytes(serialization.Encoding.PEM)
+    return chain + ca_cert.public_bytes(serialization.Encoding.PEM), _pem_key(key)
+
+
+def generate_certificates(
+    hosts: Sequence[str], validity: datetime.timedelta = CERT_VALIDITY
+) -> Certificates:
     """A new CA and a serving certificate for `hosts` (the first one is its common name)."""
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
@@ -76,70 +142,88 @@ def generate_certificates(hosts: Sequence[str]) -> Certificates:
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + CERT_VALIDITY)
+        .not_valid_after(now + max(CA_VALIDITY, 2 * validity))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .sign(ca_key, hashes.SHA256())
     )
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name(hosts[0]))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + CERT_VALIDITY)
-        .add_extension(_san(hosts), critical=False)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )
+    chain, key = _serving_certificate(ca_cert, ca_key, hosts, validity)
     ca_pem = ca_cert.public_bytes(serialization.Encoding.PEM)
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-    return Certificates(
-        ca=ca_pem, chain=cert.public_bytes(serialization.Encoding.PEM) + ca_pem, key=key_pem
-    )
+    return Certificates(ca=ca_pem, chain=chain, key=key, ca_key=_pem_key(ca_key))
+
+
+def renewed(
+    kept: Certificates | None, hosts: Sequence[str], validity: datetime.timedelta
+) -> Certificates:
+    """What replaces `kept` once it no longer serves: a new serving certificate from the same
+    CA (the published bundle stays valid), or, without the CA's key or with the CA near its
+    end, a new CA whose bundle still trusts the one it replaces (`_current_ca`)."""
+    if kept is None:
+        return generate_certificates(hosts, validity)
+    if kept.can_renew(validity):
+        ca_cert = x509.load_pem_x509_certificates(kept.chain)[-1]
+        ca_key = serialization.load_pem_private_key(kept.ca_key, password=None)
+        assert isinstance(ca_key, ec.EllipticCurvePrivateKey)
+        chain, key = _serving_certificate(ca_cert, ca_key, hosts, validity)
+        return dataclasses.replace(kept, chain=chain, key=key)
+    fresh = generate_certificates(hosts, validity)
+    return dataclasses.replace(fresh, ca=fresh.ca + _current_ca(kept.ca))
+
+
+CERT_FILES = ("ca.crt", "tls.crt", "tls.key", "ca.key")
+"""The files of a certificate folder, in `Certificates`' field order."""
 
 
 def write_certificates(
     certificates: Certificates, cert_dir: pathlib.Path
 ) -> tuple[bytes, pathlib.Path, pathlib.Path]:
-    """The files kopf's server loads: (CA bundle, certificate chain file, key file)."""
+    """The files kopf's server loads: (CA bundle, certificate chain file, key file). Each file
+    is written whole under a temporary name and renamed into place."""
     cert_dir.mkdir(parents=True, exist_ok=True)
-    ca_path, cert_path, key_path = cert_dir / "ca.crt", cert_dir / "tls.crt", cert_dir / "tls.key"
-    key_path.write_bytes(certificates.key)
-    key_path.chmod(0o600)
-    cert_path.write_bytes(certificates.chain)
-    ca_path.write_bytes(certificates.ca)
-    return certificates.ca, cert_path, key_path
+    contents = (certificates.ca, certificates.chain, certificates.key, certificates.ca_key)
+    for name, content in zip(CERT_FILES, contents, strict=True):
+        if not content:
+            continue
+        temporary = cert_dir / f".{name}.tmp"
+        temporary.write_bytes(content)
+        if name.endswith(".key"):
+            temporary.chmod(0o600)
+        temporary.replace(cert_dir / name)
+    return certificates.ca, cert_dir / "tls.crt", cert_dir / "tls.key"
+
+
+def read_certificates(cert_dir: pathlib.Path) -> Certificates | None:
+    """The certificates kept in `cert_dir`, if all of them are there (the CA's key may not)."""
+    paths = [cert_dir / name for name in CERT_FILES]
+    if not all(path.exists() for path in paths[:3]):
+        return None
+    return Certificates(*(path.read_bytes() if path.exists() else b"" for path in paths))
 
 
 def ensure_certificates(
-    cert_dir: pathlib.Path, hosts: Sequence[str]
-) -> tuple[bytes, pathlib.Path, pathlib.Path]:
-    """The CA bundle and the serving certificate/key files, generated if absent or expiring.
+    cert_dir: pathlib.Path, hosts: Sequence[str], validity: datetime.timedelta = CERT_VALIDITY
+) -> Certificates:
+    """The certificates in `cert_dir`, renewed there first if absent or due.
 
     Certificates live in `cert_dir` so a restarted process reuses them; the CA bundle is
-    re-published into the webhook configuration by kopf. One replica only: replicas that each
+    published into the webhook configuration by kopf. One replica only: replicas that each
     made their own would each publish their own CA (see `shared_certificates`).
     """
-    paths = [cert_dir / "ca.crt", cert_dir / "tls.crt", cert_dir / "tls.key"]
-    if all(path.exists() for path in paths):
-        kept = Certificates(*(path.read_bytes() for path in paths))
-        if kept.serves(hosts):
-            return write_certificates(kept, cert_dir)
-    return write_certificates(generate_certificates(hosts), cert_dir)
+    kept = read_certificates(cert_dir)
+    if kept is not None and kept.serves(hosts, validity):
+        return kept
+    fresh = renewed(kept, hosts, validity)
+    write_certificates(fresh, cert_dir)
+    return fresh
 
 
-SECRET_KEYS = ("ca.crt", "tls.crt", "tls.key")
+SECRET_KEYS = CERT_FILES
 
 
 def _from_secret(secret: Any) -> Certificates | None:
     data = secret.data or {}
-    if not all(data.get(key) for key in SECRET_KEYS):
+    if not all(data.get(key) for key in SECRET_KEYS[:3]):
         return None
-    return Certificates(*(base64.b64decode(data[key]) for key in SECRET_KEYS))
+    return Certificates(*(base64.b64decode(data.get(key) or "") for key in SECRET_KEYS))
 
 
 def _current_ca(bundle: bytes) -> bytes:
@@ -156,15 +240,18 @@ def _current_ca(bundle: bytes) -> bytes:
 
 
 def shared_certificates(
-    api_client: kubernetes.client.ApiClient, namespace: str, name: str, hosts: Sequence[str]
+    api_client: kubernetes.client.ApiClient,
+    namespace: str,
+    name: str,
+    hosts: Sequence[str],
+    validity: datetime.timedelta = CERT_VALIDITY,
 ) -> Certificates:
     """The certificates every replica serves, kept in the Secret `namespace/name`.
 
-    The first replica that finds no usable certificate there writes a new one: a create when
-    the Secret is absent, an update of the resourceVersion it read otherwise. A replica that
-    loses that race (409 Conflict, or 409 AlreadyExists) reads the winner's. So the replicas
-    publish one CA bundle, and none overwrites what another wrote. A replacement's bundle still
-    trusts the CA it replaces (`_current_ca`).
+    The first replica that finds no usable certificate there writes a new one (`renewed`): a
+    create when the Secret is absent, an update of the resourceVersion it read otherwise. A
+    replica that loses that race (409 Conflict, or 409 AlreadyExists) reads the winner's. So the
+    replicas publish one CA bundle, and none overwrites what another wrote.
     """
     core = kubernetes.client.CoreV1Api(api_client)
     for _ in range(5):
@@ -176,14 +263,13 @@ def shared_certificates(
             secret = None
         kept = None if secret is None else _from_secret(secret)
         version = secret.metadata.resource_version if secret and secret.metadata else None
-        if kept is not None and kept.serves(hosts):
+        if kept is not None and kept.serves(hosts, validity):
             return kept
-        fresh = generate_certificates(hosts)
-        if kept is not None:
-            fresh = dataclasses.replace(fresh, ca=fresh.ca + _current_ca(kept.ca))
+        fresh = renewed(kept, hosts, validity)
+        contents = (fresh.ca, fresh.chain, fresh.key, fresh.ca_key)
         data = {
             key: base64.b64encode(value).decode()
-            for key, value in zip(SECRET_KEYS, (fresh.ca, fresh.chain, fresh.key), strict=True)
+            for key, value in zip(SECRET_KEYS, contents, strict=True)
         }
         body = kubernetes.client.V1Secret(
             metadata=kubernetes.client.V1ObjectMeta(
@@ -204,7 +290,12 @@ def shared_certificates(
             if error.status != 409:
                 raise
             continue
-        logger.info("wrote the webhook certificate to the Secret %s/%s", namespace, name)
+        logger.info(
+            "wrote the webhook certificate to the Secret %s/%s (valid until %s)",
+            namespace,
+            name,
+            fresh.serving.not_valid_after_utc.isoformat(),
+        )
         return fresh
     raise RuntimeError(f"the Secret {namespace}/{name} kept changing while it was written")
 
@@ -259,26 +350,104 @@ def _is_object_meta(metadata: Any) -> bool:
     )
 
 
+class Renewal:
+    """Renews the serving certificate while the server runs, in place: the server's SSL context
+    loads the new certificate, so new connections get it and open ones are not dropped.
+
+    Every `check_seconds` it asks `obtain` for the current certificates (the shared Secret's,
+    renewed by whichever replica finds them due first, or the folder's). A new serving
+    certificate is loaded once its CA is in the bundle the webhook configuration published at
+    start; one from another CA (someone replaced the Secret) is not, as the apiserver would
+    refuse it: the replica keeps serving its own and says so, and a restart publishes the new
+    bundle.
+    """
+
+    def __init__(
+        self,
+        obtain: Callable[[], Certificates],
+        current: Certificates,
+        cert_dir: pathlib.Path,
+        validity: datetime.timedelta,
+    ) -> None:
+        self.obtain = obtain
+        self.current = current
+        self.cert_dir = cert_dir
+        self.check_seconds = min(3600.0, validity.total_seconds() / 10)
+
+    async def run(self, context: ssl.SSLContext, published: bytes) -> None:
+        trusted = {
+            ca.public_bytes(serialization.Encoding.PEM)
+            for ca in x509.load_pem_x509_certificates(published)
+        }
+        refused: set[bytes] = set()
+        while True:
+            await asyncio.sleep(self.check_seconds)
+            try:
+                fresh = await asyncio.to_thread(self.obtain)
+            except Exception as error:  # the apiserver, a full disk: the next check retries
+                logger.warning("renewing the webhook certificate failed: %s", error)
+                continue
+            if fresh.chain == self.current.chain:
+                continue
+            issuer = x509.load_pem_x509_certificates(fresh.chain)[-1]
+            if issuer.public_bytes(serialization.Encoding.PEM) not in trusted:
+                if fresh.chain not in refused:
+                    refused.add(fresh.chain)
+                    logger.warning(
+                        "the webhook certificate now comes from a CA the webhook configuration "
+                        "does not list; this replica serves its own until it restarts (valid "
+                        "until %s)",
+                        self.current.serving.not_valid_after_utc.isoformat(),
+                    )
+                continue
+            _, certfile, keyfile = write_certificates(fresh, self.cert_dir)
+            context.load_cert_chain(certfile, keyfile)
+            self.current = fresh
+            logger.info(
+                "renewed the webhook serving certificate: valid until %s",
+                fresh.serving.not_valid_after_utc.isoformat(),
+            )
+
+
 class GuardedWebhookServer(kopf.WebhookServer):
-    """kopf's server, refusing bodies that are not admission reviews with 400 Bad Request.
+    """kopf's server, refusing bodies that are not admission reviews with 400 Bad Request, and
+    renewing its certificate while it runs (`Renewal`).
 
     Bodies over aiohttp's 1 MiB limit are refused with 413 before they are read (the apiserver
     sends at most its own 3 MiB request limit; no valid manifest comes near 1 MiB).
     """
 
-    def __init__(self, *, public_port: int = 0, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+    def __init__(
+        self, *, public_port: int = 0, renewal: Renewal | None = None, **kwargs: Any
+    ) -> None:
+        # kopf's own watch of the certificate files would restart the server on a renewal
+        # (and could read a new certificate beside the old key): `Renewal` reloads in place.
+        super().__init__(file_check_interval=_NEVER, **kwargs)
         self.public_port = public_port
         """The port in the published URL, when a proxy in front listens elsewhere (0: ours)."""
+        self.renewal = renewal
+        self._context: ssl.SSLContext | None = None
+
+    def _build_ssl(self) -> tuple[bytes | None, ssl.SSLContext | None]:
+        cadata, context = super()._build_ssl()
+        self._context = context
+        return cadata, context
 
     async def __call__(self, fn: Any) -> AsyncIterator[Any]:
-        async for client_config in super().__call__(fn):
-            url = client_config.get("url")
-            if self.public_port and url:
-                parts = urllib.parse.urlsplit(url)
-                netloc = f"{parts.hostname}:{self.public_port}"
-                client_config["url"] = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
-            yield client_config
+        renewing: asyncio.Task[None] | None = None
+        try:
+            async for client_config in super().__call__(fn):
+                url = client_config.get("url")
+                if self.public_port and url:
+                    parts = urllib.parse.urlsplit(url)
+                    netloc = f"{parts.hostname}:{self.public_port}"
+                    client_config["url"] = urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+                if renewing is None and self.renewal and self._context and self.cadata:
+                    renewing = asyncio.create_task(self.renewal.run(self._context, self.cadata))
+                yield client_config
+        finally:
+            if renewing is not None:
+                renewing.cancel()
 
     @staticmethod
     async def _serve(fn: Any, request: aiohttp.web.Request) -> aiohttp.web.Response:
@@ -332,13 +501,27 @@ def build_server(
     else:
         host = cfg.webhook_host or "127.0.0.1"
         hosts = [host, "127.0.0.1", "localhost"]
+    validity = datetime.timedelta(seconds=common.parse_duration_seconds(cfg.webhook_cert_validity))
+    obtain: Callable[[], Certificates]
     if cfg.webhook_cert_secret:
         secret_namespace, _, secret_name = cfg.webhook_cert_secret.partition("/")
-        shared = shared_certificates(api_client, secret_namespace, secret_name, hosts)
-        cadata, certfile, pkeyfile = write_certificates(shared, cert_dir)
+
+        def obtain() -> Certificates:
+            return shared_certificates(api_client, secret_namespace, secret_name, hosts, validity)
+
     else:
-        cadata, certfile, pkeyfile = ensure_certificates(cert_dir, hosts)
-    files = {"cadata": cadata, "certfile": certfile, "pkeyfile": pkeyfile}
+
+        def obtain() -> Certificates:
+            return ensure_certificates(cert_dir, hosts, validity)
+
+    current = obtain()
+    cadata, certfile, pkeyfile = write_certificates(current, cert_dir)
+    files: dict[str, Any] = {
+        "cadata": cadata,
+        "certfile": certfile,
+        "pkeyfile": pkeyfile,
+        "renewal": Renewal(obtain, current, cert_dir, validity),
+    }
     if cfg.webhook_service:
         return ServiceWebhookServer(
             service_namespace=namespace,

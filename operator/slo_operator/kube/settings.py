@@ -9,7 +9,7 @@ import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
-from ..api import times
+from ..api import common, times
 
 RuleOutput = Literal["PrometheusRule", "ConfigMap"]
 LogFormat = Literal["json", "text"]
@@ -60,6 +60,10 @@ class OperatorConfig:
     """`namespace/name` of a Secret holding the webhook's CA and serving certificate, shared by
     every replica: the first replica that finds none creates it, the others read it, so the CA
     bundle in the webhook configuration is the same whichever replica writes it."""
+    webhook_cert_validity: str = "365d"
+    """How long each serving certificate the operator issues for the webhook is valid (a
+    Prometheus duration, 1m to 10y); it is renewed while the operator runs once a third of
+    that, or 30 days if less, is left."""
     webhook_public_port: int = 0
     """Port in the webhook URL the apiserver calls (URL mode), when a proxy or load balancer in
     front of the replicas listens on another port than `webhook_port`; 0: `webhook_port`."""
@@ -143,6 +147,11 @@ SETTINGS: tuple[Setting, ...] = (
         "webhook_cert_secret",
         "Secret that holds the webhook certificate all replicas share",
         metavar="NAMESPACE/NAME",
+    ),
+    Setting(
+        "webhook_cert_validity",
+        "validity of the webhook's serving certificates, renewed while running",
+        metavar="DURATION",
     ),
     Setting("webhook_public_port", "port in the webhook URL if a proxy listens elsewhere", "int"),
     Setting(
@@ -239,6 +248,15 @@ def _test_now() -> datetime.datetime | None:
     return moment.astimezone(datetime.UTC)
 
 
+def _check_cert_validity(text: str) -> None:
+    try:
+        seconds = common.parse_duration_seconds(text)
+    except ValueError as error:
+        raise ValueError(f"--webhook-cert-validity: {error}") from None
+    if not 60 <= seconds <= 10 * 365 * 86400:
+        raise ValueError(f"--webhook-cert-validity: {text!r} is not between 1m and 10y")
+
+
 def from_arguments(arguments: argparse.Namespace) -> OperatorConfig:
     """The configuration from parsed flags (which already fell back to the environment)."""
     values = {setting.field: getattr(arguments, setting.field) for setting in SETTINGS}
@@ -256,6 +274,7 @@ def from_arguments(arguments: argparse.Namespace) -> OperatorConfig:
     secret = values["webhook_cert_secret"]
     if secret and not all(secret.partition("/")[::2]):
         raise ValueError(f"--webhook-cert-secret: expected NAMESPACE/NAME, got {secret!r}")
+    _check_cert_validity(values["webhook_cert_validity"])
     values["rule_labels"] = _labels(values["rule_labels"])
     values["namespaces"] = tuple(values["namespaces"])
     values["policy_webhook_hosts"] = tuple(values["policy_webhook_hosts"])
