@@ -6,7 +6,9 @@
 #      once overlap one's module downloads and links with the other's compiles), while lint runs;
 #   2. the tiers run as two pytest processes at once: most of a test's time is spent waiting on
 #      Prometheus, the apiserver or the operator, so two streams fill the cores the waiting leaves
-#      idle. Each has its own temporary folder; shared caches are built under file locks.
+#      idle. Each has its own temporary folder; shared caches are built under file locks. On a
+#      cold machine the second stream starts once the control plane is built, beside the other
+#      builds (below).
 #
 # Progress goes to stdout every minute; each stream's whole output follows when it ends. Exits
 # non-zero when a build, lint or any test fails. The second stream is a list of test paths
@@ -35,7 +37,8 @@ set -m # each background job in its own process group, so an interrupted run sto
 # --- 1. builds beside lint -----------------------------------------------------------------------
 declare -A build_logs=(
   [control-plane]="bash hack/build-control-plane.sh"
-  [engines]="bash hack/build-engines.sh prometheus3 victoriametrics thanos prometheus-operator"
+  # prometheus-operator early: the second stream's one engine test needs it (and Prometheus 3).
+  [engines]="bash hack/build-engines.sh prometheus3 prometheus-operator victoriametrics thanos"
   [image-base]="bash hack/build-image.sh --base-only"
 )
 declare -A build_pids=()
@@ -50,7 +53,9 @@ log "lint"
 make --no-print-directory lint
 
 failed=0
-for name in "${!build_pids[@]}"; do
+# wait_for_build NAME: progress every minute until that build ends; its log if it failed.
+wait_for_build() {
+  local name=$1
   while kill -0 "${build_pids[$name]}" 2>/dev/null; do
     # The build scripts' own lines say which step runs; go's download lines are noise here.
     log "waiting for $name: $(grep -a '^\[' "$logs/$name.log" 2>/dev/null | tail -n 1 || true)"
@@ -64,19 +69,31 @@ for name in "${!build_pids[@]}"; do
     cat "$logs/$name.log"
     failed=1
   fi
-done
-[ "$failed" = 0 ] || exit 1
+  unset "build_pids[$name]"
+}
 
 # --- 2. the tiers, two streams at once -------------------------------------------------------------
+# The second stream (cluster, faults) is the longer one and needs only the control plane, so it
+# starts as soon as that is built, beside the engines' and the image base's builds, which use the
+# cores its waits on real outages and takeovers leave idle (its one engine test waits on that
+# engine's build lock, inside its 900 s). The first stream (integration on every engine, the
+# image) starts once every build is done.
 stream_pids=()
-for index in "${!groups[@]}"; do
+start_stream() {
+  local index=$1
   # shellcheck disable=SC2086  # a stream is a list of test paths
   $PY -m pytest ${groups[$index]} --basetemp="$logs/tmp-$index" -p no:cacheprovider \
     >"$logs/stream-$index.log" 2>&1 &
-  stream_pids+=($!)
+  stream_pids[$index]=$!
   pids+=($!)
   log "stream $index started: ${groups[$index]}"
-done
+}
+wait_for_build control-plane
+[ "$failed" = 0 ] || exit 1
+start_stream 1
+for name in "${!build_pids[@]}"; do wait_for_build "$name"; done
+[ "$failed" = 0 ] || exit 1
+start_stream 0
 
 progress() {
   local index=$1 last

@@ -5,6 +5,7 @@ runs, in its SSL context, so the apiserver never meets an expired certificate.""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime
 import pathlib
 import socket
@@ -69,6 +70,17 @@ def test_a_certificate_folder_keeps_the_ca_key_private(tmp_path: pathlib.Path) -
     second = admission_tls.ensure_certificates(tmp_path, [*HOSTS, "webhook"])
     assert second.ca == first.ca and second.chain != first.chain
     assert admission_tls.read_certificates(tmp_path) == second
+
+
+def test_a_folder_without_the_ca_key_is_replaced_at_start_while_it_still_serves(
+    tmp_path: pathlib.Path,
+) -> None:
+    """Kept as it is, it could not be renewed while running (a new CA cannot be published
+    then), so it is replaced when the server starts, when its bundle is published."""
+    old = admission_tls.generate_certificates(HOSTS)
+    admission_tls.write_certificates(dataclasses.replace(old, ca_key=b""), tmp_path)
+    started = admission_tls.ensure_certificates(tmp_path, HOSTS)
+    assert started.ca_key and started.ca.endswith(old.ca) and started.ca != old.ca
 
 
 def served_serial(port: int, cafile: pathlib.Path) -> int:

@@ -93,6 +93,12 @@ class Certificates:
         left = current.not_valid_after_utc - datetime.datetime.now(datetime.UTC)
         return left > renew_before(validity) and set(hosts) <= have
 
+    def keeps(self, hosts: Sequence[str], validity: datetime.timedelta) -> bool:
+        """Whether these certificates stay as they are: they serve, and their CA's key is
+        there. Without it the CA has to be replaced when the serving certificate is due, and a
+        new CA can only be published when a replica starts: so it is replaced then."""
+        return bool(self.ca_key) and self.serves(hosts, validity)
+
     def can_renew(self, validity: datetime.timedelta) -> bool:
         """Whether a new serving certificate can come from the same CA: its key is kept, and
         the CA outlives the new certificate."""
@@ -209,7 +215,7 @@ def ensure_certificates(
     made their own would each publish their own CA (see `shared_certificates`).
     """
     kept = read_certificates(cert_dir)
-    if kept is not None and kept.serves(hosts, validity):
+    if kept is not None and kept.keeps(hosts, validity):
         return kept
     fresh = renewed(kept, hosts, validity)
     write_certificates(fresh, cert_dir)
@@ -263,7 +269,7 @@ def shared_certificates(
             secret = None
         kept = None if secret is None else _from_secret(secret)
         version = secret.metadata.resource_version if secret and secret.metadata else None
-        if kept is not None and kept.serves(hosts, validity):
+        if kept is not None and kept.keeps(hosts, validity):
             return kept
         fresh = renewed(kept, hosts, validity)
         contents = (fresh.ca, fresh.chain, fresh.key, fresh.ca_key)
@@ -400,8 +406,12 @@ class Renewal:
                         self.current.serving.not_valid_after_utc.isoformat(),
                     )
                 continue
-            _, certfile, keyfile = write_certificates(fresh, self.cert_dir)
-            context.load_cert_chain(certfile, keyfile)
+            try:
+                _, certfile, keyfile = write_certificates(fresh, self.cert_dir)
+                context.load_cert_chain(certfile, keyfile)
+            except (OSError, ssl.SSLError) as error:  # a full disk: retried at the next check
+                logger.warning("loading the renewed webhook certificate failed: %s", error)
+                continue
             self.current = fresh
             logger.info(
                 "renewed the webhook serving certificate: valid until %s",
