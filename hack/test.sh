@@ -53,14 +53,24 @@ log "lint"
 make --no-print-directory lint
 
 failed=0
+# tick: a 5 s pause (a job's end is noticed within 5 s); true once a minute, for a progress line.
+ticks=0
+tick() {
+  sleep 5 &
+  wait $! || true
+  ticks=$((ticks + 1))
+  [ $((ticks % 12)) = 0 ]
+}
+
 # wait_for_build NAME: progress every minute until that build ends; its log if it failed.
 wait_for_build() {
   local name=$1
+  # The build scripts' own lines say which step runs; go's download lines are noise here.
+  log "waiting for $name: $(grep -a '^\[' "$logs/$name.log" 2>/dev/null | tail -n 1 || true)"
   while kill -0 "${build_pids[$name]}" 2>/dev/null; do
-    # The build scripts' own lines say which step runs; go's download lines are noise here.
-    log "waiting for $name: $(grep -a '^\[' "$logs/$name.log" 2>/dev/null | tail -n 1 || true)"
-    sleep 60 &
-    wait $! || true
+    if tick; then
+      log "waiting for $name: $(grep -a '^\[' "$logs/$name.log" 2>/dev/null | tail -n 1 || true)"
+    fi
   done
   if wait "${build_pids[$name]}"; then
     log "$name ready"
@@ -110,10 +120,8 @@ while [ "$running" = 1 ]; do
       states+=("$(progress "$index")")
     fi
   done
-  if [ "$running" = 1 ]; then
+  if [ "$running" = 1 ] && tick; then
     log "running: $(IFS='|'; echo "${states[*]}")"
-    sleep 60 &
-    wait $! || true
   fi
 done
 
