@@ -112,6 +112,7 @@ def test_the_operator_runs_from_the_image_on_a_read_only_root(
     ):
         assert sorted(p.name for p in image.host(WEBHOOK_CERTS).iterdir()) == [
             "ca.crt",
+            "ca.key",
             "tls.crt",
             "tls.key",
         ]
