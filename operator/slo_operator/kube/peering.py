@@ -77,14 +77,20 @@ class Peer:
         return Peer(identity=identity, priority=-started)
 
 
-def _alive(record: Mapping[str, Any], now: datetime.datetime) -> bool:
-    """Whether a keep-alive record is within its lifetime (kopf's rule; a record without
-    `lastseen` counts as just seen, as kopf counts it)."""
+def _expiry(record: Mapping[str, Any]) -> datetime.datetime | None:
+    """When a keep-alive record lapses; None for a record without `lastseen` (kopf counts it as
+    just seen)."""
     seen = record.get("lastseen")
     if not isinstance(seen, str):
-        return True
+        return None
     lifetime = datetime.timedelta(seconds=int(record.get("lifetime", 60)))
-    return times.parse_timestamp(seen) + lifetime > now
+    return times.parse_timestamp(seen) + lifetime
+
+
+def _alive(record: Mapping[str, Any], now: datetime.datetime) -> bool:
+    """Whether a keep-alive record is within its lifetime (kopf's rule)."""
+    expiry = _expiry(record)
+    return expiry is None or expiry > now
 
 
 def is_active(records: Mapping[str, Any], peer: Peer, now: datetime.datetime) -> bool:
@@ -111,13 +117,10 @@ def own_expiry(found: Sequence[Mapping[str, Any]], peer: Peer) -> datetime.datet
     ends = []
     for records in found:
         own = records.get(peer.identity)
-        if not isinstance(own, Mapping):
+        expiry = _expiry(own) if isinstance(own, Mapping) else None
+        if expiry is None:
             return None
-        seen = own.get("lastseen")
-        if not isinstance(seen, str):
-            return None
-        lifetime = datetime.timedelta(seconds=int(own.get("lifetime", 60)))
-        ends.append(times.parse_timestamp(seen) + lifetime)
+        ends.append(expiry)
     return min(ends, default=None)
 
 
